@@ -1,0 +1,79 @@
+"""Settings: one msgspec Struct read from KEFU_* environment variables, with embedded
+defaults so that `kefu serve` runs with nothing configured. Nothing else reads the
+environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+
+
+class Settings(msgspec.Struct, kw_only=True):
+    # SQLite under ./var by default; postgresql+asyncpg://... for production.
+    database_url: str = "sqlite+aiosqlite:///var/kefu.db"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Public base URL used in widget snippets and webhook URLs shown to admins.
+    public_url: str = ""
+    # Realtime fan-out: "memory" (one process), "redis" or "postgres" (many processes).
+    redis_url: str = ""
+    fanout: str = ""
+    meili_url: str = ""
+    meili_key: str = ""
+    # Signs widget visitor tokens and session cookies; generated into var/ when unset.
+    secret_key: str = ""
+    demo_password: str = "kefu-demo-2026"
+    # A resolved conversation reopens when the customer writes again within this window.
+    reopen_window_hours: float = 24.0
+    max_body_bytes: int = 1_048_576
+    max_upload_bytes: int = 10_485_760
+    upload_types: str = "image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain"
+    media_dir: str = "var/media"
+    outbox_max_attempts: int = 8
+    outbox_poll_seconds: float = 1.0
+    run_dispatcher: bool = True
+    session_hours: float = 24.0 * 14
+    # Inbound webhooks older than this are refused as replays.
+    webhook_tolerance_seconds: int = 300
+    debug: bool = False
+    cookie_secure: bool = False
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def fanout_backend(self) -> str:
+        if self.fanout:
+            return self.fanout
+        return "redis" if self.redis_url else "memory"
+
+
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read KEFU_<FIELD> for every field; msgspec converts and validates the strings."""
+    env = os.environ if environ is None else environ
+    raw: dict[str, str] = {}
+    for field in msgspec.structs.fields(Settings):
+        value = env.get(f"KEFU_{field.name.upper()}")
+        if value is not None:
+            raw[field.name] = value
+    settings = msgspec.convert(raw, Settings, strict=False)
+    if not settings.secret_key:
+        settings.secret_key = _local_secret(Path("var/secret.key"))
+    return settings
+
+
+def _local_secret(path: Path) -> str:
+    """A per-installation secret for the embedded default, kept out of the repository."""
+    import secrets
+
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
