@@ -34,6 +34,8 @@ class Settings(msgspec.Struct, kw_only=True):
     media_dir: str = "var/media"
     outbox_max_attempts: int = 8
     outbox_poll_seconds: float = 1.0
+    # Retry n waits base * 2**(n-1) seconds, capped at ten minutes.
+    outbox_backoff_seconds: float = 2.0
     run_dispatcher: bool = True
     session_hours: float = 24.0 * 14
     # Inbound webhooks older than this are refused as replays.

@@ -214,6 +214,10 @@ class Conversation(Base):
         sa.ForeignKey("contacts.id", ondelete="CASCADE"), index=True
     )
     channel: Mapped[str] = mapped_column(sa.String(16))
+    # The identity the customer wrote from: replies go back to it.
+    identity_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("contact_identities.id", ondelete="SET NULL")
+    )
     status: Mapped[str] = mapped_column(sa.String(16), default="queued")
     priority: Mapped[int] = mapped_column(default=0)
     group_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -305,6 +309,18 @@ class OutboxJob(Base):
     # A claim: the job is in flight until then; a crashed sender's claim simply lapses.
     locked_until: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = _created()
+
+
+class InboundReceipt(Base):
+    """The de-duplication key of an inbound that made no message row (a WeChat
+    unsubscribe with no conversation open), so a channel's retry is still seen once."""
+
+    __tablename__ = "inbound_receipts"
+    inbox_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("inboxes.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
     created_at: Mapped[datetime] = _created()
 
 

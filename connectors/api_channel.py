@@ -1,0 +1,156 @@
+"""The generic API channel: any system that can sign a webhook becomes an inbox.
+
+In: `POST /connectors/api/{inbox_id}` with a signed JSON `ApiInbound`.
+Out: replies are POSTed, signed the same way, to the inbox's `webhook_url`."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+import httpx
+import msgspec
+from litestar import Controller, Request, post
+from litestar.exceptions import ClientException, NotFoundException, PermissionDeniedException
+from litestar.status_codes import HTTP_202_ACCEPTED
+
+from kefu.connectors.base import DeliveryError, InboxView
+from kefu.connectors.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, signed_headers, verify
+from kefu.context import Kefu
+from kefu.db.tables import Inbox
+from kefu.model import (
+    Attachment,
+    ChannelKind,
+    ContactFacts,
+    ConversationFacts,
+    Identity,
+    Inbound,
+    Outbound,
+    SendResult,
+)
+
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class ApiUser(msgspec.Struct, frozen=True, kw_only=True):
+    id: Id
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    language: str | None = None
+
+
+class ApiInbound(msgspec.Struct, frozen=True, kw_only=True):
+    message_id: Id
+    user: ApiUser
+    text: Annotated[str, msgspec.Meta(max_length=20_000)] = ""
+    attachments: list[Attachment] = []
+    entry_point: str | None = None
+    attributes: dict[str, Any] = {}
+
+
+class Accepted(msgspec.Struct, frozen=True):
+    conversation_id: uuid.UUID | None
+    message_id: uuid.UUID | None
+    duplicate: bool
+
+
+class ApiOutbound(msgspec.Struct, frozen=True, kw_only=True):
+    message_id: uuid.UUID
+    conversation_id: uuid.UUID
+    recipient: str
+    text: str
+    attachments: list[Attachment]
+    sender_name: str | None
+
+
+def to_inbound(inbox_id: uuid.UUID, payload: ApiInbound) -> Inbound:
+    if not payload.text.strip() and not payload.attachments:
+        raise ValueError("a message needs text or an attachment")
+    return Inbound(
+        inbox_id=inbox_id,
+        identity=Identity("external", payload.user.id),
+        channel_message_id=payload.message_id,
+        body=payload.text,
+        attachments=tuple(payload.attachments),
+        contact=ContactFacts(
+            name=payload.user.name,
+            email=payload.user.email,
+            phone=payload.user.phone,
+            language=payload.user.language,
+        ),
+        facts=ConversationFacts(entry_point=payload.entry_point, attributes=payload.attributes),
+    )
+
+
+class ApiWebhook(Controller):
+    path = "/connectors/api"
+    tags = ["connectors"]
+
+    @post("/{inbox_id:uuid}", status_code=HTTP_202_ACCEPTED)
+    async def receive(self, kefu: Kefu, request: Request[Any, Any, Any], inbox_id: uuid.UUID) -> Accepted:
+        # Order matters: nothing is parsed, let alone stored, before the signature holds.
+        body = await request.body()
+        async with kefu.db.session() as session:
+            inbox = await session.get(Inbox, inbox_id)
+        if inbox is None or inbox.kind != ChannelKind.api or not inbox.active:
+            raise NotFoundException(f"no API inbox {inbox_id}")
+        try:
+            verify(
+                inbox.secrets.get("signing_secret", ""),
+                body,
+                request.headers.get(TIMESTAMP_HEADER),
+                request.headers.get(SIGNATURE_HEADER),
+                tolerance=kefu.settings.webhook_tolerance_seconds,
+            )
+        except SignatureError as exc:
+            raise PermissionDeniedException(str(exc)) from None
+        try:
+            payload = msgspec.json.decode(body, type=ApiInbound)
+            inbound = to_inbound(inbox.id, payload)
+        except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
+            raise ClientException(f"malformed message: {exc}") from None
+        from kefu.conversations.service import ingest
+
+        result = await ingest(kefu, inbound)
+        return Accepted(result.conversation_id, result.message_id, result.duplicate)
+
+
+class ApiConnector:
+    kind = ChannelKind.api
+
+    def __init__(self, client: httpx.AsyncClient | None = None, timeout: float = 10.0) -> None:
+        self._client = client
+        self.timeout = timeout
+
+    async def send(self, inbox: InboxView, outbound: Outbound) -> SendResult:
+        url = inbox.config.get("webhook_url")
+        if not url:
+            raise DeliveryError("this API inbox has no webhook_url to deliver replies to", retryable=False)
+        body = msgspec.json.encode(
+            ApiOutbound(
+                message_id=outbound.message_id,
+                conversation_id=outbound.conversation_id,
+                recipient=outbound.recipient.value,
+                text=outbound.body,
+                attachments=list(outbound.attachments),
+                sender_name=outbound.sender_name,
+            )
+        )
+        headers = signed_headers(inbox.secrets.get("signing_secret", ""), body)
+        client = self._client or httpx.AsyncClient(timeout=self.timeout)
+        try:
+            response = await client.post(url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise DeliveryError(f"could not reach {url}: {type(exc).__name__}") from None
+        finally:
+            if self._client is None:
+                await client.aclose()
+        if response.status_code >= 500 or response.status_code == 429:
+            raise DeliveryError(f"{url} answered {response.status_code}; will retry")
+        if response.status_code >= 400:
+            raise DeliveryError(
+                f"{url} refused the reply with {response.status_code}: {response.text[:200]}",
+                retryable=False,
+            )
+        return SendResult(channel_message_id=None)

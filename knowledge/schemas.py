@@ -1,0 +1,169 @@
+"""Request and response types of the knowledge base (msgspec at the edges)."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+from kefu.knowledge.search.base import SearchHit
+
+
+class EntryKind(enum.StrEnum):
+    faq = "faq"
+    article = "article"
+
+
+class EntryStatus(enum.StrEnum):
+    draft = "draft"
+    published = "published"
+    archived = "archived"
+
+
+class Visibility(enum.StrEnum):
+    internal = "internal"
+    public = "public"
+
+
+CHANNEL_VARIANTS = ("web", "wechat", "email")
+
+Key = Annotated[str, msgspec.Meta(min_length=1, max_length=120, pattern=r"^[\w\-.]+$")]
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+Locale = Annotated[str, msgspec.Meta(min_length=2, max_length=16, pattern=r"^[A-Za-z]{2,3}(-\w+)*$")]
+
+
+class EntryIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """One FAQ entry or article as written by a manager or read from an import file.
+    `title` is a FAQ's standard question or an article's title; `body` its Markdown answer.
+    `key` is the stable identity across imports (file name or `key:` in front matter)."""
+
+    title: Title
+    kind: EntryKind = EntryKind.faq
+    key: Key | None = None
+    similar: list[Annotated[str, msgspec.Meta(min_length=1, max_length=500)]] = []
+    body: Annotated[str, msgspec.Meta(max_length=100_000)] = ""
+    # Per-channel answer variants, e.g. {"wechat": "short text"}; the body is the default.
+    channels: dict[str, str] = {}
+    locale: Locale = "zh-CN"
+    # A path such as "售后/退款"; its parts are created in the category tree on demand.
+    category: str | None = None
+    tags: list[Annotated[str, msgspec.Meta(min_length=1, max_length=64)]] = []
+    status: EntryStatus = EntryStatus.draft
+    visibility: Visibility = Visibility.public
+
+    def __post_init__(self) -> None:
+        unknown = set(self.channels) - set(CHANNEL_VARIANTS)
+        if unknown:
+            raise ValueError(
+                f"unknown channel variant {sorted(unknown)}; use {list(CHANNEL_VARIANTS)}"
+            )
+
+
+class EntryPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """A partial update; fields left out keep their value."""
+
+    title: Title | None = None
+    kind: EntryKind | None = None
+    key: Key | None = None
+    similar: list[str] | None = None
+    body: str | None = None
+    channels: dict[str, str] | None = None
+    locale: Locale | None = None
+    category: str | None = None
+    tags: list[str] | None = None
+    status: EntryStatus | None = None
+    visibility: Visibility | None = None
+
+
+class EntryView(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    key: str
+    kind: EntryKind
+    title: str
+    similar: list[str]
+    body: str
+    channels: dict[str, str]
+    locale: str
+    category: str | None
+    tags: list[str]
+    status: EntryStatus
+    visibility: Visibility
+    version: int
+    insertions: int
+    helpful: int
+    not_helpful: int
+    created_at: datetime
+    updated_at: datetime
+    updated_by: uuid.UUID | None
+
+
+class EntryPage(msgspec.Struct, kw_only=True):
+    items: list[EntryView]
+    total: int
+
+
+class VersionView(msgspec.Struct, kw_only=True):
+    version: int
+    entry_id: uuid.UUID
+    changed_by: uuid.UUID | None
+    change: str  # created | updated | restored | deleted | imported
+    changed_fields: list[str]
+    snapshot: EntryIn
+    created_at: datetime
+
+
+class SearchResults(msgspec.Struct, kw_only=True):
+    query: str
+    hits: list[SearchHit]
+    took_ms: float
+
+
+class Suggestion(msgspec.Struct, kw_only=True):
+    """An answer an agent can insert: the hit plus the answer text for this channel."""
+
+    hit: SearchHit
+    answer: str
+
+
+class Suggestions(msgspec.Struct, kw_only=True):
+    conversation_id: uuid.UUID
+    query: str
+    suggestions: list[Suggestion]
+
+
+class FeedbackIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    helpful: bool
+    comment: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+    conversation_id: uuid.UUID | None = None
+
+
+class InsertionIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    conversation_id: uuid.UUID | None = None
+
+
+class UnansweredView(msgspec.Struct, kw_only=True):
+    """Questions the bot could not answer, grouped by their normalized text."""
+
+    question: str
+    count: int
+    locale: str | None
+    last_asked_at: datetime
+    sample_conversation_id: uuid.UUID | None
+    resolved_entry_id: uuid.UUID | None
+
+
+class CategoryView(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    name: str
+    path: str
+    parent_id: uuid.UUID | None
+
+
+class ImportReport(msgspec.Struct, kw_only=True):
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[str] = []

@@ -1,0 +1,48 @@
+"""`Kefu`: the running core every service function receives (database, settings,
+event bus, connectors), built once by `create_app` or by a test fixture."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from kefu.connectors.base import Registry
+from kefu.db.engine import Database
+from kefu.realtime.bus import EventBus
+from kefu.settings import Settings
+
+if TYPE_CHECKING:
+    from kefu.conversations.service import IngestResult
+
+AfterIngest = Callable[["Kefu", "IngestResult"], Awaitable[None]]
+
+
+@dataclass
+class Kefu:
+    settings: Settings
+    db: Database
+    events: EventBus
+    connectors: Registry
+    # Run after an inbound message is committed and published (the bot, notifications).
+    after_ingest: list[AfterIngest] = field(default_factory=list)
+    # Wakes the outbox dispatcher at once instead of at its next poll.
+    outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    extras: dict[str, Any] = field(default_factory=dict)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def spawn(self, coro: Awaitable[None]) -> None:
+        """Run work after a response without losing the task to the garbage collector."""
+
+        async def run() -> None:
+            await coro
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait for spawned work (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)

@@ -1,0 +1,182 @@
+"""The outbox dispatcher: delivers committed replies through their channel's connector.
+
+A job is claimed by setting `locked_until` in a short transaction (on PostgreSQL with
+FOR UPDATE SKIP LOCKED, so several processes share the work without waiting on each
+other), sent outside any transaction, then finished. A process killed mid-send leaves
+a claim that lapses, and another pass sends it again: delivery is at least once, and
+the channel message id lets channels that support it drop the repeat."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from datetime import datetime, timedelta
+
+import msgspec
+import sqlalchemy as sa
+
+from kefu.connectors.base import DeliveryError
+from kefu.context import Kefu
+from kefu.conversations.views import message_event
+from kefu.db.tables import ContactIdentity, Conversation, Inbox, Message, OutboxJob, User
+from kefu.model import (
+    Attachment,
+    ChannelKind,
+    DeliveryStatus,
+    Identity,
+    MessageType,
+    Outbound,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+# How long a claimed job is ours before another process may take it over.
+CLAIM_SECONDS = 60
+BATCH = 20
+
+
+def backoff(attempts: int, base: float) -> timedelta:
+    return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), 600))
+
+
+async def claim(kefu: Kefu, now: datetime, limit: int = BATCH) -> list[uuid.UUID]:
+    async with kefu.db.transaction() as session:
+        jobs = (
+            await session.scalars(
+                sa.select(OutboxJob)
+                .where(
+                    OutboxJob.state == "pending",
+                    OutboxJob.next_attempt_at <= now,
+                    sa.or_(OutboxJob.locked_until.is_(None), OutboxJob.locked_until < now),
+                )
+                .order_by(OutboxJob.next_attempt_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        for job in jobs:
+            job.locked_until = now + timedelta(seconds=CLAIM_SECONDS)
+            job.attempts += 1
+        return [job.id for job in jobs]
+
+
+async def _outbound(kefu: Kefu, job_id: uuid.UUID) -> tuple[OutboxJob, Inbox, Outbound]:
+    async with kefu.db.session() as session:
+        job = await session.get(OutboxJob, job_id)
+        assert job is not None
+        message = await session.get(Message, job.message_id)
+        assert message is not None
+        conversation = await session.get(Conversation, message.conversation_id)
+        inbox = await session.get(Inbox, job.inbox_id)
+        assert conversation is not None and inbox is not None
+        identity = (
+            await session.get(ContactIdentity, conversation.identity_id)
+            if conversation.identity_id
+            else None
+        )
+        sender = await session.get(User, message.sender_id) if message.sender_id else None
+        outbound = Outbound(
+            message_id=message.id,
+            conversation_id=conversation.id,
+            inbox_id=inbox.id,
+            workspace_id=inbox.workspace_id,
+            channel=ChannelKind(inbox.kind),
+            recipient=Identity(identity.kind, identity.value) if identity else Identity("", ""),
+            type=MessageType(message.type),
+            body=message.body,
+            attachments=tuple(msgspec.convert(message.attachments or [], list[Attachment])),
+            thread_key=conversation.thread_key,
+            sender_name=sender.name if sender else None,
+            last_inbound_at=conversation.last_inbound_at,
+        )
+        return job, inbox, outbound
+
+
+async def deliver(kefu: Kefu, job_id: uuid.UUID) -> str:
+    """Send one claimed job; returns the job's new state."""
+    job, inbox, outbound = await _outbound(kefu, job_id)
+    channel_message_id: str | None = None
+    error: DeliveryError | None = None
+    try:
+        connector = kefu.connectors.get(inbox.kind)
+        result = await connector.send(inbox, outbound)
+        channel_message_id = result.channel_message_id
+    except DeliveryError as exc:
+        error = exc
+    except Exception as exc:  # a connector bug must not kill the dispatcher
+        log.exception("connector %s crashed sending %s", inbox.kind, outbound.message_id)
+        error = DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True)
+    now = utcnow()
+    async with kefu.db.transaction() as session:
+        job_row = await session.get(OutboxJob, job_id, with_for_update=True)
+        message = await session.get(Message, outbound.message_id)
+        assert job_row is not None and message is not None
+        if error is None:
+            job_row.state = "done"
+            job_row.locked_until = None
+            message.delivery_status = DeliveryStatus.sent
+            message.failure_reason = None
+            if channel_message_id:
+                message.channel_message_id = channel_message_id
+        elif error.retryable and job_row.attempts < kefu.settings.outbox_max_attempts:
+            job_row.next_attempt_at = now + backoff(
+                job_row.attempts, kefu.settings.outbox_backoff_seconds
+            )
+            job_row.locked_until = None
+            job_row.last_error = error.reason
+        else:
+            job_row.state = "failed"
+            job_row.locked_until = None
+            job_row.last_error = error.reason
+            message.delivery_status = DeliveryStatus.failed
+            message.failure_reason = error.reason
+        state = job_row.state
+        event = message_event(message, outbound.sender_name)
+    if state != "pending":
+        kefu.events.publish(event)
+    return state
+
+
+async def dispatch_due(kefu: Kefu, now: datetime | None = None) -> int:
+    """One pass: claim what is due and send it. Returns how many jobs were tried."""
+    ids = await claim(kefu, now or utcnow())
+    if ids:
+        await asyncio.gather(*(deliver(kefu, job_id) for job_id in ids))
+    return len(ids)
+
+
+async def next_due(kefu: Kefu) -> datetime | None:
+    async with kefu.db.session() as session:
+        due: datetime | None = await session.scalar(
+            sa.select(sa.func.min(OutboxJob.next_attempt_at)).where(OutboxJob.state == "pending")
+        )
+        return due
+
+
+async def run_dispatcher(kefu: Kefu, stop: asyncio.Event) -> None:
+    """Loop until `stop`: send what is due, then sleep until woken by a new reply or
+    until the poll interval (which also picks up other processes' work and lapsed claims)."""
+    while not stop.is_set():
+        try:
+            while await dispatch_due(kefu):
+                pass
+        except Exception:
+            log.exception("outbox pass failed; retrying after the poll interval")
+        kefu.outbox_wakeup.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                _first(kefu.outbox_wakeup.wait(), stop.wait()),
+                timeout=kefu.settings.outbox_poll_seconds,
+            )
+
+
+async def _first(*aws: object) -> None:
+    tasks = [asyncio.ensure_future(a) for a in aws]  # type: ignore[call-overload]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in tasks:
+            t.cancel()

@@ -1,0 +1,198 @@
+"""Reading conversations as an agent sees them: scoped to the workspace and the role."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kefu.conversations.errors import Invalid, NotFound
+from kefu.conversations.schemas import ContactBrief, ConversationOut
+from kefu.conversations.service import sender_names
+from kefu.conversations.views import message_view
+from kefu.db.tables import Contact, Conversation, GroupMember, Message
+from kefu.model import ChannelKind, ConversationStatus, MessageView, Role
+from kefu.people.auth import AuthUser
+
+
+def visible_to(user: AuthUser) -> sa.ColumnElement[bool]:
+    """Admins and supervisors see the whole workspace; an agent sees what is assigned
+    to them and the unassigned work of their groups (or of no group)."""
+    in_workspace = Conversation.workspace_id == user.workspace_id
+    if user.role in (Role.admin, Role.supervisor):
+        return in_workspace
+    my_groups = sa.select(GroupMember.group_id).where(GroupMember.user_id == user.id)
+    return sa.and_(
+        in_workspace,
+        sa.or_(
+            Conversation.assignee_id == user.id,
+            sa.and_(
+                Conversation.assignee_id.is_(None),
+                sa.or_(Conversation.group_id.is_(None), Conversation.group_id.in_(my_groups)),
+            ),
+        ),
+    )
+
+
+async def get_visible(session: AsyncSession, user: AuthUser, conversation_id: uuid.UUID) -> Conversation:
+    conversation = await session.scalar(
+        sa.select(Conversation).where(Conversation.id == conversation_id, visible_to(user))
+    )
+    if conversation is None:
+        raise NotFound(f"conversation {conversation_id} not found")
+    return conversation
+
+
+def encode_cursor(conversation_id: uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(conversation_id.bytes).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(bytes=base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except ValueError:
+        raise Invalid("cursor is not one this API gave out") from None
+
+
+class Filters(msgspec.Struct, frozen=True, kw_only=True):
+    status: list[ConversationStatus] = []
+    assignee: str | None = None  # an agent id, "me" or "none"
+    group: uuid.UUID | None = None
+    inbox: uuid.UUID | None = None
+    channel: ChannelKind | None = None
+    label: str | None = None
+    q: str | None = None
+    contact: uuid.UUID | None = None
+
+
+async def list_conversations(
+    session: AsyncSession, user: AuthUser, filters: Filters, cursor: str | None, limit: int
+) -> tuple[list[ConversationOut], str | None]:
+    query = sa.select(Conversation, Contact).join(Contact, Contact.id == Conversation.contact_id)
+    query = query.where(visible_to(user))
+    if filters.status:
+        query = query.where(Conversation.status.in_([str(s) for s in filters.status]))
+    if filters.assignee == "me":
+        query = query.where(Conversation.assignee_id == user.id)
+    elif filters.assignee == "none":
+        query = query.where(Conversation.assignee_id.is_(None))
+    elif filters.assignee:
+        try:
+            query = query.where(Conversation.assignee_id == uuid.UUID(filters.assignee))
+        except ValueError:
+            raise Invalid("assignee must be an agent id, 'me' or 'none'") from None
+    if filters.group:
+        query = query.where(Conversation.group_id == filters.group)
+    if filters.inbox:
+        query = query.where(Conversation.inbox_id == filters.inbox)
+    if filters.channel:
+        query = query.where(Conversation.channel == str(filters.channel))
+    if filters.contact:
+        query = query.where(Conversation.contact_id == filters.contact)
+    if filters.q:
+        like = f"%{filters.q.strip()}%"
+        text_match = sa.exists().where(
+            Message.conversation_id == Conversation.id, Message.body.ilike(like)
+        )
+        query = query.where(
+            sa.or_(
+                Contact.name.ilike(like),
+                Contact.email.ilike(like),
+                Contact.phone.ilike(like),
+                text_match,
+            )
+        )
+    if cursor:
+        query = query.where(Conversation.id < decode_cursor(cursor))
+    rows = (await session.execute(query.order_by(Conversation.id.desc()).limit(limit + 1))).all()
+    if filters.label:
+        # Labels are a short JSON list; filtering in Python keeps one query for both engines.
+        rows = [r for r in rows if filters.label in (r[0].labels or [])]
+    page = rows[:limit]
+    previews = await _previews(session, [c for c, _ in page])
+    items = [conversation_out(c, contact, previews.get(c.id)) for c, contact in page]
+    next_cursor = encode_cursor(page[-1][0].id) if len(rows) > limit and page else None
+    return items, next_cursor
+
+
+async def _previews(session: AsyncSession, conversations: list[Conversation]) -> dict[uuid.UUID, str]:
+    keys = [(c.id, c.last_seq) for c in conversations if c.last_seq]
+    if not keys:
+        return {}
+    rows = await session.execute(
+        sa.select(Message.conversation_id, Message.body).where(
+            sa.tuple_(Message.conversation_id, Message.seq).in_(keys)
+        )
+    )
+    return {cid: body[:200] for cid, body in rows}
+
+
+def conversation_out(
+    conversation: Conversation, contact: Contact, last_message: str | None = None
+) -> ConversationOut:
+    attributes: dict[str, Any] = dict(conversation.attributes or {})
+    return ConversationOut(
+        id=conversation.id,
+        inbox_id=conversation.inbox_id,
+        channel=ChannelKind(conversation.channel),
+        status=ConversationStatus(conversation.status),
+        priority=conversation.priority,
+        group_id=conversation.group_id,
+        assignee_id=conversation.assignee_id,
+        contact=ContactBrief(
+            id=contact.id,
+            name=contact.name,
+            email=contact.email,
+            phone=contact.phone,
+            vip_level=contact.vip_level,
+            verified=contact.verified,
+        ),
+        entry_point=conversation.entry_point,
+        first_page=conversation.first_page,
+        referrer=conversation.referrer,
+        language=conversation.language,
+        labels=list(conversation.labels or []),
+        attributes=attributes,
+        last_seq=conversation.last_seq,
+        last_message=last_message,
+        last_message_at=conversation.last_message_at,
+        last_inbound_at=conversation.last_inbound_at,
+        first_response_at=conversation.first_response_at,
+        resolved_at=conversation.resolved_at,
+        snoozed_until=conversation.snoozed_until,
+        csat_score=conversation.csat_score,
+        csat_comment=conversation.csat_comment,
+        created_at=conversation.created_at,
+    )
+
+
+async def messages_page(
+    session: AsyncSession,
+    conversation: Conversation,
+    *,
+    after_seq: int = 0,
+    before_seq: int | None = None,
+    limit: int = 50,
+    include_notes: bool = True,
+) -> list[MessageView]:
+    query = sa.select(Message).where(
+        Message.conversation_id == conversation.id,
+        Message.workspace_id == conversation.workspace_id,
+        Message.seq > after_seq,
+    )
+    if before_seq is not None:
+        # Scrolling back: the `limit` messages just before `before_seq`, oldest first.
+        query = query.where(Message.seq < before_seq).order_by(Message.seq.desc())
+    else:
+        query = query.order_by(Message.seq)
+    if not include_notes:
+        query = query.where(Message.direction != "note")
+    messages = list((await session.scalars(query.limit(limit))).all())
+    if before_seq is not None:
+        messages.reverse()
+    names = await sender_names(session, messages)
+    return [message_view(m, names.get(m.sender_id) if m.sender_id else None) for m in messages]

@@ -1,0 +1,260 @@
+"""Workspaces, agents, skill groups and presence."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kefu.context import Kefu
+from kefu.conversations.errors import Conflict, Invalid, NotFound
+from kefu.db.tables import GroupMember, SkillGroup, User, Workspace
+from kefu.model import Presence, PresenceEvent, Role, utcnow
+from kefu.people.auth import hash_password
+from kefu.people.schemas import (
+    AgentCreate,
+    AgentOut,
+    AgentUpdate,
+    GroupCreate,
+    GroupOut,
+    GroupUpdate,
+)
+
+STRATEGIES = ("round_robin", "least_busy", "longest_idle")
+
+
+async def create_workspace(
+    kefu: Kefu, slug: str, name: str, admin_email: str, admin_password: str
+) -> tuple[Workspace, User]:
+    try:
+        async with kefu.db.transaction() as session:
+            workspace = Workspace(slug=slug, name=name)
+            session.add(workspace)
+            await session.flush()
+            admin = User(
+                workspace_id=workspace.id,
+                email=admin_email.lower(),
+                name="Admin",
+                password_hash=hash_password(admin_password),
+                role=Role.admin,
+            )
+            session.add(admin)
+            await session.flush()
+            return workspace, admin
+    except IntegrityError:
+        raise Conflict(f"a workspace with the slug {slug!r} exists already") from None
+
+
+async def agent_out(session: AsyncSession, user: User) -> AgentOut:
+    groups = (
+        await session.scalars(sa.select(GroupMember.group_id).where(GroupMember.user_id == user.id))
+    ).all()
+    return AgentOut(
+        id=user.id,
+        workspace_id=user.workspace_id,
+        email=user.email,
+        name=user.name,
+        role=Role(user.role),
+        presence=Presence(user.presence),
+        capacity={k: int(v) for k, v in (user.capacity or {}).items()},
+        region=user.region,
+        locale=user.locale,
+        active=user.active,
+        group_ids=sorted(groups),
+        created_at=user.created_at,
+    )
+
+
+async def get_agent(session: AsyncSession, workspace_id: uuid.UUID, user_id: uuid.UUID) -> User:
+    user = await session.scalar(
+        sa.select(User).where(User.id == user_id, User.workspace_id == workspace_id)
+    )
+    if user is None:
+        raise NotFound(f"agent {user_id} not found")
+    return user
+
+
+async def list_agents(kefu: Kefu, workspace_id: uuid.UUID) -> list[AgentOut]:
+    async with kefu.db.session() as session:
+        users = (
+            await session.scalars(
+                sa.select(User).where(User.workspace_id == workspace_id).order_by(User.name)
+            )
+        ).all()
+        return [await agent_out(session, u) for u in users]
+
+
+async def create_agent(kefu: Kefu, workspace_id: uuid.UUID, data: AgentCreate) -> AgentOut:
+    try:
+        async with kefu.db.transaction() as session:
+            user = User(
+                workspace_id=workspace_id,
+                email=data.email.lower(),
+                name=data.name,
+                password_hash=hash_password(data.password),
+                role=data.role,
+                capacity=dict(data.capacity) if data.capacity is not None else {"*": 5},
+                region=data.region,
+                locale=data.locale,
+            )
+            session.add(user)
+            await session.flush()
+            await _set_groups(session, workspace_id, user.id, data.group_ids)
+            return await agent_out(session, user)
+    except IntegrityError:
+        raise Conflict(f"an agent with the e-mail {data.email} exists already") from None
+
+
+async def update_agent(
+    kefu: Kefu, workspace_id: uuid.UUID, user_id: uuid.UUID, data: AgentUpdate
+) -> AgentOut:
+    async with kefu.db.transaction() as session:
+        user = await get_agent(session, workspace_id, user_id)
+        for name in ("name", "role", "region", "locale", "active"):
+            value = getattr(data, name)
+            if value is not None:
+                setattr(user, name, value)
+        if data.capacity is not None:
+            user.capacity = dict(data.capacity)
+        if data.password is not None:
+            user.password_hash = hash_password(data.password)
+        if data.group_ids is not None:
+            await _set_groups(session, workspace_id, user.id, data.group_ids)
+        return await agent_out(session, user)
+
+
+async def _set_groups(
+    session: AsyncSession, workspace_id: uuid.UUID, user_id: uuid.UUID, group_ids: Sequence[uuid.UUID]
+) -> None:
+    if group_ids:
+        known = set(
+            (
+                await session.scalars(
+                    sa.select(SkillGroup.id).where(
+                        SkillGroup.workspace_id == workspace_id, SkillGroup.id.in_(group_ids)
+                    )
+                )
+            ).all()
+        )
+        unknown = set(group_ids) - known
+        if unknown:
+            raise Invalid(f"unknown skill groups: {', '.join(map(str, sorted(unknown)))}")
+    await session.execute(sa.delete(GroupMember).where(GroupMember.user_id == user_id))
+    for gid in dict.fromkeys(group_ids):
+        session.add(GroupMember(group_id=gid, user_id=user_id, workspace_id=workspace_id))
+
+
+async def set_presence(
+    kefu: Kefu, workspace_id: uuid.UUID, user_id: uuid.UUID, presence: Presence
+) -> AgentOut:
+    async with kefu.db.transaction() as session:
+        user = await get_agent(session, workspace_id, user_id)
+        user.presence = presence
+        user.presence_changed_at = utcnow()
+        out = await agent_out(session, user)
+    kefu.events.publish(PresenceEvent(workspace_id=workspace_id, user_id=user_id, presence=presence))
+    if presence == Presence.online:
+        from kefu.conversations.service import _assign_waiting
+
+        kefu.spawn(_assign_waiting(kefu, workspace_id))
+    return out
+
+
+async def group_out(session: AsyncSession, group: SkillGroup) -> GroupOut:
+    members = (
+        await session.scalars(sa.select(GroupMember.user_id).where(GroupMember.group_id == group.id))
+    ).all()
+    return GroupOut(
+        id=group.id,
+        name=group.name,
+        strategy=group.strategy,
+        settings=dict(group.settings or {}),
+        member_ids=sorted(members),
+    )
+
+
+async def list_groups(kefu: Kefu, workspace_id: uuid.UUID) -> list[GroupOut]:
+    async with kefu.db.session() as session:
+        groups = (
+            await session.scalars(
+                sa.select(SkillGroup)
+                .where(SkillGroup.workspace_id == workspace_id)
+                .order_by(SkillGroup.name)
+            )
+        ).all()
+        return [await group_out(session, g) for g in groups]
+
+
+async def get_group(session: AsyncSession, workspace_id: uuid.UUID, group_id: uuid.UUID) -> SkillGroup:
+    group = await session.scalar(
+        sa.select(SkillGroup).where(SkillGroup.id == group_id, SkillGroup.workspace_id == workspace_id)
+    )
+    if group is None:
+        raise NotFound(f"skill group {group_id} not found")
+    return group
+
+
+async def _set_members(
+    session: AsyncSession, workspace_id: uuid.UUID, group_id: uuid.UUID, member_ids: Sequence[uuid.UUID]
+) -> None:
+    if member_ids:
+        known = set(
+            (
+                await session.scalars(
+                    sa.select(User.id).where(User.workspace_id == workspace_id, User.id.in_(member_ids))
+                )
+            ).all()
+        )
+        if set(member_ids) - known:
+            raise Invalid("some members are not agents of this workspace")
+    await session.execute(sa.delete(GroupMember).where(GroupMember.group_id == group_id))
+    for uid in dict.fromkeys(member_ids):
+        session.add(GroupMember(group_id=group_id, user_id=uid, workspace_id=workspace_id))
+
+
+def _check_strategy(strategy: str | None) -> None:
+    if strategy is not None and strategy not in STRATEGIES:
+        raise Invalid(f"strategy must be one of {', '.join(STRATEGIES)}")
+
+
+async def create_group(kefu: Kefu, workspace_id: uuid.UUID, data: GroupCreate) -> GroupOut:
+    _check_strategy(data.strategy)
+    try:
+        async with kefu.db.transaction() as session:
+            group = SkillGroup(
+                workspace_id=workspace_id, name=data.name, strategy=data.strategy, settings=data.settings
+            )
+            session.add(group)
+            await session.flush()
+            await _set_members(session, workspace_id, group.id, data.member_ids)
+            await session.flush()
+            return await group_out(session, group)
+    except IntegrityError:
+        raise Conflict(f"a skill group named {data.name!r} exists already") from None
+
+
+async def update_group(
+    kefu: Kefu, workspace_id: uuid.UUID, group_id: uuid.UUID, data: GroupUpdate
+) -> GroupOut:
+    _check_strategy(data.strategy)
+    async with kefu.db.transaction() as session:
+        group = await get_group(session, workspace_id, group_id)
+        if data.name is not None:
+            group.name = data.name
+        if data.strategy is not None:
+            group.strategy = data.strategy
+        if data.settings is not None:
+            group.settings = data.settings
+        if data.member_ids is not None:
+            await _set_members(session, workspace_id, group.id, data.member_ids)
+        await session.flush()
+        return await group_out(session, group)
+
+
+async def delete_group(kefu: Kefu, workspace_id: uuid.UUID, group_id: uuid.UUID) -> None:
+    async with kefu.db.transaction() as session:
+        group = await get_group(session, workspace_id, group_id)
+        await session.delete(group)

@@ -1,0 +1,21 @@
+import { defineConfig } from "vite";
+import { fileURLToPath } from "node:url";
+
+// One classic <script> for any host page: an IIFE with no imports, written where the
+// Python package serves it from (src/kefu/static/chat/widget.js).
+export default defineConfig({
+  build: {
+    lib: {
+      entry: fileURLToPath(new URL("./src/main.ts", import.meta.url)),
+      name: "kefuWidget",
+      formats: ["iife"],
+      fileName: () => "widget.js",
+    },
+    outDir: fileURLToPath(new URL("../../src/kefu/static/chat", import.meta.url)),
+    emptyOutDir: true,
+    target: "es2020",
+    minify: "esbuild",
+    sourcemap: false,
+    reportCompressedSize: true,
+  },
+});

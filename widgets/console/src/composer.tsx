@@ -1,0 +1,256 @@
+import { useEffect, useRef, useState } from "preact/hooks";
+import { Conversation, QuickReply, contactName, get, post, qs } from "./api";
+import { t } from "./i18n";
+import { sendTyping } from "./live";
+import {
+  agents,
+  composerMode,
+  composerText,
+  me,
+  reportError,
+  resyncMessages,
+  loadCounts,
+  refreshCurrent,
+} from "./store";
+
+type Popup =
+  | { kind: "quick"; items: QuickReply[]; index: number; start: number }
+  | { kind: "mention"; items: { id: string; name: string }[]; index: number; start: number }
+  | null;
+
+/** The word under the caret and where it starts: "/ship" or "@Li". */
+function tokenAt(text: string, caret: number): { word: string; start: number } {
+  let i = caret;
+  while (i > 0 && !/\s/.test(text[i - 1])) i--;
+  return { word: text.slice(i, caret), start: i };
+}
+
+/** Client-side fallback for the server's {{variable}} rendering. */
+export function fillVariables(body: string, c: Conversation): string {
+  const vars: Record<string, string> = {
+    "contact.name": contactName(c) || t("conv.visitor"),
+    "agent.name": me.value?.name ?? "",
+    "conversation.id": c.id,
+  };
+  return body.replace(/\{\{\s*([\w.]+)\s*\}\}/g, (whole, k: string) => vars[k] ?? whole);
+}
+
+export function Composer({ conversation }: { conversation: Conversation }) {
+  const text = composerText.value;
+  const mode = composerMode.value;
+  const [popup, setPopup] = useState<Popup>(null);
+  const [sending, setSending] = useState(false);
+  const ref = useRef<HTMLTextAreaElement>(null);
+  const typingSent = useRef(0);
+  const lookup = useRef(0);
+
+  useEffect(() => {
+    composerText.value = "";
+    setPopup(null);
+  }, [conversation.id]);
+
+  const setText = (v: string) => (composerText.value = v);
+
+  const updatePopup = async (value: string, caret: number) => {
+    const { word, start } = tokenAt(value, caret);
+    const serial = ++lookup.current;
+    if (word.startsWith("/") && mode === "reply") {
+      try {
+        const page = await get<{ items: QuickReply[] }>(
+          "/api/v1/quick-replies" + qs({ q: word.slice(1) }),
+        );
+        if (serial !== lookup.current) return;
+        setPopup(page.items.length ? { kind: "quick", items: page.items, index: 0, start } : null);
+      } catch {
+        setPopup(null);
+      }
+    } else if (word.startsWith("@") && mode === "note") {
+      const q = word.slice(1).toLowerCase();
+      const items = agents.value
+        .filter((a) => a.name.toLowerCase().includes(q))
+        .slice(0, 8)
+        .map((a) => ({ id: a.id, name: a.name }));
+      setPopup(items.length ? { kind: "mention", items, index: 0, start } : null);
+    } else {
+      setPopup(null);
+    }
+  };
+
+  const replaceToken = (start: number, insert: string) => {
+    const el = ref.current;
+    const caret = el?.selectionStart ?? text.length;
+    const next = text.slice(0, start) + insert + text.slice(caret);
+    setText(next);
+    setPopup(null);
+    requestAnimationFrame(() => {
+      if (!el) return;
+      el.focus();
+      const pos = start + insert.length;
+      el.setSelectionRange(pos, pos);
+    });
+  };
+
+  const pick = async (index: number) => {
+    if (!popup) return;
+    if (popup.kind === "mention") {
+      replaceToken(popup.start, `@${popup.items[index].name} `);
+      return;
+    }
+    const qr = popup.items[index];
+    let body = fillVariables(qr.body, conversation);
+    try {
+      const r = await post<{ body: string }>(`/api/v1/quick-replies/${qr.id}/render`, {
+        conversation_id: conversation.id,
+      });
+      body = r.body;
+    } catch {
+      // The local fill above already covers the common variables.
+    }
+    replaceToken(popup.start, body);
+  };
+
+  const send = async () => {
+    const body = text.trim();
+    if (!body || sending) return;
+    setSending(true);
+    try {
+      await post(`/api/v1/conversations/${conversation.id}/messages`, {
+        body,
+        ...(mode === "note" ? { note: true } : {}),
+      });
+      setText("");
+      sendTyping(conversation.id, false);
+      await Promise.all([resyncMessages(), refreshCurrent()]);
+      void loadCounts();
+    } catch (e) {
+      reportError(e);
+    } finally {
+      setSending(false);
+      ref.current?.focus();
+    }
+  };
+
+  const onKeyDown = (e: KeyboardEvent) => {
+    if (popup) {
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        e.preventDefault();
+        const d = e.key === "ArrowDown" ? 1 : -1;
+        const n = popup.items.length;
+        setPopup({ ...popup, index: (popup.index + d + n) % n } as Popup);
+        return;
+      }
+      if (e.key === "Enter" || e.key === "Tab") {
+        e.preventDefault();
+        void pick(popup.index);
+        return;
+      }
+      if (e.key === "Escape") {
+        e.preventDefault();
+        e.stopPropagation();
+        setPopup(null);
+        return;
+      }
+    }
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+      // Enter sends; Shift+Enter is a new line; IME composition (pinyin) is never cut short.
+      e.preventDefault();
+      void send();
+    }
+  };
+
+  const onInput = (e: Event) => {
+    const el = e.currentTarget as HTMLTextAreaElement;
+    setText(el.value);
+    void updatePopup(el.value, el.selectionStart ?? el.value.length);
+    const now = Date.now();
+    if (mode === "reply" && now - typingSent.current > 3000) {
+      typingSent.current = now;
+      sendTyping(conversation.id, true);
+    }
+  };
+
+  const popupId = "composer-popup";
+  return (
+    <div class={`composer ${mode}`}>
+      <div class="tabs" role="tablist" aria-label={t("composer.mode")}>
+        {(["reply", "note"] as const).map((m) => (
+          <button
+            type="button"
+            role="tab"
+            aria-selected={mode === m}
+            aria-keyshortcuts={m === "reply" ? "r" : "n"}
+            onClick={() => {
+              composerMode.value = m;
+              ref.current?.focus();
+            }}
+          >
+            {t(`composer.${m}`)}
+          </button>
+        ))}
+      </div>
+      <div class="composer-box">
+        {popup && (
+          <ul
+            id={popupId}
+            class="popup"
+            role="listbox"
+            aria-label={popup.kind === "quick" ? t("composer.quick") : t("composer.mentions")}
+          >
+            {popup.kind === "quick"
+              ? popup.items.map((q, i) => (
+                  <li
+                    role="option"
+                    id={`${popupId}-${i}`}
+                    aria-selected={i === popup.index}
+                    onMouseDown={(e) => {
+                      e.preventDefault();
+                      void pick(i);
+                    }}
+                  >
+                    <strong>/{q.shortcut}</strong> {q.title}
+                    <span class="muted small"> {q.body}</span>
+                  </li>
+                ))
+              : popup.items.map((a, i) => (
+                  <li
+                    role="option"
+                    id={`${popupId}-${i}`}
+                    aria-selected={i === popup.index}
+                    onMouseDown={(e) => {
+                      e.preventDefault();
+                      void pick(i);
+                    }}
+                  >
+                    @{a.name}
+                  </li>
+                ))}
+          </ul>
+        )}
+        <textarea
+          id="composer-input"
+          ref={ref}
+          rows={3}
+          aria-label={t("composer.label")}
+          role="combobox"
+          aria-expanded={popup ? "true" : "false"}
+          aria-controls={popup ? popupId : undefined}
+          aria-autocomplete="list"
+          aria-activedescendant={popup ? `${popupId}-${popup.index}` : undefined}
+          placeholder={mode === "note" ? t("composer.placeholder_note") : t("composer.placeholder")}
+          value={text}
+          onInput={onInput}
+          onKeyDown={onKeyDown}
+          onBlur={() => setTimeout(() => setPopup(null), 150)}
+        />
+        <button
+          type="button"
+          class="primary send"
+          disabled={!text.trim() || sending}
+          onClick={() => void send()}
+        >
+          {mode === "note" ? t("composer.add_note") : t("composer.send")}
+        </button>
+      </div>
+    </div>
+  );
+}

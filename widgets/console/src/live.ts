@@ -1,0 +1,171 @@
+// Live updates over /ws/agent. The socket is a doorbell: events may be dropped or come
+// without the message body, so on every (re)connect and on any gap we read from the API
+// by seq, and drop duplicates by seq in mergeMessages.
+import { Message, Presence } from "./api";
+import { t } from "./i18n";
+import {
+  addMention,
+  agents,
+  boardTick,
+  currentId,
+  liveConnected,
+  loadConversations,
+  loadCounts,
+  me,
+  mergeMessages,
+  messages,
+  muted,
+  refreshCurrent,
+  resyncMessages,
+  typing,
+  unread,
+} from "./store";
+
+type LiveEvent =
+  | { type: "message"; conversation_id: string; seq: number; message: Message | null }
+  | {
+      type: "conversation";
+      conversation_id: string;
+      change: string;
+      status: string;
+      assignee_id: string | null;
+      group_id: string | null;
+    }
+  | { type: "presence"; user_id: string; presence: Presence }
+  | {
+      type: "typing";
+      conversation_id: string;
+      sender_kind: string;
+      sender_name: string | null;
+      typing: boolean;
+    };
+
+let socket: WebSocket | null = null;
+let retry = 0;
+let stopped = false;
+let listTimer: number | undefined;
+let typingTimer: number | undefined;
+
+function reloadListSoon(): void {
+  // Bursts of events (a busy queue) become one list read.
+  window.clearTimeout(listTimer);
+  listTimer = window.setTimeout(() => {
+    void loadConversations();
+    void loadCounts();
+  }, 250);
+}
+
+export function alertNewWork(text: string): void {
+  if (muted.value) return;
+  try {
+    const ctx = new AudioContext();
+    const osc = ctx.createOscillator();
+    const gain = ctx.createGain();
+    osc.frequency.value = 660;
+    gain.gain.value = 0.05;
+    osc.connect(gain).connect(ctx.destination);
+    osc.start();
+    osc.stop(ctx.currentTime + 0.15);
+  } catch {
+    // No audio device: the desktop notification still shows.
+  }
+  if ("Notification" in window && Notification.permission === "granted" && document.hidden) {
+    new Notification("kefu", { body: text });
+  }
+}
+
+function handle(ev: LiveEvent): void {
+  boardTick.value++;
+  switch (ev.type) {
+    case "message": {
+      const m = ev.message;
+      const mine = me.value;
+      if (m && m.direction === "note" && mine && m.sender_id !== mine.id) {
+        if (m.body.includes("@" + mine.name)) addMention(ev.conversation_id);
+      }
+      if (ev.conversation_id === currentId.value) {
+        const last = messages.value.reduce((x, y) => Math.max(x, y.seq), 0);
+        if (m && m.seq <= last + 1) mergeMessages([m]);
+        else void resyncMessages();
+        if (m?.direction === "in") typing.value = null;
+      } else if (m?.direction === "in" || (!m && ev.seq)) {
+        unread.value = {
+          ...unread.value,
+          [ev.conversation_id]: (unread.value[ev.conversation_id] ?? 0) + 1,
+        };
+      }
+      reloadListSoon();
+      break;
+    }
+    case "conversation": {
+      if (ev.conversation_id === currentId.value) void refreshCurrent();
+      if (ev.status === "queued" && (ev.change === "created" || ev.change === "queued")) {
+        alertNewWork(t("new_work"));
+      }
+      if (ev.assignee_id && ev.assignee_id === me.value?.id && ev.change === "assigned") {
+        alertNewWork(t("new_work"));
+      }
+      reloadListSoon();
+      break;
+    }
+    case "presence": {
+      agents.value = agents.value.map((a) =>
+        a.id === ev.user_id ? { ...a, presence: ev.presence } : a,
+      );
+      const m = me.value;
+      if (m && m.id === ev.user_id) me.value = { ...m, presence: ev.presence };
+      break;
+    }
+    case "typing": {
+      if (ev.conversation_id !== currentId.value || ev.sender_kind !== "contact") return;
+      typing.value = ev.typing
+        ? { conversation_id: ev.conversation_id, name: ev.sender_name ?? t("conv.visitor") }
+        : null;
+      window.clearTimeout(typingTimer);
+      // A lost "stopped typing" must not leave the indicator on forever.
+      typingTimer = window.setTimeout(() => (typing.value = null), 8000);
+      break;
+    }
+  }
+}
+
+export function connectLive(): void {
+  stopped = false;
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  const ws = new WebSocket(`${proto}//${location.host}/ws/agent`);
+  socket = ws;
+  ws.onopen = () => {
+    retry = 0;
+    liveConnected.value = true;
+    // Subscribed first, then read what we missed.
+    void resyncMessages();
+    reloadListSoon();
+    boardTick.value++;
+  };
+  ws.onmessage = (e) => {
+    try {
+      handle(JSON.parse(String(e.data)) as LiveEvent);
+    } catch {
+      // An unknown frame is ignored; the next resync covers it.
+    }
+  };
+  ws.onclose = () => {
+    liveConnected.value = false;
+    if (socket === ws) socket = null;
+    if (stopped) return;
+    retry = Math.min(retry + 1, 6);
+    window.setTimeout(connectLive, 250 * 2 ** retry);
+  };
+}
+
+export function disconnectLive(): void {
+  stopped = true;
+  socket?.close();
+  socket = null;
+}
+
+export function sendTyping(conversationId: string, isTyping: boolean): void {
+  if (socket?.readyState === WebSocket.OPEN) {
+    socket.send(JSON.stringify({ type: "typing", conversation_id: conversationId, typing: isTyping }));
+  }
+}

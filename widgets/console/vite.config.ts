@@ -1,0 +1,19 @@
+import { defineConfig } from "vite";
+
+// Built into the Python package so `kefu serve` ships the console with no Node at run time.
+export default defineConfig({
+  base: "/console/",
+  esbuild: { jsx: "automatic", jsxImportSource: "preact" },
+  build: {
+    outDir: "../../src/kefu/static/console",
+    emptyOutDir: true,
+    target: "es2020",
+    sourcemap: false,
+  },
+  server: {
+    proxy: {
+      "/api": "http://127.0.0.1:8000",
+      "/ws": { target: "ws://127.0.0.1:8000", ws: true },
+    },
+  },
+});
