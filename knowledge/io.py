@@ -157,7 +157,9 @@ def read_path(path: Path, *, default_status: EntryStatus = EntryStatus.published
     if path.suffix.lower() == ".md":
         return [
             parse_markdown(
-                path.read_text(encoding="utf-8"), fallback_key=path.stem, default_status=default_status
+                path.read_text(encoding="utf-8"),
+                fallback_key=path.stem,
+                default_status=default_status,
             )
         ]
     raise ImportError_(f"{path}: expected a folder of .md files, a .md file or a .csv file")

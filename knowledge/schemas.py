@@ -32,7 +32,9 @@ CHANNEL_VARIANTS = ("web", "wechat", "email")
 
 Key = Annotated[str, msgspec.Meta(min_length=1, max_length=120, pattern=r"^[\w\-.]+$")]
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
-Locale = Annotated[str, msgspec.Meta(min_length=2, max_length=16, pattern=r"^[A-Za-z]{2,3}(-\w+)*$")]
+Locale = Annotated[
+    str, msgspec.Meta(min_length=2, max_length=16, pattern=r"^[A-Za-z]{2,3}(-\w+)*$")
+]
 
 
 class EntryIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

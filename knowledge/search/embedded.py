@@ -22,6 +22,7 @@ import uuid
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from itertools import chain, islice
 
 from kefu.knowledge.search import text as tx
 from kefu.knowledge.search.base import SearchDocument, SearchFilters, SearchHit
@@ -36,16 +37,23 @@ PREFIX_WEIGHT = 0.5
 # The best candidates are reranked by how much of their question the query covers.
 CANDIDATES = 30
 PRECISION_WEIGHT = 0.4
+WEAK_TERM_SHARE = 0.01
+WEAK_TERM_MIN_DF = 2000
 
 _TITLE, _SIMILAR, _BODY = 0, 1, 2
 
 
 class _Postings:
-    __slots__ = ("tfs", "units")
+    """Units containing a term, ascending, with the term's frequency in each and its BM25
+    saturation part tf*(k1+1)/(tf+k1*(1-b+b*len/avg)), precomputed so the query loop is one
+    multiply-add per posting."""
+
+    __slots__ = ("parts", "tfs", "units")
 
     def __init__(self) -> None:
         self.units = array("I")
         self.tfs = array("f")
+        self.parts = array("f")
 
 
 class WorkspaceIndex:
@@ -64,6 +72,8 @@ class WorkspaceIndex:
         self.dead_units = 0
         self.len_sum = [0.0, 0.0]  # questions, bodies
         self.len_count = [0, 0]
+        # The average lengths the precomputed parts assume; refreshed when they drift.
+        self.norm_avg = [0.0, 0.0]
         # Latin terms of length >= 4 by each of their one-deletion variants (typo lookup).
         self.deletion_index: dict[str, set[str]] = {}
         self._sorted_vocab: list[str] | None = None
@@ -83,8 +93,32 @@ class WorkspaceIndex:
         with self.lock:
             for doc in docs:
                 self._remove(doc.id)
-                self._add(doc)
+                self._add(doc, _units(doc))
             self._maybe_compact()
+            self._maybe_renormalize()
+
+    def bulk_load(self, docs: Iterable[SearchDocument]) -> None:
+        """Load many documents. The precomputed parts assume average unit lengths, so the
+        first thousand documents are segmented before any is inserted to estimate them;
+        a final check recomputes the parts if the estimate was off by a fifth."""
+        with self.lock:
+            it = iter(docs)
+            head = [(doc, _units(doc)) for doc in islice(it, 1000)]
+            if not any(self.len_count):
+                sums, counts = [0.0, 0.0], [0, 0]
+                for _doc, units in head:
+                    for field, terms in units:
+                        cls = 1 if field == _BODY else 0
+                        sums[cls] += len(terms)
+                        counts[cls] += 1
+                self.norm_avg = [
+                    max(1.0, sums[c] / counts[c]) if counts[c] else 0.0 for c in (0, 1)
+                ]
+            for doc, units in chain(head, ((d, _units(d)) for d in it)):
+                self._remove(doc.id)
+                self._add(doc, units)
+            self._maybe_compact()
+            self._maybe_renormalize()
 
     def delete(self, ids: Iterable[str]) -> None:
         with self.lock:
@@ -92,28 +126,33 @@ class WorkspaceIndex:
                 self._remove(doc_id)
             self._maybe_compact()
 
-    def _add(self, doc: SearchDocument) -> None:
+    def _averages(self) -> list[float]:
+        return [
+            max(1.0, self.len_sum[c] / self.len_count[c]) if self.len_count[c] else 0.0
+            for c in (0, 1)
+        ]
+
+    def _add(self, doc: SearchDocument, units: list[tuple[int, list[str]]]) -> None:
         entry = len(self.docs)
         self.docs.append(doc)
         self.by_id[doc.id] = entry
-        self._add_unit(entry, _TITLE, tx.terms(doc.title))
-        for question in doc.similar:
-            self._add_unit(entry, _SIMILAR, tx.terms(question))
-        if doc.body:
-            self._add_unit(entry, _BODY, tx.terms(doc.body, unigrams=False))
+        for field, terms in units:
+            self._add_unit(entry, field, terms)
 
     def _add_unit(self, entry: int, field: int, terms: list[str]) -> None:
-        if not terms:
-            return
         unit = len(self.unit_entry)
+        length = len(terms)
         self.unit_entry.append(entry)
         self.unit_field.append(field)
-        self.unit_len.append(len(terms))
+        self.unit_len.append(length)
         self.unit_alive.append(1)
         self.live_units += 1
         cls = 1 if field == _BODY else 0
-        self.len_sum[cls] += len(terms)
+        self.len_sum[cls] += length
         self.len_count[cls] += 1
+        if not self.norm_avg[cls]:
+            self.norm_avg[cls] = float(max(length, 1))
+        denominator = K1 * (1 - B + B * length / self.norm_avg[cls])
         for term, tf in Counter(terms).items():
             postings = self.postings.get(term)
             if postings is None:
@@ -124,16 +163,15 @@ class WorkspaceIndex:
                         self.deletion_index.setdefault(variant, set()).add(term)
             postings.units.append(unit)
             postings.tfs.append(tf)
+            postings.parts.append(tf * (K1 + 1) / (tf + denominator))
 
     def _remove(self, doc_id: str) -> None:
         entry = self.by_id.pop(doc_id, None)
         if entry is None:
             return
         self.docs[entry] = None
-        # Units of an entry are contiguous and appended in order; find them by scanning back
-        # from the end would be O(n), so we walk forward from the first unit instead.
-        start = bisect.bisect_left(self.unit_entry, entry)
-        unit = start
+        # An entry's units are contiguous and unit_entry ascends: bisect to the first one.
+        unit = bisect.bisect_left(self.unit_entry, entry)
         while unit < len(self.unit_entry) and self.unit_entry[unit] == entry:
             if self.unit_alive[unit]:
                 self.unit_alive[unit] = 0
@@ -143,6 +181,25 @@ class WorkspaceIndex:
                 self.len_sum[cls] -= self.unit_len[unit]
                 self.len_count[cls] -= 1
             unit += 1
+
+    def _maybe_renormalize(self) -> None:
+        """Recompute the precomputed parts once the average lengths moved by a fifth (a
+        small index growing, or a bulk edit); otherwise a few percent off is harmless."""
+        current = self._averages()
+        if all(
+            not cur or (old and abs(cur - old) / old < 0.2)
+            for cur, old in zip(current, self.norm_avg, strict=True)
+        ):
+            return
+        self.norm_avg = current
+        for postings in self.postings.values():
+            for i, unit in enumerate(postings.units):
+                cls = 1 if self.unit_field[unit] == _BODY else 0
+                avg = self.norm_avg[cls] or 1.0
+                tf = postings.tfs[i]
+                postings.parts[i] = (
+                    tf * (K1 + 1) / (tf + K1 * (1 - B + B * self.unit_len[unit] / avg))
+                )
 
     def _maybe_compact(self) -> None:
         """Edits leave dead units behind; once they are a quarter of the index, rebuild the
@@ -167,11 +224,12 @@ class WorkspaceIndex:
         for term in list(self.postings):
             old = self.postings[term]
             new = _Postings()
-            for unit, tf in zip(old.units, old.tfs, strict=True):
+            for unit, tf, part in zip(old.units, old.tfs, old.parts, strict=True):
                 mapped = old_to_new.get(unit)
                 if mapped is not None:
                     new.units.append(mapped)
                     new.tfs.append(tf)
+                    new.parts.append(part)
             if new.units:
                 self.postings[term] = new
             else:
@@ -249,35 +307,32 @@ class WorkspaceIndex:
             return []
         expanded = self._expand(weights, query)
         n = self.live_units
-        avg = [
-            (self.len_sum[c] / self.len_count[c]) if self.len_count[c] else 1.0 for c in (0, 1)
-        ]
-        norm_q = K1 * (1 - B), K1 * B / max(avg[0], 1.0)
-        norm_b = K1 * (1 - B), K1 * B / max(avg[1], 1.0)
         unit_scores: dict[int, float] = {}
         ideal = 0.0
-        alive, unit_len, unit_field = self.unit_alive, self.unit_len, self.unit_field
+        weak_df = max(WEAK_TERM_MIN_DF, WEAK_TERM_SHARE * n)
         for term, weight in expanded.items():
             postings = self.postings.get(term)
             df = len(postings.units) if postings else 0
             idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
             if term in weights:
                 ideal += weight * idf
-            if postings is None:
+            # A weak term (a lone character, a partial synonym) found in thousands of units
+            # cannot move a ranking but would cost most of the time: skip it.
+            if postings is None or (weight < 0.5 and df > weak_df):
                 continue
-            factor = weight * idf * (K1 + 1)
+            factor = weight * idf
             get = unit_scores.get
-            for unit, tf in zip(postings.units, postings.tfs, strict=True):
-                if not alive[unit]:
-                    continue
-                a, b = norm_b if unit_field[unit] == _BODY else norm_q
-                unit_scores[unit] = get(unit, 0.0) + factor * tf / (tf + a + b * unit_len[unit])
+            for unit, part in zip(postings.units, postings.parts, strict=True):
+                unit_scores[unit] = get(unit, 0.0) + factor * part
         if not unit_scores or ideal <= 0:
             return []
         question: dict[int, tuple[float, int]] = {}
         body: dict[int, float] = {}
         unit_entry = self.unit_entry
+        alive, unit_field = self.unit_alive, self.unit_field
         for unit, score in unit_scores.items():
+            if not alive[unit]:
+                continue
             entry = unit_entry[unit]
             if unit_field[unit] == _BODY:
                 body[entry] = score
@@ -331,6 +386,15 @@ class WorkspaceIndex:
         return hits
 
 
+def _units(doc: SearchDocument) -> list[tuple[int, list[str]]]:
+    """The searchable units of an entry: title, each similar question, body."""
+    units = [(_TITLE, tx.terms(doc.title))]
+    units += [(_SIMILAR, tx.terms(q)) for q in doc.similar]
+    if doc.body:
+        units.append((_BODY, tx.terms(doc.body, unigrams=False)))
+    return [(field, terms) for field, terms in units if terms]
+
+
 def _phrase_terms(phrase: str) -> dict[str, float]:
     """Terms a synonym adds to a query. A Chinese phrase adds itself (a jieba word or a
     bigram) and, if longer, its bigrams at half weight, never its single characters or
@@ -358,7 +422,7 @@ def build(
     docs: Iterable[SearchDocument], synonyms: Sequence[Sequence[str]] = DEFAULT_GROUPS
 ) -> WorkspaceIndex:
     index = WorkspaceIndex(synonyms)
-    index.upsert(docs)
+    index.bulk_load(docs)
     return index
 
 

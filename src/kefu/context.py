@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kefu.connectors.base import Registry
@@ -19,18 +18,23 @@ if TYPE_CHECKING:
 AfterIngest = Callable[["Kefu", "IngestResult"], Awaitable[None]]
 
 
-@dataclass
 class Kefu:
-    settings: Settings
-    db: Database
-    events: EventBus
-    connectors: Registry
-    # Run after an inbound message is committed and published (the bot, notifications).
-    after_ingest: list[AfterIngest] = field(default_factory=list)
-    # Wakes the outbox dispatcher at once instead of at its next poll.
-    outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
-    extras: dict[str, Any] = field(default_factory=dict)
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    # A plain class, not a dataclass: Litestar inspects dataclass fields of injected
+    # values, and these (an engine, a plugin) are not data.
+    def __init__(
+        self, settings: Settings, db: Database, events: EventBus, connectors: Registry
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.events = events
+        self.connectors = connectors
+        # Run after an inbound message is committed and published (the bot, notifications).
+        self.after_ingest: list[AfterIngest] = []
+        # Wakes the outbox dispatcher at once instead of at its next poll.
+        self.outbox_wakeup = asyncio.Event()
+        # Per-domain services that live as long as the app (search index, API clients).
+        self.extras: dict[str, Any] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def spawn(self, coro: Awaitable[None]) -> None:
         """Run work after a response without losing the task to the garbage collector."""

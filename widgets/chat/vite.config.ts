@@ -4,6 +4,9 @@ import { fileURLToPath } from "node:url";
 // One classic <script> for any host page: an IIFE with no imports, written where the
 // Python package serves it from (src/kefu/static/chat/widget.js).
 export default defineConfig({
+  // ASCII output (\u escapes): a script tag inherits the host page's charset when the
+  // server sends none, and a GBK or Latin-1 page would otherwise garble our Chinese strings.
+  esbuild: { charset: "ascii" },
   build: {
     lib: {
       entry: fileURLToPath(new URL("./src/main.ts", import.meta.url)),

@@ -56,9 +56,9 @@ class AuthController(Controller):
         return Response(
             LoginResponse(token=result.token, csrf_token=result.csrf_token, user=out),
             cookies=[
-                Cookie(SESSION_COOKIE, result.token, httponly=True, samesite="lax",
+                Cookie(key=SESSION_COOKIE, value=result.token, httponly=True, samesite="lax",
                        max_age=max_age, secure=secure, path="/"),
-                Cookie(CSRF_COOKIE, result.csrf_token, httponly=False, samesite="lax",
+                Cookie(key=CSRF_COOKIE, value=result.csrf_token, httponly=False, samesite="lax",
                        max_age=max_age, secure=secure, path="/"),
             ],
         )
@@ -69,8 +69,8 @@ class AuthController(Controller):
         return Response(
             None,
             status_code=HTTP_204_NO_CONTENT,
-            cookies=[Cookie(SESSION_COOKIE, "", max_age=0, path="/"),
-                     Cookie(CSRF_COOKIE, "", max_age=0, path="/")],
+            cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/"),
+                     Cookie(key=CSRF_COOKIE, value="", max_age=0, path="/")],
         )
 
 

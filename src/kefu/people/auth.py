@@ -16,6 +16,7 @@ import msgspec
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
@@ -176,7 +177,7 @@ def require_role(*roles: Role) -> Any:
     return guard
 
 
-async def provide_user(request: Any) -> AuthUser:
+async def provide_user(request: Request[Any, Any, Any]) -> AuthUser:
     """Dependency: the signed-in user (the guards have already authenticated)."""
     return await authenticate(request)
 

@@ -37,7 +37,7 @@ export interface Conversation {
   last_message_at?: string | null;
   last_seq?: number;
   preview?: string | null;
-  last_message?: { body?: string } | null;
+  last_message?: string | null;
   snoozed_until?: string | null;
   queued_at?: string | null;
   first_page?: string | null;

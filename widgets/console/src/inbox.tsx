@@ -37,7 +37,7 @@ import {
 const VIEWS: View[] = ["mine", "queued", "groups", "all", "mentions"];
 const CHANNELS = ["web", "wechat", "email", "sms", "voice", "api"];
 const STATUSES = ["bot", "queued", "open", "pending", "resolved"];
-const PRIORITIES = ["-1", "0", "1", "2"];
+const PRIORITIES = ["0", "1", "2"];
 
 function ViewsNav() {
   const visible = VIEWS.filter((v) => v !== "all" || isSupervisor.value);
@@ -145,7 +145,7 @@ function Filters() {
 }
 
 function preview(c: Conversation): string {
-  return c.preview ?? c.last_message?.body ?? "";
+  return c.preview ?? c.last_message ?? "";
 }
 
 function ConversationList() {
@@ -346,7 +346,7 @@ function Actions({ c, onTransfer }: { c: Conversation; onTransfer: () => void })
         value=""
         onChange={(e) => {
           const v = e.currentTarget.value;
-          if (v) void patchConversation({ snoozed_until: snoozeUntil(v) });
+          if (v) void act("snooze", { until: snoozeUntil(v) });
         }}
       >
         <option value="">{t("action.snooze")}…</option>

@@ -149,10 +149,15 @@ export function connectLive(): void {
       // An unknown frame is ignored; the next resync covers it.
     }
   };
-  ws.onclose = () => {
+  ws.onclose = (e) => {
     liveConnected.value = false;
     if (socket === ws) socket = null;
     if (stopped) return;
+    if (e.code === 4401) {
+      // The session is gone: back to the sign-in screen instead of retrying forever.
+      me.value = null;
+      return;
+    }
     retry = Math.min(retry + 1, 6);
     window.setTimeout(connectLive, 250 * 2 ** retry);
   };

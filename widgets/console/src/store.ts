@@ -145,7 +145,7 @@ function viewQueries(v: View, f: Filters): Record<string, string>[] {
   const m = me.value;
   switch (v) {
     case "mine":
-      return [{ ...base, assignee: m?.id ?? "" }];
+      return m ? [{ ...base, assignee: "me" }] : [];
     case "queued":
       return [{ ...base, status: f.status || "queued" }];
     case "groups":
@@ -213,7 +213,7 @@ export async function loadCounts(): Promise<void> {
     return page.items.filter((c) => c.status !== "resolved").length;
   };
   try {
-    const [mine, queued] = await Promise.all([one({ assignee: m.id }), one({ status: "queued" })]);
+    const [mine, queued] = await Promise.all([one({ assignee: "me" }), one({ status: "queued" })]);
     counts.value = { mine, queued, mentions: mentions.value.length };
   } catch {
     // Counts are a convenience; the list itself reports errors.

@@ -1,0 +1,173 @@
+"""Knowledge search bench: relevance (recall@1/@3 on the sample knowledge base, alone and
+hidden among 10,000 generated entries) and latency (p50/p95) of the embedded backend on
+10,000 and 100,000 generated entries.
+
+    .venv/bin/python bench/bench_knowledge.py            # prints Markdown for bench/RESULTS.md
+    .venv/bin/python bench/bench_knowledge.py --sizes 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Iterator
+
+from kefu.knowledge.relevance import evaluate, load_cases, sample_documents
+from kefu.knowledge.search.base import SearchDocument, SearchFilters
+from kefu.knowledge.search.embedded import WorkspaceIndex, build
+
+PRODUCTS = (
+    "羽绒服 连衣裙 运动鞋 牛仔裤 衬衫 卫衣 双肩包 行李箱 保温杯 电饭煲 空气炸锅 吸尘器 蓝牙耳机 "
+    "充电宝 机械键盘 显示器 台灯 床垫 枕头 四件套 面霜 洗面奶 口红 香水 奶粉 纸尿裤 婴儿车 猫粮 "
+    "狗粮 咖啡豆 茶叶 坚果礼盒 大米 橄榄油 电动牙刷 剃须刀 吹风机 瑜伽垫 跑步机 自行车 帐篷 "
+    "钓鱼竿 乐高积木 拼图 钢笔 笔记本 打印纸 路由器"
+).split()
+ISSUES = (
+    "尺码怎么选 怎么清洗保养 保修期多久 是不是正品 有没有现货 什么时候补货 可以预售吗 "
+    "能不能加急发货 包装有异味正常吗 说明书在哪里下载 安装需要收费吗 颜色和图片不一样 "
+    "能开发票吗 支持以旧换新吗 赠品怎么领取 可以定制刻字吗 多久能送到 能否指定快递 "
+    "坏了可以维修吗 配件单独卖吗 适合几岁使用 有没有质检报告 产地是哪里 保质期多久 "
+    "可以退货吗 价格会不会降 能用优惠券吗 会员有折扣吗 能分期吗 支持货到付款吗"
+).split()
+EN_PRODUCTS = (
+    "jacket dress sneakers jeans shirt hoodie backpack suitcase mug cooker fryer vacuum "
+    "earbuds powerbank keyboard monitor lamp mattress pillow cream cleanser lipstick perfume "
+    "formula diapers stroller coffee tea nuts rice toothbrush razor dryer yoga-mat treadmill "
+    "bicycle tent"
+).split()
+EN_ISSUES = (
+    "size guide|how to clean|warranty length|is it genuine|back in stock|pre-order|express shipping|"
+    "smell from packaging|manual download|installation fee|colour differs from photo|invoice|"
+    "trade-in|free gift|engraving|delivery time|choose courier|repair|spare parts|age range|"
+    "quality report|country of origin|shelf life|return|price drop|use coupon|member discount|"
+    "instalments|cash on delivery"
+).split("|")
+ANSWER_BITS = (
+    "请在订单详情页操作 具体以商品页说明为准 如有疑问请联系人工客服 一般在三个工作日内处理完成 "
+    "我们会通过短信通知您 部分地区可能有延迟 活动期间规则可能调整 请保留好包装和凭证"
+).split()
+
+
+def generated(count: int, seed: int = 7) -> Iterator[SearchDocument]:
+    """Believable distractors: product x issue questions with a templated answer; one in
+    five in English. Every id is unique; texts repeat as they do in real shops."""
+    rng = random.Random(seed)
+    for i in range(count):
+        if i % 5 == 4:
+            product, issue = rng.choice(EN_PRODUCTS), rng.choice(EN_ISSUES)
+            title = f"{product} {issue} (model {rng.randint(100, 999)})"
+            similar = (f"{issue} for the {product}", f"question about {product} {issue}")
+            body = f"For the {product}: {issue} details are on the product page. Contact us."
+            locale = "en"
+        else:
+            product, issue = rng.choice(PRODUCTS), rng.choice(ISSUES)
+            title = f"{product}{issue}？"
+            similar = (
+                f"这款{product}{rng.choice(ISSUES)}",
+                f"{product} 型号{rng.randint(100, 999)}",
+            )
+            body = "，".join(rng.sample(ANSWER_BITS, 3)) + f"。{product}相关问题。"
+            locale = "zh-CN"
+        yield SearchDocument(
+            id=f"gen-{i}",
+            kind="faq",
+            title=title,
+            similar=similar,
+            body=body,
+            locale=locale,
+            categories=("商品",),
+            tags=(product,),
+        )
+
+
+QUERIES = (
+    "退款",
+    "发票",
+    "怎么申请退款",
+    "羽绒服尺码怎么选",
+    "运动鞋可以退货吗",
+    "快递多久能送到",
+    "蓝牙耳机坏了可以维修吗",
+    "优惠券不能用",
+    "会员有什么折扣",
+    "refund",
+    "how to clean the jacket",
+    "sneakers warranty",
+    "invoce",
+    "where is my parcel",
+)
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def recall_lines(index: WorkspaceIndex, label: str) -> list[str]:
+    lines = []
+    for r in evaluate(lambda q, f: index.search(q, f, 3), load_cases()):
+        lines.append(f"| {label} | {r.locale} | {r.cases} | {r.at1:.2f} | {r.at3:.2f} |")
+    return lines
+
+
+def latency(index: WorkspaceIndex, rounds: int) -> tuple[float, float, float]:
+    samples: list[float] = []
+    filters = SearchFilters(status=("published",))
+    for q in QUERIES:  # warm the segmenter's cache like a running server has it
+        index.search(q, filters, 10)
+    for _ in range(rounds):
+        for q in QUERIES:
+            t0 = time.perf_counter()
+            index.search(q, filters, 10)
+            samples.append((time.perf_counter() - t0) * 1000)
+    return percentile(samples, 50), percentile(samples, 95), max(samples)
+
+
+def main(argv: list[str] | None = None) -> list[str]:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--rounds", type=int, default=20)
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    out = [
+        "## Knowledge search (embedded backend)",
+        "",
+        f"Relevance set: knowledge/samples/relevance.csv ({len(load_cases())} paraphrased queries).",
+        "",
+        "| knowledge base | locale | queries | recall@1 | recall@3 |",
+        "|---|---|---|---|---|",
+    ]
+    samples = sample_documents()
+    out += recall_lines(build(samples), f"samples ({len(samples)} entries)")
+    out += recall_lines(build([*samples, *generated(10_000)]), f"samples + 10,000 generated")
+    out += [
+        "",
+        "| entries | build s | p50 ms | p95 ms | max ms | peak RSS MB |",
+        "|---|---|---|---|---|---|",
+    ]
+    for size in sizes:
+        gc.collect()
+        t0 = time.perf_counter()
+        index = build([*samples, *generated(size)])
+        built = time.perf_counter() - t0
+        p50, p95, worst = latency(index, args.rounds)
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        out.append(f"| {size:,} | {built:.1f} | {p50:.2f} | {p95:.2f} | {worst:.2f} | {rss:.0f} |")
+        del index
+    out.append("")
+    out.append(
+        f"Latency: {len(QUERIES)} queries (zh, en, typos) x {args.rounds} rounds, top 10, "
+        "one thread, Python "
+        f"{sys.version_info.major}.{sys.version_info.minor}."
+    )
+    return out
+
+
+if __name__ == "__main__":
+    for line in main():
+        print(line)

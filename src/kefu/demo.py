@@ -1,0 +1,120 @@
+"""The demo workspace `make run` starts with: an admin, two agents, two skill groups
+and a web-widget inbox for the demo shop page. Seeding twice changes nothing."""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+import sqlalchemy as sa
+
+from kefu.context import Kefu
+from kefu.db.tables import GroupMember, Inbox, SkillGroup, User, Workspace
+from kefu.model import ChannelKind, Role
+from kefu.people.auth import hash_password
+
+DEMO_SLUG = "demo"
+DEMO_WIDGET_KEY = "demo-shop"
+
+
+class DemoLogin(msgspec.Struct, frozen=True):
+    email: str
+    name: str
+    role: Role
+    id: uuid.UUID
+
+
+class Demo(msgspec.Struct, frozen=True, kw_only=True):
+    workspace_id: uuid.UUID
+    slug: str
+    password: str
+    logins: list[DemoLogin]
+    groups: dict[str, uuid.UUID]
+    inbox_id: uuid.UUID
+    widget_key: str
+
+
+PEOPLE = [
+    ("admin", "Admin 管理员", Role.admin, None),
+    ("lina", "李娜 Li Na", Role.agent, "presales"),
+    ("tom", "Tom Chen 陈涛", Role.agent, "aftersales"),
+    ("supervisor", "王芳 Wang Fang", Role.supervisor, None),
+    ("knowledge", "周敏 Zhou Min", Role.knowledge_manager, None),
+]
+GROUPS = {"presales": "售前咨询 Pre-sales", "aftersales": "售后服务 After-sales"}
+
+
+async def seed(
+    kefu: Kefu, *, slug: str = DEMO_SLUG, password: str | None = None, widget_key: str | None = None
+) -> Demo:
+    password = password or kefu.settings.demo_password
+    widget_key = widget_key or (DEMO_WIDGET_KEY if slug == DEMO_SLUG else f"{slug}-widget")
+    domain = f"{slug}.kefu"
+    async with kefu.db.transaction() as session:
+        workspace = await session.scalar(sa.select(Workspace).where(Workspace.slug == slug))
+        if workspace is None:
+            workspace = Workspace(slug=slug, name="Demo Shop 演示商城" if slug == DEMO_SLUG else slug)
+            session.add(workspace)
+            await session.flush()
+        groups: dict[str, uuid.UUID] = {}
+        for key, name in GROUPS.items():
+            group = await session.scalar(
+                sa.select(SkillGroup).where(SkillGroup.workspace_id == workspace.id, SkillGroup.name == name)
+            )
+            if group is None:
+                group = SkillGroup(workspace_id=workspace.id, name=name, strategy="least_busy")
+                session.add(group)
+                await session.flush()
+            groups[key] = group.id
+        logins = []
+        for local, name, role, group_key in PEOPLE:
+            email = f"{local}@{domain}"
+            user = await session.scalar(
+                sa.select(User).where(User.workspace_id == workspace.id, User.email == email)
+            )
+            if user is None:
+                user = User(
+                    workspace_id=workspace.id,
+                    email=email,
+                    name=name,
+                    password_hash=hash_password(password),
+                    role=role,
+                    capacity={"*": 5, "voice": 1},
+                )
+                session.add(user)
+                await session.flush()
+                if group_key:
+                    session.add(
+                        GroupMember(group_id=groups[group_key], user_id=user.id, workspace_id=workspace.id)
+                    )
+            logins.append(DemoLogin(email=email, name=name, role=Role(user.role), id=user.id))
+        inbox = await session.scalar(sa.select(Inbox).where(Inbox.public_key == widget_key))
+        if inbox is None:
+            inbox = Inbox(
+                workspace_id=workspace.id,
+                kind=ChannelKind.web,
+                name="演示商城网站 Demo shop website",
+                public_key=widget_key,
+                config={
+                    "title": {"zh-CN": "在线客服", "en": "Chat with us"},
+                    "greeting": {
+                        "zh-CN": "您好！有什么可以帮您？",
+                        "en": "Hi! How can we help you today?",
+                    },
+                    "color": "#1f6feb",
+                    "locales": ["zh-CN", "en"],
+                },
+                secrets={"identity_secret": f"demo-identity-{uuid.uuid4().hex}"},
+                default_group_id=groups["presales"],
+            )
+            session.add(inbox)
+            await session.flush()
+        return Demo(
+            workspace_id=workspace.id,
+            slug=slug,
+            password=password,
+            logins=logins,
+            groups=groups,
+            inbox_id=inbox.id,
+            widget_key=widget_key,
+        )
