@@ -33,6 +33,8 @@ class StandIn:
     # errcodes the next custom sends answer with, in order.
     send_errors: list[int] = field(default_factory=list)
     stable: bool = True
+    # Paths called, in order (token endpoints and API calls alike).
+    calls: list[str] = field(default_factory=list)
     _seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     sent_event: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -139,19 +141,23 @@ def create_standin(state: StandIn) -> Litestar:
             headers={"Content-Disposition": f'attachment; filename="{media_id}.bin"'},
         )
 
+    async def record(request: Request[Any, Any, Any]) -> None:
+        state.calls.append(request.url.path)
+
     return Litestar(
         route_handlers=[stable_token, classic_token, custom_send, upload, media_get],
+        before_request=record,
         openapi_config=None,
     )
 
 
 @asynccontextmanager
-async def serve(app: Any, host: str = "127.0.0.1") -> AsyncIterator[str]:
+async def serve(app: Any, host: str = "127.0.0.1", *, lifespan: str = "on") -> AsyncIterator[str]:
     """Run an ASGI app on a free local port inside the current event loop; yields its URL."""
     import uvicorn
 
     server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=0, log_level="warning", lifespan="on")
+        uvicorn.Config(app, host=host, port=0, log_level="warning", lifespan=lifespan)
     )
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -129,8 +129,7 @@ def test_safe_mode_refuses_a_plaintext_request() -> None:
 def test_encrypted_request_to_inbox_without_key_is_refused() -> None:
     plain = AccountKeys(appid=APPID, token=TOKEN)
     assert (
-        _reason(lambda: _open(plain, SAMPLE_QUERY, SAMPLE_BODY))
-        is Reason.encryption_not_configured
+        _reason(lambda: _open(plain, SAMPLE_QUERY, SAMPLE_BODY)) is Reason.encryption_not_configured
     )
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kefu.connectors.wechat import reasons
-from kefu.connectors.wechat.window import reply_window, replies_left
+from kefu.connectors.wechat.window import replies_left, reply_window
 
 LAST = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
@@ -36,7 +36,14 @@ def test_window_shows_when_it_closes_while_open() -> None:
 
 
 def test_every_reason_reads_in_english_and_chinese() -> None:
-    values = {"hours": 52, "errcode": 1, "errmsg": "x", "name": "a.png", "type": "file", "error": "E"}
+    values = {
+        "hours": 52,
+        "errcode": 1,
+        "errmsg": "x",
+        "name": "a.png",
+        "type": "file",
+        "error": "E",
+    }
     for key, texts in reasons.REASONS.items():
         assert set(texts) >= {"en", "zh-CN"}, key
         assert "{" not in reasons.both(key, **values), key

@@ -1,0 +1,194 @@
+"""Request and response types of the visitor API and the visitor websocket."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from kefu.model import Attachment
+
+Url = Annotated[str, msgspec.Meta(max_length=2000)]
+Short = Annotated[str, msgspec.Meta(max_length=200)]
+Body = Annotated[str, msgspec.Meta(max_length=5000)]
+# The widget's id for one message; the server scopes it by visitor before storing.
+ClientId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{8,31}$")]
+
+
+class PageIn(msgspec.Struct, frozen=True, kw_only=True):
+    url: Url = ""
+    title: Annotated[str, msgspec.Meta(max_length=500)] = ""
+    referrer: Url = ""
+
+
+class SessionRequest(msgspec.Struct, frozen=True, kw_only=True):
+    inbox: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    token: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    locale: Annotated[str, msgspec.Meta(max_length=16)] | None = None
+    entry: Short | None = None
+    page: PageIn = PageIn()
+
+
+class IdentifyRequest(msgspec.Struct, frozen=True, kw_only=True):
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+    hash: Annotated[str, msgspec.Meta(max_length=128)] | None = None
+    name: Short | None = None
+    email: Annotated[str, msgspec.Meta(max_length=320)] | None = None
+    phone: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+
+
+class PrechatRequest(msgspec.Struct, frozen=True, kw_only=True):
+    name: Short | None = None
+    email: Annotated[str, msgspec.Meta(max_length=320)] | None = None
+    phone: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+
+
+class AttributesRequest(msgspec.Struct, frozen=True, kw_only=True):
+    attributes: dict[Annotated[str, msgspec.Meta(max_length=64)], Any]
+
+
+class SendRequest(msgspec.Struct, frozen=True, kw_only=True):
+    client_id: ClientId
+    body: Body = ""
+    type: Literal["text", "image", "file"] = "text"
+    attachments: Annotated[list[Attachment], msgspec.Meta(max_length=5)] = []
+
+
+class LeaveMessageRequest(msgspec.Struct, frozen=True, kw_only=True):
+    body: Annotated[str, msgspec.Meta(min_length=1, max_length=5000)]
+    name: Short | None = None
+    email: Annotated[str, msgspec.Meta(max_length=320)] | None = None
+    phone: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+
+
+class RatingRequest(msgspec.Struct, frozen=True, kw_only=True):
+    conversation_id: uuid.UUID
+    score: Annotated[int, msgspec.Meta(ge=1, le=5)]
+    comment: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+
+
+class TypingRequest(msgspec.Struct, frozen=True, kw_only=True):
+    typing: bool
+
+
+class ReadRequest(msgspec.Struct, frozen=True, kw_only=True):
+    conversation_id: uuid.UUID
+    seq: Annotated[int, msgspec.Meta(ge=0)]
+
+
+class DurationRequest(msgspec.Struct, frozen=True, kw_only=True):
+    seconds: Annotated[int, msgspec.Meta(ge=0, le=86_400 * 7)]
+
+
+# --------------------------------------------------------------------------- out
+
+
+class PrechatField(msgspec.Struct, frozen=True):
+    name: Literal["name", "email", "phone"]
+    required: bool = False
+
+
+class WidgetConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """What the inbox settings tell the widget; never anything from `Inbox.secrets`."""
+
+    title: str | dict[str, str] | None
+    greeting: str | dict[str, str] | None
+    brand_color: str
+    avatar_url: str | None
+    locales: list[str]
+    prechat_fields: list[PrechatField]
+    identity_mandatory: bool
+    online: bool
+    offline_mode: Literal["leave_message", "chat"]
+    max_upload_bytes: int
+    upload_types: list[str]
+
+
+class VisitorMessage(msgspec.Struct, frozen=True, kw_only=True):
+    """A message as the visitor sees it: no internal ids of agents, no notes ever."""
+
+    id: uuid.UUID
+    conversation_id: uuid.UUID
+    seq: int
+    direction: str
+    sender_kind: str
+    sender_name: str | None
+    type: str
+    body: str
+    attachments: list[Attachment]
+    delivery_status: str
+    client_message_id: str | None
+    created_at: datetime
+
+
+class ConversationView(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    status: str
+    last_seq: int
+    assignee_name: str | None
+    assignee_avatar: str | None
+    queue_position: int | None
+    estimated_wait_seconds: int | None
+    csat_score: int | None
+
+
+class SessionView(msgspec.Struct, frozen=True, kw_only=True):
+    token: str
+    visitor_id: uuid.UUID
+    verified: bool
+    prechat_done: bool
+    config: WidgetConfig
+    conversation: ConversationView | None
+    messages: list[VisitorMessage]
+
+
+class MessagesPage(msgspec.Struct, frozen=True, kw_only=True):
+    conversation: ConversationView | None
+    messages: list[VisitorMessage]
+
+
+class SendResult(msgspec.Struct, frozen=True, kw_only=True):
+    conversation_id: uuid.UUID
+    seq: int
+    duplicate: bool
+    message: VisitorMessage
+
+
+class PageViewCreated(msgspec.Struct, frozen=True):
+    id: uuid.UUID
+
+
+class LeftMessage(msgspec.Struct, frozen=True):
+    conversation_id: uuid.UUID
+
+
+class PageViewOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    url: str
+    title: str
+    referrer: str
+    started_at: datetime
+    seconds_on_page: int | None
+
+
+class PageViewList(msgspec.Struct, frozen=True):
+    items: list[PageViewOut]
+
+
+# --------------------------------------------------------------------------- websocket
+
+
+class ClientFrame(msgspec.Struct, frozen=True, kw_only=True):
+    """What the widget sends: resume | send | typing | read | ping."""
+
+    type: str
+    conversation_id: uuid.UUID | None = None
+    after: Annotated[int, msgspec.Meta(ge=0)] = 0
+    client_id: ClientId | None = None
+    body: Body = ""
+    message_type: Literal["text", "image", "file"] = "text"
+    attachments: Annotated[list[Attachment], msgspec.Meta(max_length=5)] = []
+    typing: bool = False
+    seq: Annotated[int, msgspec.Meta(ge=0)] = 0

@@ -1,0 +1,167 @@
+"""The webhook WeChat calls: `GET|POST /connectors/wechat/{inbox_id}`.
+
+WeChat waits five seconds for an answer and then retries the same message, three times
+in all. So the handler only verifies, parses and commits (`ingest`, which stores a
+repeated MsgId once) before answering `success`; downloading the media a user sent
+happens after the answer, in a task of its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.enums import MediaType
+
+from kefu.connectors.base import DeliveryError
+from kefu.connectors.wechat.config import account_keys
+from kefu.connectors.wechat.connector import WeChatConnector
+from kefu.connectors.wechat.crypto import WeChatRequestError
+from kefu.connectors.wechat.media import URL_PREFIX
+from kefu.connectors.wechat.parse import NotAMessage, to_inbound
+from kefu.connectors.wechat.webhook import WebhookQuery, open_message, verify_url
+from kefu.context import Kefu
+from kefu.db.tables import Inbox, Message
+from kefu.model import Attachment, ChannelKind, utcnow
+from kefu.problems import problem
+
+log = logging.getLogger(__name__)
+
+# A WeChat message is a few hundred bytes; an envelope with a long text stays far below.
+MAX_BODY = 64 * 1024
+SUCCESS = "success"  # what WeChat expects when we send no passive reply
+
+
+def _query(request: Request[Any, Any, Any]) -> WebhookQuery:
+    fields = {name: request.query_params.get(name, "") for name in WebhookQuery.__struct_fields__}
+    return WebhookQuery(**fields)
+
+
+def _refused(exc: WeChatRequestError) -> Response[dict[str, Any]]:
+    return problem(exc.status, exc.detail, reason=exc.reason.value)
+
+
+async def _inbox(kefu: Kefu, inbox_id: str) -> Inbox | None:
+    try:
+        key = uuid.UUID(inbox_id)
+    except ValueError:
+        return None
+    async with kefu.db.session() as session:
+        inbox = await session.get(Inbox, key)
+    if inbox is None or inbox.kind != ChannelKind.wechat or not inbox.active:
+        return None
+    return inbox
+
+
+def _not_found(inbox_id: str) -> Response[dict[str, Any]]:
+    return problem(404, f"no WeChat inbox {inbox_id[:64]}")
+
+
+class WeChatWebhook(Controller):
+    path = "/connectors/wechat"
+    tags = ("connectors",)
+
+    @get("/{inbox_id:str}", media_type=MediaType.TEXT)
+    async def verify(
+        self, kefu: Kefu, request: Request[Any, Any, Any], inbox_id: str
+    ) -> Response[Any]:
+        """URL verification: WeChat sends it when an admin saves the server URL."""
+        inbox = await _inbox(kefu, inbox_id)
+        if inbox is None:
+            return _not_found(inbox_id)
+        try:
+            echostr = verify_url(
+                account_keys(inbox),
+                _query(request),
+                now=utcnow(),
+                tolerance_seconds=kefu.settings.webhook_tolerance_seconds,
+            )
+        except WeChatRequestError as exc:
+            return _refused(exc)
+        return Response(echostr, media_type=MediaType.TEXT)
+
+    @post(
+        "/{inbox_id:str}",
+        media_type=MediaType.TEXT,
+        status_code=200,
+        request_max_body_size=MAX_BODY,
+    )
+    async def receive(
+        self, kefu: Kefu, request: Request[Any, Any, Any], inbox_id: str
+    ) -> Response[Any]:
+        # Order matters: nothing is parsed, let alone stored, before the signature holds.
+        inbox = await _inbox(kefu, inbox_id)
+        if inbox is None:
+            return _not_found(inbox_id)
+        body = await request.body()
+        try:
+            plain = open_message(
+                account_keys(inbox),
+                _query(request),
+                body,
+                now=utcnow(),
+                tolerance_seconds=kefu.settings.webhook_tolerance_seconds,
+            )
+            inbound = to_inbound(inbox.id, plain)
+        except WeChatRequestError as exc:
+            return _refused(exc)
+        except NotAMessage:
+            return Response(SUCCESS, media_type=MediaType.TEXT)
+        from kefu.conversations.service import ingest
+
+        result = await ingest(kefu, inbound)
+        pending = [a for a in inbound.attachments if a.channel_ref]
+        if pending and result.message_id is not None and not result.duplicate:
+            kefu.spawn(download_media(kefu, inbox, result.message_id))
+        return Response(SUCCESS, media_type=MediaType.TEXT)
+
+
+async def download_media(kefu: Kefu, inbox: Inbox, message_id: uuid.UUID) -> None:
+    """Fetch what the user sent (WeChat keeps it three days) into kefu's media store and
+    point the message's attachments at the stored copies."""
+    try:
+        connector = kefu.connectors.get(ChannelKind.wechat)
+    except DeliveryError:
+        log.warning("no WeChat connector registered; media of %s stays at WeChat", message_id)
+        return
+    if not isinstance(connector, WeChatConnector):
+        return
+    async with kefu.db.session() as session:
+        message = await session.get(Message, message_id)
+        if message is None:
+            return
+        attachments = msgspec.convert(message.attachments or [], list[Attachment])
+    api = connector.api_for(inbox)
+    stored: list[Attachment] = []
+    for attachment in attachments:
+        if not attachment.channel_ref or attachment.url.startswith(URL_PREFIX):
+            stored.append(attachment)
+            continue
+        try:
+            media = await api.download_media(attachment.channel_ref)
+            url = await connector.media.save(
+                f"wechat/{inbox.id}/{attachment.name}", media.content, media.content_type
+            )
+        except Exception:  # a failed download must not lose the message, only the copy
+            log.exception("could not download WeChat media %s", attachment.channel_ref)
+            stored.append(attachment)
+            continue
+        stored.append(
+            msgspec.structs.replace(
+                attachment, url=url, size=len(media.content), content_type=media.content_type
+            )
+        )
+    if stored == attachments:
+        return
+    from kefu.conversations.views import message_event
+
+    async with kefu.db.transaction() as session:
+        row = await session.get(Message, message_id, with_for_update=True)
+        if row is None:
+            return
+        row.attachments = msgspec.to_builtins(stored)
+        event = message_event(row, None)
+    kefu.events.publish(event)

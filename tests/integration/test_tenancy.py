@@ -1,0 +1,110 @@
+"""Workspace A's admin walks every /api route with workspace B's ids and sees nothing."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import httpx
+from litestar import Litestar
+
+from kefu.context import Kefu
+from kefu.conversations.service import ingest
+from kefu.demo import Demo
+from kefu.model import Identity, Inbound
+from tests.conftest import login_headers, login_of
+
+PARAM = re.compile(r"\{(\w+):?\w*\}")
+
+
+async def _ids(kefu: Kefu, demo: Demo, visitor: str) -> dict[str, str]:
+    result = await ingest(kefu, Inbound(inbox_id=demo.inbox_id, identity=Identity("web_visitor", visitor), body="secret-of-" + demo.slug))
+    return {
+        "conversation_id": str(result.conversation_id),
+        "contact_id": str(result.contact_id),
+        "inbox_id": str(demo.inbox_id),
+        "group_id": str(demo.groups["presales"]),
+        "agent_id": str(demo.logins[1].id),
+        "user_id": str(demo.logins[1].id),
+    }
+
+
+def _routes(app: Litestar) -> list[tuple[str, str]]:
+    found = []
+    for route in app.routes:
+        if not route.path.startswith("/api/") or "{" not in route.path:
+            continue
+        for method in sorted(getattr(route, "methods", set()) - {"HEAD", "OPTIONS"}):
+            found.append((method, route.path))
+    return found
+
+
+async def test_every_api_route_with_another_workspaces_ids_answers_403_or_404(
+    app: Litestar, client: httpx.AsyncClient, kefu: Kefu, workspace: Demo, other_workspace: Demo
+) -> None:
+    mine = await _ids(kefu, workspace, "visitor-a")
+    theirs = await _ids(kefu, other_workspace, "visitor-b")
+    headers = await login_headers(client, login_of(workspace, "admin"))
+    their_headers = await login_headers(client, login_of(other_workspace, "admin"))
+    body: dict[str, Any] = {
+        "body": "probe",
+        "presence": "online",
+        "other_id": mine["contact_id"],
+    }
+    routes = _routes(app)
+    assert len(routes) >= 15, routes
+    leaks = []
+    for method, path in routes:
+        url = PARAM.sub(lambda m: theirs.get(m.group(1), str(uuid.uuid4())), path)
+        response = await client.request(method, url, headers=headers, json=body if method != "GET" else None)
+        text = response.text
+        # An error may echo the id it was given; it must show nothing else of B's.
+        unasked = [v for v in theirs.values() if v not in url]
+        if response.status_code not in (403, 404) or any(v in text for v in unasked) or "secret-of-globex" in text:
+            leaks.append((method, path, response.status_code, text[:200]))
+    assert leaks == []
+
+    # The same GETs with B's own credentials do answer: the probe above could have failed.
+    for method, path in routes:
+        if method == "GET" and set(PARAM.findall(path)) <= set(theirs):
+            url = PARAM.sub(lambda m: theirs[m.group(1)], path)
+            response = await client.get(url, headers=their_headers)
+            assert response.status_code == 200, (path, response.text)
+
+
+async def test_list_filters_with_another_workspaces_ids_return_nothing(
+    client: httpx.AsyncClient, kefu: Kefu, workspace: Demo, other_workspace: Demo
+) -> None:
+    await _ids(kefu, workspace, "visitor-a")
+    theirs = await _ids(kefu, other_workspace, "visitor-b")
+    headers = await login_headers(client, login_of(workspace, "admin"))
+    for query in (f"inbox={theirs['inbox_id']}", f"contact={theirs['contact_id']}", "q=secret-of-globex"):
+        page = (await client.get(f"/api/v1/conversations?{query}", headers=headers)).json()
+        assert page["items"] == [], query
+    own = (await client.get("/api/v1/conversations", headers=headers)).json()
+    assert [c["contact"]["id"] for c in own["items"]] != [] and theirs["contact_id"] not in own.__repr__()
+
+
+async def test_agent_sees_own_and_group_work_but_not_other_groups_assigned_work(
+    client: httpx.AsyncClient, kefu: Kefu, workspace: Demo
+) -> None:
+    from kefu.conversations.service import Actor, assign
+    from kefu.model import SenderKind
+
+    ids = await _ids(kefu, workspace, "visitor-a")
+    tom = next(login for login in workspace.logins if login.email.startswith("tom@"))
+    system = Actor(workspace_id=workspace.workspace_id, kind=SenderKind.system)
+    await assign(kefu, uuid.UUID(ids["conversation_id"]), system, assignee_id=tom.id)
+    lina = await login_headers(client, login_of(workspace, "lina"))
+    response = await client.get(f"/api/v1/conversations/{ids['conversation_id']}", headers=lina)
+    assert response.status_code == 404
+    tom_headers = await login_headers(client, login_of(workspace, "tom"))
+    assert (await client.get(f"/api/v1/conversations/{ids['conversation_id']}", headers=tom_headers)).status_code == 200
+
+
+async def test_knowledge_manager_cannot_read_conversations(client: httpx.AsyncClient, workspace: Demo) -> None:
+    headers = await login_headers(client, login_of(workspace, "knowledge"))
+    response = await client.get("/api/v1/conversations", headers=headers)
+    assert response.status_code == 403
+    assert response.headers["content-type"].startswith("application/problem+json")

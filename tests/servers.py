@@ -1,0 +1,115 @@
+"""Real `kefu serve` processes and tiny HTTP receivers for tests that cross processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+
+from kefu.settings import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class KefuProcess:
+    def __init__(self, settings: Settings, **env: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        environ = {
+            **os.environ,
+            "KEFU_DATABASE_URL": settings.database_url,
+            "KEFU_SECRET_KEY": settings.secret_key,
+            "KEFU_PORT": str(self.port),
+            "KEFU_HOST": "127.0.0.1",
+            "KEFU_OUTBOX_BACKOFF_SECONDS": "0.1",
+            "KEFU_OUTBOX_POLL_SECONDS": "0.2",
+            **env,
+        }
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "kefu.cli", "serve"],
+            env=environ,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"kefu serve exited: {self.proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        self.kill()
+        raise RuntimeError("kefu serve did not become healthy in 30 s")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hooks, no flushing; what was committed is all that is left."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@contextmanager
+def kefu_process(settings: Settings, **env: str) -> Iterator[KefuProcess]:
+    process = KefuProcess(settings, **env)
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+class Receiver:
+    """A loopback HTTP endpoint that records every POST and answers `status`."""
+
+    def __init__(self, status: int = 200, body: Any = None) -> None:
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.status = status
+        self.body = body if body is not None else {"ok": True}
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length", 0))
+                receiver.requests.append((dict(self.headers), self.rfile.read(length)))
+                payload = json.dumps(receiver.body).encode()
+                self.send_response(receiver.status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
