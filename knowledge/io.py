@@ -25,6 +25,9 @@ from kefu.knowledge.schemas import EntryIn, EntryStatus
 _yaml: Any = importlib.import_module("yaml")
 
 CSV_HEADER = ("question", "similar", "answer", "locale", "category")
+# Optional columns: written by export so a CSV round trip is lossless; a CSV without one
+# leaves that field of existing entries as it is (see `csv_absent_fields`).
+CSV_OPTIONAL = ("key", "kind", "tags", "status", "visibility", "web", "wechat", "email")
 _FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*\r?\n?(.*)\Z", re.S)
 
 
@@ -63,7 +66,7 @@ def _convert(raw: dict[str, Any], where: str) -> EntryIn:
 
 
 def to_markdown(entry: EntryIn) -> str:
-    meta: dict[str, Any] = {"key": entry.key, "type": entry.kind.value}
+    meta: dict[str, Any] = {"key": entry.key, "type": str(entry.kind)}
     meta["question" if entry.kind == "faq" else "title"] = entry.title
     if entry.similar:
         meta["similar"] = list(entry.similar)
@@ -72,10 +75,12 @@ def to_markdown(entry: EntryIn) -> str:
         meta["category"] = entry.category
     if entry.tags:
         meta["tags"] = list(entry.tags)
-    meta["status"] = entry.status.value
-    meta["visibility"] = entry.visibility.value
+    meta["status"] = str(entry.status)
+    meta["visibility"] = str(entry.visibility)
     if entry.channels:
         meta["channels"] = dict(entry.channels)
+    if entry.attachments:
+        meta["attachments"] = msgspec.to_builtins(entry.attachments)
     front = _yaml.safe_dump(meta, allow_unicode=True, sort_keys=False)
     return f"---\n{front}---\n\n{entry.body.strip()}\n"
 
@@ -122,15 +127,28 @@ def read_csv(
         }
         if row.get("tags"):
             raw["tags"] = [t.strip() for t in (row["tags"] or "").split("|") if t.strip()]
-        if row.get("visibility"):
-            raw["visibility"] = (row["visibility"] or "").strip()
+        for name in ("visibility", "kind"):
+            if (row.get(name) or "").strip():
+                raw[name] = (row[name] or "").strip()
+        channels = {c: (row.get(c) or "").strip() for c in ("web", "wechat", "email")}
+        raw["channels"] = {c: v for c, v in channels.items() if v}
         yield _convert(raw, f"CSV line {line}")
+
+
+def csv_absent_fields(text: str) -> frozenset[str]:
+    """Entry fields a CSV file does not carry, which an import must keep as they are."""
+    header = next(csv.reader(io.StringIO(text.lstrip("\ufeff"))), [])
+    absent = {"attachments"}
+    if not {"web", "wechat", "email"} & set(header):
+        absent.add("channels")
+    absent.update(f for f in ("kind", "tags", "status", "visibility") if f not in header)
+    return frozenset(absent)
 
 
 def write_csv(entries: Iterable[EntryIn]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*CSV_HEADER, "key", "tags", "status", "visibility"])
+    writer.writerow([*CSV_HEADER, *CSV_OPTIONAL])
     for e in entries:
         writer.writerow(
             [
@@ -140,12 +158,21 @@ def write_csv(entries: Iterable[EntryIn]) -> str:
                 e.locale,
                 e.category or "",
                 e.key or "",
+                str(e.kind),
                 "|".join(e.tags),
-                e.status.value,
-                e.visibility.value,
+                str(e.status),
+                str(e.visibility),
+                *(e.channels.get(c, "") for c in ("web", "wechat", "email")),
             ]
         )
     return out.getvalue()
+
+
+def absent_fields(path: Path) -> frozenset[str]:
+    """Fields the files at `path` do not carry (only a CSV lacks some)."""
+    if path.is_file() and path.suffix.lower() == ".csv":
+        return csv_absent_fields(path.read_text(encoding="utf-8"))
+    return frozenset()
 
 
 def read_path(path: Path, *, default_status: EntryStatus = EntryStatus.published) -> list[EntryIn]:

@@ -8,8 +8,10 @@ from datetime import datetime
 from typing import Annotated
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from kefu.knowledge.search.base import SearchHit
+from kefu.model import Attachment
 
 
 class EntryKind(enum.StrEnum):
@@ -49,6 +51,7 @@ class EntryIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     body: Annotated[str, msgspec.Meta(max_length=100_000)] = ""
     # Per-channel answer variants, e.g. {"wechat": "short text"}; the body is the default.
     channels: dict[str, str] = {}
+    attachments: list[Attachment] = []
     locale: Locale = "zh-CN"
     # A path such as "售后/退款"; its parts are created in the category tree on demand.
     category: str | None = None
@@ -64,20 +67,24 @@ class EntryIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             )
 
 
-class EntryPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
-    """A partial update; fields left out keep their value."""
+class EntryPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A partial update; fields left out keep their value (`category: null` clears it).
+    `version`, when given, must be the entry's current version, so two managers editing
+    at once do not silently overwrite each other (409 otherwise)."""
 
-    title: Title | None = None
-    kind: EntryKind | None = None
-    key: Key | None = None
-    similar: list[str] | None = None
-    body: str | None = None
-    channels: dict[str, str] | None = None
-    locale: Locale | None = None
-    category: str | None = None
-    tags: list[str] | None = None
-    status: EntryStatus | None = None
-    visibility: Visibility | None = None
+    title: Title | UnsetType = UNSET
+    kind: EntryKind | UnsetType = UNSET
+    key: Key | UnsetType = UNSET
+    similar: list[Annotated[str, msgspec.Meta(min_length=1, max_length=500)]] | UnsetType = UNSET
+    body: Annotated[str, msgspec.Meta(max_length=100_000)] | UnsetType = UNSET
+    channels: dict[str, str] | UnsetType = UNSET
+    attachments: list[Attachment] | UnsetType = UNSET
+    locale: Locale | UnsetType = UNSET
+    category: str | None | UnsetType = UNSET
+    tags: list[Annotated[str, msgspec.Meta(min_length=1, max_length=64)]] | UnsetType = UNSET
+    status: EntryStatus | UnsetType = UNSET
+    visibility: Visibility | UnsetType = UNSET
+    version: int | UnsetType = UNSET
 
 
 class EntryView(msgspec.Struct, kw_only=True):
@@ -88,6 +95,7 @@ class EntryView(msgspec.Struct, kw_only=True):
     similar: list[str]
     body: str
     channels: dict[str, str]
+    attachments: list[Attachment]
     locale: str
     category: str | None
     tags: list[str]

@@ -13,7 +13,7 @@ import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from litestar import Litestar, Request, Response, get, post
 from litestar.datastructures import UploadFile
@@ -152,7 +152,9 @@ def create_standin(state: StandIn) -> Litestar:
 
 
 @asynccontextmanager
-async def serve(app: Any, host: str = "127.0.0.1", *, lifespan: str = "on") -> AsyncIterator[str]:
+async def serve(
+    app: Any, host: str = "127.0.0.1", *, lifespan: Literal["on", "off"] = "on"
+) -> AsyncIterator[str]:
     """Run an ASGI app on a free local port inside the current event loop; yields its URL."""
     import uvicorn
 

@@ -67,6 +67,8 @@ async def seed(
                 await session.flush()
             groups[key] = group.id
         logins = []
+        # Every demo login shares the password: hash it once (argon2 is slow on purpose).
+        password_hash = hash_password(password)
         for local, name, role, group_key in PEOPLE:
             email = f"{local}@{domain}"
             user = await session.scalar(
@@ -77,7 +79,7 @@ async def seed(
                     workspace_id=workspace.id,
                     email=email,
                     name=name,
-                    password_hash=hash_password(password),
+                    password_hash=password_hash,
                     role=role,
                     capacity={"*": 5, "voice": 1},
                 )

@@ -3,7 +3,6 @@ level, read through the service and through GET /api/v1/reports/board."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -15,7 +14,7 @@ from litestar.testing import AsyncTestClient
 from kefu.app import create_app
 from kefu.context import Kefu
 from kefu.conversations import service as conversations
-from kefu.db.tables import Conversation, ConversationEventRow
+from kefu.db.tables import ConversationEventRow
 from kefu.demo import Demo
 from kefu.model import ConversationStatus, Identity, Inbound, SenderKind, utcnow
 from kefu.reports import metrics
@@ -184,16 +183,17 @@ async def reports_client(kefu: Kefu) -> AsyncIterator[AsyncTestClient[Any]]:
         yield client
 
 
-async def in_app_loop(client: AsyncTestClient[Any], fn: Any, *args: Any) -> Any:
-    """Run arranging code on the app's event loop: pooled asyncpg connections belong
-    to the loop that opened them, and the test client serves from its own."""
-    return await asyncio.to_thread(client.blocking_portal.call, fn, *args)
+async def hand_over_connections(kefu: Kefu) -> None:
+    """The test client serves on its own event loop, and asyncpg connections belong to
+    the loop that opened them: close the ones the arranging code pooled."""
+    await kefu.db.engine.dispose()
 
 
 async def test_supervisor_reads_the_board_over_http(
     reports_client: AsyncTestClient[Any], kefu: Kefu, workspace: Demo
 ) -> None:
-    await in_app_loop(reports_client, visitor_writes, kefu, workspace, "v-1")
+    await visitor_writes(kefu, workspace, "v-1")
+    await hand_over_connections(kefu)
     headers = await login_headers(reports_client, login_of(workspace, "supervisor"))
 
     response = await reports_client.get("/api/v1/reports/board", headers=headers)
@@ -205,8 +205,9 @@ async def test_supervisor_reads_the_board_over_http(
 
 
 async def test_an_agent_may_not_read_the_board(
-    reports_client: AsyncTestClient[Any], workspace: Demo
+    reports_client: AsyncTestClient[Any], kefu: Kefu, workspace: Demo
 ) -> None:
+    await hand_over_connections(kefu)
     headers = await login_headers(reports_client, login_of(workspace, "lina"))
 
     response = await reports_client.get("/api/v1/reports/board", headers=headers)
@@ -251,4 +252,3 @@ def test_capacity_reads_the_channel_then_the_default() -> None:
     assert metrics.capacity_of(None) == 5
 
 
-_ = Conversation  # imported for readers: the board reads this table

@@ -303,3 +303,37 @@ async def test_simulated_text_reaches_the_agent_socket_and_the_reply_reaches_wec
     assert standin.sent == [
         {"touser": OPENID, "msgtype": "text", "text": {"content": "您好，七天内可无理由退货。"}}
     ]
+
+
+async def test_simulator_posts_what_the_webhook_stores_once_despite_retries(
+    setup: Setup,
+) -> None:
+    from kefu.connectors.wechat.simulate import message_xml, simulate
+
+    inbox_id, _ = await setup.inbox(Mode.safe)
+    xml = message_xml("oSIM_1", text="模拟消息 <hello> & ]]> bye", msg_id="99")
+    responses = await simulate(
+        setup.kefu.settings, inbox_id, xml, base_url=str(setup.client.base_url), repeat=3
+    )
+    assert [(r.status_code, r.text) for r in responses] == [(200, "success")] * 3
+    async with setup.kefu.db.session() as session:
+        message = (await session.scalars(sa.select(Message))).one()
+    assert message.body == "模拟消息 <hello> & ]]> bye"
+
+
+async def test_simulated_qr_subscribe_then_text_opens_a_conversation(setup: Setup) -> None:
+    from kefu.connectors.wechat.simulate import message_xml, simulate
+
+    inbox_id, _ = await setup.inbox(Mode.plain)
+    base = str(setup.client.base_url)
+    for xml in (
+        message_xml("oSIM_2", event="subscribe", key="qrscene_store-42"),
+        message_xml("oSIM_2", text="你好"),
+    ):
+        [response] = await simulate(setup.kefu.settings, inbox_id, xml, base_url=base)
+        assert response.status_code == 200
+    async with setup.kefu.db.session() as session:
+        identity = (await session.scalars(sa.select(ContactIdentity))).one()
+        conversation = (await session.scalars(sa.select(Conversation))).one()
+    assert identity.value == "oSIM_2"
+    assert conversation.contact_id == identity.contact_id
