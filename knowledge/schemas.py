@@ -80,7 +80,7 @@ class EntryPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     channels: dict[str, str] | UnsetType = UNSET
     attachments: list[Attachment] | UnsetType = UNSET
     locale: Locale | UnsetType = UNSET
-    category: str | None | UnsetType = UNSET
+    category: str | UnsetType | None = UNSET
     tags: list[Annotated[str, msgspec.Meta(min_length=1, max_length=64)]] | UnsetType = UNSET
     status: EntryStatus | UnsetType = UNSET
     visibility: Visibility | UnsetType = UNSET
@@ -108,6 +108,17 @@ class EntryView(msgspec.Struct, kw_only=True):
     created_at: datetime
     updated_at: datetime
     updated_by: uuid.UUID | None
+
+
+class PublicEntryView(msgspec.Struct, kw_only=True):
+    """What a visitor may read of a published, public entry: no counters, no authors."""
+
+    id: uuid.UUID
+    kind: EntryKind
+    title: str
+    body: str
+    locale: str
+    category: str | None
 
 
 class EntryPage(msgspec.Struct, kw_only=True):

@@ -8,6 +8,7 @@ never loses an edit; `reindex` repairs any drift.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import uuid
@@ -33,6 +34,7 @@ from kefu.knowledge.schemas import (
     EntryView,
     FeedbackIn,
     ImportReport,
+    PublicEntryView,
     SearchResults,
     Suggestion,
     Suggestions,
@@ -42,6 +44,7 @@ from kefu.knowledge.schemas import (
 )
 from kefu.knowledge.search import text as tx
 from kefu.knowledge.search.base import Index, SearchDocument, SearchFilters, SearchHit
+from kefu.knowledge.search.embedded import EmbeddedIndex
 from kefu.knowledge.tables import (
     KnowledgeCategory,
     KnowledgeEntry,
@@ -52,8 +55,7 @@ from kefu.knowledge.tables import (
 )
 from kefu.model import Attachment, Direction, utcnow
 
-INDEX_KEY = "knowledge.index"
-LOADED_KEY = "knowledge.loaded"
+STATE_KEY = "knowledge.search"
 _FIELDS = (
     "title",
     "kind",
@@ -74,36 +76,76 @@ _FIELDS = (
 # the search index: one per process, chosen by settings
 
 
-def search_index(kefu: Kefu) -> Index:
-    """Meilisearch when `KEFU_MEILI_URL` is set, else the embedded index."""
-    index: Index | None = kefu.extras.get(INDEX_KEY)
-    if index is None:
+class _IndexState:
+    """The process's search index and what it knows per workspace: which workspaces the
+    embedded index holds, and the changes made while a workspace is being rebuilt (they
+    are replayed after the swap, so an edit during a rebuild is never lost)."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        self.loaded: set[uuid.UUID] = set()
+        self.pending: dict[uuid.UUID, list[tuple[list[SearchDocument], list[str]]]] = {}
+        self.locks: dict[uuid.UUID, asyncio.Lock] = {}
+
+
+def _state(kefu: Kefu) -> _IndexState:
+    state: _IndexState | None = kefu.extras.get(STATE_KEY)
+    if state is None:
+        index: Index
         if kefu.settings.meili_url:
             from kefu.knowledge.search.meilisearch import MeilisearchIndex
 
             index = MeilisearchIndex(kefu.settings.meili_url, kefu.settings.meili_key)
         else:
-            from kefu.knowledge.search.embedded import EmbeddedIndex
-
             index = EmbeddedIndex()
-        kefu.extras[INDEX_KEY] = index
-        kefu.extras[LOADED_KEY] = set()
-    return index
+        state = kefu.extras[STATE_KEY] = _IndexState(index)
+    return state
+
+
+def search_index(kefu: Kefu) -> Index:
+    """Meilisearch when `KEFU_MEILI_URL` is set, else the embedded index."""
+    return _state(kefu).index
 
 
 async def _ready_index(kefu: Kefu, workspace_id: uuid.UUID) -> Index:
     """The index, with this workspace loaded. The embedded index lives in memory, so each
-    process builds a workspace's part from the database on first use; Meilisearch keeps
-    its own copy and needs no loading."""
-    index = search_index(kefu)
-    loaded: set[uuid.UUID] = kefu.extras[LOADED_KEY]
-    if workspace_id not in loaded:
-        from kefu.knowledge.search.embedded import EmbeddedIndex
+    process builds a workspace's part from the database on first use (or at startup, see
+    `warm_up`); Meilisearch keeps its own copy and needs no loading."""
+    state = _state(kefu)
+    if workspace_id not in state.loaded:
+        if isinstance(state.index, EmbeddedIndex):
+            await _rebuild(kefu, workspace_id, only_if_missing=True)
+        else:
+            state.loaded.add(workspace_id)
+    return state.index
 
-        if isinstance(index, EmbeddedIndex):
-            await index.replace_all(workspace_id, await _all_documents(kefu, workspace_id))
-        loaded.add(workspace_id)
-    return index
+
+async def _rebuild(kefu: Kefu, workspace_id: uuid.UUID, *, only_if_missing: bool = False) -> int:
+    state = _state(kefu)
+    async with state.locks.setdefault(workspace_id, asyncio.Lock()):
+        if only_if_missing and workspace_id in state.loaded:
+            return -1  # another task built it while we waited
+        state.pending[workspace_id] = []
+        try:
+            docs = await _all_documents(kefu, workspace_id)
+            await state.index.replace_all(workspace_id, docs)
+            for changed, deleted in state.pending[workspace_id]:
+                await _apply_change(state.index, workspace_id, changed, deleted)
+        finally:
+            state.pending.pop(workspace_id, None)
+        state.loaded.add(workspace_id)
+        return len(docs)
+
+
+async def warm_up(kefu: Kefu) -> None:
+    """Build the embedded index of every workspace that has knowledge; meant to run in
+    the background at startup (`kefu.spawn(warm_up(kefu))`) so the first search is fast."""
+    if not isinstance(search_index(kefu), EmbeddedIndex):
+        return
+    async with kefu.db.session() as session:
+        workspaces = list(await session.scalars(sa.select(KnowledgeEntry.workspace_id).distinct()))
+    for workspace_id in workspaces:
+        await _ready_index(kefu, workspace_id)
 
 
 async def _all_documents(kefu: Kefu, workspace_id: uuid.UUID) -> list[SearchDocument]:
@@ -130,26 +172,29 @@ def document_of(row: KnowledgeEntry, category: str | None) -> SearchDocument:
     )
 
 
-async def _index_changed(
-    kefu: Kefu, workspace_id: uuid.UUID, docs: Sequence[SearchDocument], deleted: Sequence[str] = ()
+async def _apply_change(
+    index: Index, workspace_id: uuid.UUID, docs: Sequence[SearchDocument], deleted: Sequence[str]
 ) -> None:
-    loaded: set[uuid.UUID] = kefu.extras.get(LOADED_KEY, set())
-    index = search_index(kefu)
-    from kefu.knowledge.search.embedded import EmbeddedIndex
-
-    if isinstance(index, EmbeddedIndex) and workspace_id not in loaded:
-        return  # built from the database, changes included, on first search
     if docs:
         await index.upsert(workspace_id, docs)
     if deleted:
         await index.delete(workspace_id, deleted)
 
 
+async def _index_changed(
+    kefu: Kefu, workspace_id: uuid.UUID, docs: Sequence[SearchDocument], deleted: Sequence[str] = ()
+) -> None:
+    state = _state(kefu)
+    if workspace_id in state.pending:
+        state.pending[workspace_id].append((list(docs), list(deleted)))
+    if isinstance(state.index, EmbeddedIndex) and workspace_id not in state.loaded:
+        return  # built from the database, this change included, on first search
+    await _apply_change(state.index, workspace_id, docs, deleted)
+
+
 async def reindex(kefu: Kefu, workspace_id: uuid.UUID) -> int:
-    docs = await _all_documents(kefu, workspace_id)
-    await search_index(kefu).replace_all(workspace_id, docs)
-    kefu.extras[LOADED_KEY].add(workspace_id)
-    return len(docs)
+    """Rebuild a workspace's index from the database (`kefu knowledge reindex`)."""
+    return await _rebuild(kefu, workspace_id)
 
 
 # ---------------------------------------------------------------------------
@@ -320,7 +365,9 @@ def _version_row(
     )
 
 
-async def _load(session: AsyncSession, workspace_id: uuid.UUID, entry_id: uuid.UUID) -> KnowledgeEntry:
+async def _load(
+    session: AsyncSession, workspace_id: uuid.UUID, entry_id: uuid.UUID
+) -> KnowledgeEntry:
     row = await session.scalar(
         sa.select(KnowledgeEntry)
         .where(KnowledgeEntry.id == entry_id, KnowledgeEntry.workspace_id == workspace_id)
@@ -371,9 +418,7 @@ async def create_entry(
 
 
 def _patched(current: EntryIn, patch: EntryPatch) -> EntryIn:
-    changes = {
-        f: getattr(patch, f) for f in _FIELDS if getattr(patch, f) is not msgspec.UNSET
-    }
+    changes = {f: getattr(patch, f) for f in _FIELDS if getattr(patch, f) is not msgspec.UNSET}
     try:
         # Through convert, so EntryIn's own checks (channel names) run on the result.
         return msgspec.convert(
@@ -491,7 +536,9 @@ async def list_entries(
             # Tags are a JSON list (portable across SQLite and PostgreSQL): filter here.
             rows = [r for r in rows if tag in (r.tags or [])]
         page = rows[offset : offset + limit]
-        return EntryPage(items=[view_of(r, paths.get(r.category_id)) for r in page], total=len(rows))
+        return EntryPage(
+            items=[view_of(r, paths.get(r.category_id)) for r in page], total=len(rows)
+        )
 
 
 async def list_versions(
@@ -898,7 +945,9 @@ async def list_unanswered(
     async with kefu.db.session() as session:
         rows = await session.scalars(
             sa.select(UnansweredQuestion)
-            .where(UnansweredQuestion.workspace_id == workspace_id, UnansweredQuestion.status == status)
+            .where(
+                UnansweredQuestion.workspace_id == workspace_id, UnansweredQuestion.status == status
+            )
             .order_by(UnansweredQuestion.count.desc(), UnansweredQuestion.last_asked_at.desc())
             .limit(limit)
         )
@@ -962,12 +1011,19 @@ async def public_search(
     return await search(kefu, inbox.workspace_id, query, filters, limit)
 
 
-async def public_entry(kefu: Kefu, public_key: str, entry_id: uuid.UUID) -> EntryView:
+async def public_entry(kefu: Kefu, public_key: str, entry_id: uuid.UUID) -> PublicEntryView:
     inbox = await workspace_of_inbox(kefu, public_key)
     view = await get_entry(kefu, inbox.workspace_id, entry_id)
     if view.status != EntryStatus.published or view.visibility != "public":
         raise NotFound(f"knowledge entry {entry_id} not found")
-    return view
+    return PublicEntryView(
+        id=view.id,
+        kind=view.kind,
+        title=view.title,
+        body=view.channels.get("web") or view.body,
+        locale=view.locale,
+        category=view.category,
+    )
 
 
 def hits_as_json(hits: Sequence[SearchHit]) -> list[dict[str, Any]]:

@@ -98,7 +98,7 @@ class KnowledgeVersion(Base):
 
 
 class KnowledgeFeedback(Base):
-    """"Did this help?" from a visitor (after a bot answer or self-service) or an agent."""
+    """ "Did this help?" from a visitor (after a bot answer or self-service) or an agent."""
 
     __tablename__ = "knowledge_feedback"
     id: Mapped[uuid.UUID] = _id()

@@ -20,7 +20,7 @@ import msgspec
 from litestar import Controller, Request, Response, WebSocket, get, post, websocket
 from litestar.datastructures import UploadFile
 from litestar.di import Provide
-from litestar.enums import RequestEncodingType
+from litestar.enums import RequestEncodingType, ScopeType
 from litestar.exceptions import WebSocketDisconnect
 from litestar.params import Body
 from litestar.response import File
@@ -51,7 +51,7 @@ from kefu.connectors.web.schemas import (
 )
 from kefu.connectors.web.service import Caller
 from kefu.context import Kefu
-from kefu.conversations.errors import KefuError, NotFound
+from kefu.conversations.errors import Invalid, KefuError, NotFound
 from kefu.conversations.queries import get_visible
 from kefu.model import Attachment, MessageView, SenderKind, utcnow
 from kefu.people.auth import STAFF, AuthUser, require_role
@@ -74,17 +74,22 @@ def cors_any_origin(app: ASGIApp) -> ASGIApp:
     """CORS for the visitor API: the widget runs on the customer's own site."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
-        if scope["method"] == "OPTIONS":
+        if scope.get("method") == "OPTIONS":
             await send({"type": "http.response.start", "status": 204, "headers": _CORS})
-            await send({"type": "http.response.body", "body": b""})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), *_CORS]}
+                headers = [*message.get("headers", []), *_CORS]
+                message = {
+                    "type": "http.response.start",
+                    "status": message["status"],
+                    "headers": headers,
+                }
             await send(message)
 
         await app(scope, receive, send_with_cors)
@@ -104,9 +109,9 @@ async def provide_caller(request: Request[Any, Any, Any], kefu: Kefu) -> Caller:
 
 class WidgetController(Controller):
     path = "/api/v1/widget"
-    tags = ["widget"]
-    middleware = [cors_any_origin]
-    dependencies = {"caller": Provide(provide_caller)}
+    tags = ("widget",)
+    middleware = (cors_any_origin,)
+    dependencies = {"caller": Provide(provide_caller)}  # noqa: RUF012
 
     @post("/sessions", status_code=200)
     async def start_session(
@@ -162,7 +167,7 @@ class WidgetController(Controller):
         service.check_rate(kefu, f"upload:visitor:{caller.visitor.id}", rules.upload_per_visitor)
         file = data.get("file")
         if not isinstance(file, UploadFile):
-            raise service.Invalid("send the file as the multipart field `file`")
+            raise Invalid("send the file as the multipart field `file`")
         limit = kefu.settings.max_upload_bytes
         content = await file.read(limit + 1)
         if len(content) > limit:
@@ -190,7 +195,9 @@ class WidgetController(Controller):
         return File(
             path=path,
             media_type=content_type,
-            content_disposition_type="inline" if content_type.startswith("image/") else "attachment",
+            content_disposition_type="inline"
+            if content_type.startswith("image/")
+            else "attachment",
             headers={
                 "X-Content-Type-Options": "nosniff",
                 "Content-Security-Policy": "default-src 'none'; sandbox",
@@ -236,8 +243,8 @@ class PageViewsController(Controller):
     """The visitor's page trail beside a conversation, for agents who may see it."""
 
     path = "/api/v1/conversations/{conversation_id:uuid}/page-views"
-    tags = ["widget"]
-    guards = [require_role(*STAFF)]
+    tags = ("widget",)
+    guards = (require_role(*STAFF),)
 
     @get("/")
     async def list_page_views(
@@ -257,13 +264,14 @@ async def widget_script() -> Response[bytes]:
     if not path.is_file():
         return Response(
             b"console.error('kefu: widget.js is not built; run make widgets');",
-            media_type="text/javascript; charset=utf-8",
+            media_type="text/javascript",
             status_code=503,
         )
     return Response(
         await asyncio.to_thread(path.read_bytes),
-        # The charset matters: without it a GBK host page would decode the script as GBK.
-        media_type="text/javascript; charset=utf-8",
+        # Litestar adds "; charset=utf-8" to text types. The charset matters: without it a
+        # GBK host page would decode the script as GBK (the bundle is ASCII-only as well).
+        media_type="text/javascript",
         headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
     )
 
@@ -339,8 +347,11 @@ class VisitorLine:
             await self._send_conversation()
         elif kind == "typing" and event.get("sender_kind") != SenderKind.contact:
             await self.emit(
-                {"type": "typing", "typing": bool(event.get("typing")),
-                 "sender_name": event.get("sender_name")}
+                {
+                    "type": "typing",
+                    "typing": bool(event.get("typing")),
+                    "sender_name": event.get("sender_name"),
+                }
             )
 
     async def _replay(self, after: int, upto: int | None = None) -> None:
@@ -356,16 +367,15 @@ class VisitorLine:
                 break
             await self.emit({"type": "message", "message": message})
 
-    async def _send_conversation(self) -> dict[str, Any] | None:
+    async def _send_conversation(self) -> None:
         if self.conversation_id is None:
-            return None
+            return
         async with self.kefu.db.session() as session:
             conversation = await service.owned_conversation(
                 session, self.caller, self.conversation_id
             )
             view = await service.conversation_view(session, conversation, utcnow())
         await self.emit({"type": "conversation", "conversation": view})
-        return None
 
     async def resume(self, frame: ClientFrame) -> None:
         async with self.kefu.db.session() as session:
@@ -404,16 +414,26 @@ class VisitorLine:
             )
         except KefuError as exc:
             await self.emit(
-                {"type": "error", "client_id": frame.client_id, "status": exc.status_code,
-                 "detail": exc.detail}
+                {
+                    "type": "error",
+                    "client_id": frame.client_id,
+                    "status": exc.status_code,
+                    "detail": exc.detail,
+                }
             )
             return
         if result.conversation_id != self.conversation_id:
             await self.follow(result.conversation_id)
             await self._send_conversation()
         await self.emit(
-            {"type": "ack", "client_id": frame.client_id, "conversation_id": result.conversation_id,
-             "seq": result.seq, "duplicate": result.duplicate, "message": result.message}
+            {
+                "type": "ack",
+                "client_id": frame.client_id,
+                "conversation_id": result.conversation_id,
+                "seq": result.seq,
+                "duplicate": result.duplicate,
+                "message": result.message,
+            }
         )
 
 

@@ -212,11 +212,12 @@ async def start_session(kefu: Kefu, data: SessionRequest, ip: str) -> SessionVie
         visitor: WebVisitor | None = None
         if data.token:
             try:
-                inbox_id, visitor_id = tokens.read_visitor(kefu.settings.secret_key, data.token)
+                token_inbox, visitor_id = tokens.read_visitor(kefu.settings.secret_key, data.token)
             except tokens.BadToken:
-                inbox_id = visitor_id = None
-            if inbox_id == inbox.id and visitor_id is not None:
-                visitor = await session.get(WebVisitor, visitor_id)
+                pass  # a stale or foreign token: this browser simply becomes a new visitor
+            else:
+                if token_inbox == inbox.id:
+                    visitor = await session.get(WebVisitor, visitor_id)
         if visitor is None or visitor.inbox_id != inbox.id:
             visitor = WebVisitor(
                 workspace_id=inbox.workspace_id, inbox_id=inbox.id, created_at=now, attributes={}
@@ -318,7 +319,8 @@ async def set_attributes(kefu: Kefu, caller: Caller, attributes: dict[str, Any])
     merged = {**(caller.visitor.attributes or {}), **attributes}
     if len(merged) > MAX_ATTRIBUTES or len(msgspec.json.encode(merged)) > MAX_ATTRIBUTES_BYTES:
         raise Invalid(
-            f"custom attributes are limited to {MAX_ATTRIBUTES} keys and {MAX_ATTRIBUTES_BYTES} bytes"
+            f"custom attributes are limited to {MAX_ATTRIBUTES} keys "
+            f"and {MAX_ATTRIBUTES_BYTES} bytes"
         )
     for key, value in attributes.items():
         if not isinstance(value, str | int | float | bool) and value is not None:
@@ -340,10 +342,14 @@ def _prechat_fields(config: dict[str, Any]) -> list[PrechatField]:
 
 
 async def agents_online(session: AsyncSession, inbox: Inbox) -> int:
-    query = sa.select(sa.func.count()).select_from(User).where(
-        User.workspace_id == inbox.workspace_id,
-        User.active.is_(True),
-        User.presence == Presence.online,
+    query = (
+        sa.select(sa.func.count())
+        .select_from(User)
+        .where(
+            User.workspace_id == inbox.workspace_id,
+            User.active.is_(True),
+            User.presence == Presence.online,
+        )
     )
     if inbox.default_group_id is not None:
         query = query.where(
@@ -506,6 +512,7 @@ async def messages_after(
 ) -> MessagesPage:
     """The HTTP fallback's poll: what the visitor has not seen yet."""
     async with kefu.db.session() as session:
+        conversation: Conversation | None
         if conversation_id is not None:
             conversation = await owned_conversation(session, caller, conversation_id)
         else:
@@ -534,7 +541,11 @@ def _our_attachments(kefu: Kefu, attachments: list[Attachment]) -> tuple[Attachm
     was sniffed from them, not by what the client claims."""
     checked = []
     for attachment in attachments:
-        key = attachment.url.removeprefix(MEDIA_PREFIX) if attachment.url.startswith(MEDIA_PREFIX) else ""
+        key = (
+            attachment.url.removeprefix(MEDIA_PREFIX)
+            if attachment.url.startswith(MEDIA_PREFIX)
+            else ""
+        )
         found = locate(kefu.settings.media_dir, key) if key else None
         if found is None:
             raise Invalid("attachments must be uploaded through /api/v1/widget/uploads first")
@@ -593,7 +604,9 @@ async def send(
         conversation_id=result.conversation_id,
         seq=message.seq,
         duplicate=result.duplicate,
-        message=visitor_message(message, names.get(message.sender_id) if message.sender_id else None),
+        message=visitor_message(
+            message, names.get(message.sender_id) if message.sender_id else None
+        ),
     )
 
 
@@ -686,7 +699,9 @@ async def mark_read(kefu: Kefu, caller: Caller, conversation_id: uuid.UUID, seq:
                         Message.conversation_id == conversation.id,
                         Message.direction == Direction.outbound,
                         Message.seq <= seq,
-                        Message.delivery_status.in_([DeliveryStatus.sent, DeliveryStatus.delivered]),
+                        Message.delivery_status.in_(
+                            [DeliveryStatus.sent, DeliveryStatus.delivered]
+                        ),
                     )
                 )
             ).all()

@@ -58,7 +58,7 @@ def clean_name(name: str | None, content_type: str) -> str:
     base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
     base = "".join(ch for ch in base if ch.isprintable()).strip()[:120] or "file"
     ext = EXTENSIONS[content_type]
-    stem, dot, given_ext = base.rpartition(".")
+    _, dot, given_ext = base.rpartition(".")
     if dot and given_ext.lower() in ("jpeg",) and ext == "jpg":
         return base
     if not dot or given_ext.lower() != ext:

@@ -1,0 +1,36 @@
+"""WeChat official accounts (微信公众号) as a kefu channel.
+
+- `webhook.py`, `crypto.py`: verify what WeChat posts (plain, compatible, safe modes).
+- `parse.py`: WeChat XML -> `Inbound`.
+- `api.py`: the webhook controller and the reply-window endpoint.
+- `client.py`, `token.py`: WeChat's HTTP API with one access_token shared by all processes.
+- `connector.py`, `window.py`: replies as customer-service messages, within WeChat's window.
+- `simulate.py`, `standin.py`: be WeChat locally (the `kefu simulate wechat` command and
+  a stand-in of api.weixin.qq.com for tests and the demo).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kefu.connectors.wechat.connector import WeChatConnector
+    from kefu.context import Kefu
+
+
+def install(kefu: Kefu) -> WeChatConnector:
+    """Register the WeChat connector on a built `Kefu` (its token store and reply-window
+    checks use kefu's database, its media goes under `settings.media_dir`)."""
+    from kefu.connectors.wechat.connector import WeChatConnector
+    from kefu.connectors.wechat.media import FileMediaStore
+
+    connector = WeChatConnector(kefu.db, media=FileMediaStore(kefu.settings.media_dir))
+    kefu.connectors.register(connector)
+    return connector
+
+
+def routes() -> list[Any]:
+    """The HTTP handlers to add to `create_app`'s route_handlers."""
+    from kefu.connectors.wechat.api import ReplyWindowController, WeChatWebhook
+
+    return [WeChatWebhook, ReplyWindowController]

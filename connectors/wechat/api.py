@@ -23,9 +23,11 @@ from kefu.connectors.wechat.crypto import WeChatRequestError
 from kefu.connectors.wechat.media import URL_PREFIX
 from kefu.connectors.wechat.parse import NotAMessage, to_inbound
 from kefu.connectors.wechat.webhook import WebhookQuery, open_message, verify_url
+from kefu.connectors.wechat.window import ReplyWindow
 from kefu.context import Kefu
 from kefu.db.tables import Inbox, Message
 from kefu.model import Attachment, ChannelKind, utcnow
+from kefu.people.auth import STAFF, AuthUser, require_role
 from kefu.problems import problem
 
 log = logging.getLogger(__name__)
@@ -165,3 +167,28 @@ async def download_media(kefu: Kefu, inbox: Inbox, message_id: uuid.UUID) -> Non
         row.attachments = msgspec.to_builtins(stored)
         event = message_event(row, None)
     kefu.events.publish(event)
+
+
+class ReplyWindowController(Controller):
+    """What the console shows above the reply box of a WeChat conversation: how many
+    replies WeChat will still take, and until when."""
+
+    path = "/api/v1/wechat/conversations"
+    tags = ("connectors",)
+    guards = (require_role(*STAFF),)
+
+    @get("/{conversation_id:uuid}/reply-window")
+    async def reply_window(
+        self, kefu: Kefu, user: AuthUser, conversation_id: uuid.UUID
+    ) -> ReplyWindow:
+        from kefu.conversations.errors import Invalid
+        from kefu.conversations.queries import get_visible
+
+        async with kefu.db.session() as session:
+            conversation = await get_visible(session, user, conversation_id)
+        if conversation.channel != ChannelKind.wechat:
+            raise Invalid("only WeChat conversations have a reply window")
+        connector = kefu.connectors.get(ChannelKind.wechat)
+        if not isinstance(connector, WeChatConnector):
+            raise Invalid("no WeChat connector is configured")
+        return await connector.window(conversation.id, conversation.last_inbound_at)

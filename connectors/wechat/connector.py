@@ -19,6 +19,7 @@ from kefu.connectors.wechat import reasons
 from kefu.connectors.wechat.client import DEFAULT_BASE_URL, WeChatAPI, WeChatApiError
 from kefu.connectors.wechat.config import setting
 from kefu.connectors.wechat.media import FileMediaStore, MediaStore
+from kefu.connectors.wechat.parse import OPENID
 from kefu.connectors.wechat.window import ReplyWindow, replies_left, reply_window
 from kefu.db.engine import Database
 from kefu.db.tables import Message
@@ -129,7 +130,8 @@ class WeChatConnector:
                 msgid = str(result["msgid"]) if result.get("msgid") else msgid
         except WeChatApiError as exc:
             raise self._delivery_error(exc, outbound) from None
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, TimeoutError) as exc:
+            # TimeoutError: another process held the token lease and never finished.
             raise DeliveryError(reasons.both("unreachable", error=type(exc).__name__)) from None
         return SendResult(channel_message_id=f"wechat:{msgid}" if msgid else None)
 
@@ -155,7 +157,7 @@ class WeChatConnector:
 
     async def _payloads(self, api: WeChatAPI, outbound: Outbound) -> list[dict[str, Any]]:
         to = outbound.recipient.value
-        if not to:
+        if not to or outbound.recipient.kind != OPENID:
             raise DeliveryError(reasons.both("bad_recipient"), retryable=False)
         kind = outbound.type
         if kind in (MessageType.link, MessageType.card):

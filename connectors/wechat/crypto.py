@@ -31,6 +31,8 @@ class Reason(enum.StrEnum):
     bad_xml = "bad_xml"
     encryption_required = "encryption_required"
     encryption_not_configured = "encryption_not_configured"
+    # Our side: the inbox's EncodingAESKey is not a valid key (a typo in the settings).
+    inbox_misconfigured = "inbox_misconfigured"
 
 
 STATUS: dict[Reason, int] = {
@@ -41,6 +43,7 @@ STATUS: dict[Reason, int] = {
     Reason.bad_xml: 400,
     Reason.encryption_required: 400,
     Reason.encryption_not_configured: 400,
+    Reason.inbox_misconfigured: 503,
 }
 
 

@@ -53,6 +53,9 @@ def to_inbound(inbox_id: uuid.UUID, xml: str) -> Inbound:
     created = _text(raw, "CreateTime")
     if not openid or not created.isdigit():
         raise NotAMessage("a push without FromUserName or CreateTime")
+    # Bounds that WeChat's ids keep by far; anything beyond is not WeChat talking.
+    if len(openid) > 128 or len(created) > 11 or len(_text(raw, "MsgId")) > 64:
+        raise WeChatRequestError(Reason.bad_xml, "ids out of range")
     msg_type = _text(raw, "MsgType").lower()
     common: dict[str, Any] = {
         "inbox_id": inbox_id,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -17,6 +18,8 @@ from typing import Any, Literal
 
 from litestar import Litestar, Request, Response, get, post
 from litestar.datastructures import UploadFile
+
+log = logging.getLogger("kefu.wechat.standin")
 
 
 @dataclass
@@ -33,6 +36,8 @@ class StandIn:
     # errcodes the next custom sends answer with, in order.
     send_errors: list[int] = field(default_factory=list)
     stable: bool = True
+    # Replies WeChat still takes per openid (its 5-per-message rule); absent = unlimited.
+    reply_quota: dict[str, int] = field(default_factory=dict)
     # Paths called, in order (token endpoints and API calls alike).
     calls: list[str] = field(default_factory=list)
     _seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -105,7 +110,13 @@ def create_standin(state: StandIn) -> Litestar:
                 -1: "system error",
             }
             return Response({"errcode": code, "errmsg": messages.get(code, "error")})
+        touser = str(data.get("touser", ""))
+        if touser in state.reply_quota:
+            if state.reply_quota[touser] <= 0:
+                return Response({"errcode": 45047, "errmsg": "out of response count limit"})
+            state.reply_quota[touser] -= 1
         state.sent.append(data)
+        log.info("customer-service message for %s: %s", touser, data)
         state.sent_event.set()
         return Response({"errcode": 0, "errmsg": "ok"})
 
@@ -172,3 +183,25 @@ async def serve(
     finally:
         server.should_exit = True
         await task
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m kefu.connectors.wechat.standin --appid wx… --secret …`: a stand-in
+    WeChat API for the demo; set the inbox's `api_base` to the URL it prints."""
+    import argparse
+
+    import uvicorn
+
+    parser = argparse.ArgumentParser(description="a local stand-in for api.weixin.qq.com")
+    parser.add_argument("--appid", default=StandIn.appid)
+    parser.add_argument("--secret", default=StandIn.secret)
+    parser.add_argument("--port", type=int, default=8081)
+    args = parser.parse_args(argv)
+    state = StandIn(appid=args.appid, secret=args.secret)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    print(f"stand-in WeChat API on http://127.0.0.1:{args.port} (appid {state.appid})")
+    uvicorn.run(create_standin(state), host="127.0.0.1", port=args.port, log_level="info")
+
+
+if __name__ == "__main__":
+    main()

@@ -117,7 +117,10 @@ def open_message(
     _require(query, "timestamp", "nonce")
     envelope = read_xml(body)
     if query.encrypt_type.lower() == "aes":
-        cipher = keys.cipher()
+        try:
+            cipher = keys.cipher()
+        except ValueError as exc:
+            raise WeChatRequestError(Reason.inbox_misconfigured, str(exc)) from None
         if cipher is None:
             raise WeChatRequestError(
                 Reason.encryption_not_configured, "no EncodingAESKey is configured for this inbox"
@@ -139,7 +142,10 @@ def open_message(
     _require(query, "signature")
     verify_signature(query.signature, keys.token, query.timestamp, query.nonce)
     check_fresh(query.timestamp, now, tolerance_seconds)
-    return body.decode("utf-8") if isinstance(body, bytes) else body
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise WeChatRequestError(Reason.bad_xml, "the body is not UTF-8") from None
 
 
 def seal_request(

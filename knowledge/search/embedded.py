@@ -10,7 +10,8 @@ the database at startup (`kefu.knowledge.service.reindex`) and updated on every 
 
 Each entry becomes several *units*: its title, each similar question, its body. A query
 is scored with BM25 against every unit; an entry's score is its best question unit plus a
-quarter of its body unit, normalized by what the query would score against itself.
+share of its body unit and of its other matching phrasings, normalized by what the query
+would score against itself, so a score means the same across queries (the bot's threshold).
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from kefu.knowledge.search.synonyms import DEFAULT_GROUPS
 
 K1 = 1.2
 B = 0.75
-BODY_WEIGHT = 0.25
+# Chosen on the relevance set (knowledge/samples/relevance.csv); moves of one query or two.
+BODY_WEIGHT = 0.4
+SIBLING_WEIGHT = 0.15
 SYNONYM_WEIGHT = 0.7
 TYPO_WEIGHT = 0.6
 PREFIX_WEIGHT = 0.5
@@ -327,6 +330,7 @@ class WorkspaceIndex:
         if not unit_scores or ideal <= 0:
             return []
         question: dict[int, tuple[float, int]] = {}
+        question_sum: dict[int, float] = {}
         body: dict[int, float] = {}
         unit_entry = self.unit_entry
         alive, unit_field = self.unit_alive, self.unit_field
@@ -336,7 +340,9 @@ class WorkspaceIndex:
             entry = unit_entry[unit]
             if unit_field[unit] == _BODY:
                 body[entry] = score
-            elif score > question.get(entry, (0.0, 0))[0]:
+                continue
+            question_sum[entry] = question_sum.get(entry, 0.0) + score
+            if score > question.get(entry, (0.0, 0))[0]:
                 question[entry] = (score, unit)
         # BM25 ranks by how much of the query a question covers; a question that also says
         # much more ("退款后优惠券会退回吗" for the query 退款) is a worse match than one that
@@ -345,7 +351,10 @@ class WorkspaceIndex:
         ranked: list[tuple[float, int]] = []
         for entry in question.keys() | body.keys():
             q = question.get(entry, (0.0, 0))[0]
-            ranked.append((q + BODY_WEIGHT * body.get(entry, 0.0), entry))
+            # Other phrasings that also match are evidence too, but less than the best one.
+            siblings = question_sum.get(entry, 0.0) - q
+            score = q + SIBLING_WEIGHT * siblings + BODY_WEIGHT * body.get(entry, 0.0)
+            ranked.append((score, entry))
         ranked.sort(reverse=True)
         head = ranked[:CANDIDATES]
         reranked: list[tuple[float, int]] = []

@@ -144,7 +144,9 @@ class MeilisearchIndex:
                 reason = f"{detail.get('code')}: {detail.get('message')}"
             except ValueError:
                 reason = response.text[:200]
-            raise MeilisearchError(f"Meilisearch {method} {path} -> {response.status_code} {reason}")
+            raise MeilisearchError(
+                f"Meilisearch {method} {path} -> {response.status_code} {reason}"
+            )
         return response.json() if response.content else None
 
     async def _task(self, enqueued: Any, *, wait: bool | None = None) -> None:
@@ -258,7 +260,9 @@ class MeilisearchIndex:
         if response.status_code == 404:
             return []  # nothing indexed for this workspace yet
         if response.status_code >= 400:
-            raise MeilisearchError(f"Meilisearch search -> {response.status_code} {response.text[:200]}")
+            raise MeilisearchError(
+                f"Meilisearch search -> {response.status_code} {response.text[:200]}"
+            )
         return [self._hit(h) for h in response.json().get("hits", [])]
 
     @staticmethod

@@ -42,7 +42,10 @@ class FakeMeili:
             apply()
             outcome: dict[str, Any] = {"status": "succeeded"}
         except KeyError as exc:
-            outcome = {"status": "failed", "error": {"code": "index_not_found", "message": str(exc)}}
+            outcome = {
+                "status": "failed",
+                "error": {"code": "index_not_found", "message": str(exc)},
+            }
         self.tasks[uid] = {"uid": uid, "indexUid": index_uid, "type": type_, **outcome}
         return {"taskUid": uid, "indexUid": index_uid, "status": "enqueued", "type": type_}
 
@@ -56,7 +59,7 @@ class FakeMeili:
         if not expression:
             return True
         for clause in expression.split(" AND "):
-            m = re.fullmatch(r'(\w+) (=|IN) (.+)', clause)
+            m = re.fullmatch(r"(\w+) (=|IN) (.+)", clause)
             assert m, f"unexpected filter clause {clause!r}"
             attr, op, raw = m.groups()
             values = json.loads(raw) if op == "IN" else [json.loads(raw)]
@@ -96,8 +99,16 @@ class FakeMeili:
                     v = re.sub(re.escape(w), lambda m: pre + m.group() + post, v, flags=re.I)
                 return v
 
-            formatted = {k: mark(v) if k in body["attributesToHighlight"] + body["attributesToCrop"] else v for k, v in doc.items()}
-            hits.append((rank, {**doc, "_formatted": formatted, "_rankingScore": 1 - rank / len(searchable)}))
+            formatted = {
+                k: mark(v) if k in body["attributesToHighlight"] + body["attributesToCrop"] else v
+                for k, v in doc.items()
+            }
+            hits.append(
+                (
+                    rank,
+                    {**doc, "_formatted": formatted, "_rankingScore": 1 - rank / len(searchable)},
+                )
+            )
         hits.sort(key=lambda h: h[0])
         return {"hits": [h for _, h in hits[: body["limit"]]], "query": body["q"]}
 
@@ -121,7 +132,9 @@ def make_handler(fake: FakeMeili) -> type[BaseHTTPRequestHandler]:
             with fake.lock:
                 fake.requests.append((method, self.path, body))
                 if self.headers.get("Authorization") != f"Bearer {KEY}":
-                    return self.reply(401, {"code": "missing_authorization_header", "message": "no key"})
+                    return self.reply(
+                        401, {"code": "missing_authorization_header", "message": "no key"}
+                    )
                 status, out = self.route(method, self.path, body)
             self.reply(status, out)
 
@@ -130,8 +143,13 @@ def make_handler(fake: FakeMeili) -> type[BaseHTTPRequestHandler]:
                 return 200, fake.task(int(m.group(1)))
             if path == "/indexes" and method == "POST":
                 uid = body["uid"]
-                return 202, fake.enqueue(uid, "indexCreation", lambda: fake.indexes.setdefault(
-                    uid, {"primaryKey": body["primaryKey"], "docs": {}, "settings": {}}))
+                return 202, fake.enqueue(
+                    uid,
+                    "indexCreation",
+                    lambda: fake.indexes.setdefault(
+                        uid, {"primaryKey": body["primaryKey"], "docs": {}, "settings": {}}
+                    ),
+                )
             if path == "/swap-indexes" and method == "POST":
                 a, b = body[0]["indexes"]
 
@@ -151,14 +169,18 @@ def make_handler(fake: FakeMeili) -> type[BaseHTTPRequestHandler]:
             if rest == "" and method == "DELETE":
                 return 202, fake.enqueue(uid, "indexDeletion", lambda: fake.indexes.pop(uid))
             if rest == "/settings" and method == "PATCH":
-                return 202, fake.enqueue(uid, "settingsUpdate", lambda: index["settings"].update(body))  # type: ignore[index]
+                return 202, fake.enqueue(
+                    uid, "settingsUpdate", lambda: index["settings"].update(body)
+                )  # type: ignore[index]
             if rest == "/documents" and method == "POST":
+
                 def add() -> None:
                     for d in body:
                         fake.indexes[uid]["docs"][d["id"]] = d
 
                 return 202, fake.enqueue(uid, "documentAdditionOrUpdate", add)
             if rest == "/documents/delete-batch" and method == "POST":
+
                 def delete() -> None:
                     for i in body:
                         index["docs"].pop(i, None)  # type: ignore[index]
@@ -190,7 +212,9 @@ def make_handler(fake: FakeMeili) -> type[BaseHTTPRequestHandler]:
 def fake() -> Iterator[tuple[FakeMeili, str]]:
     state = FakeMeili()
     server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(state))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
     thread.start()
     try:
         yield state, f"http://127.0.0.1:{server.server_address[1]}"
@@ -200,16 +224,39 @@ def fake() -> Iterator[tuple[FakeMeili, str]]:
 
 
 DOCS = [
-    SearchDocument(id="r1", kind="faq", title="如何申请退款？", similar=("怎么退钱",),
-                   body="在订单详情页点击<申请退款>。", locale="zh-CN", categories=("售后", "售后/退款"), tags=("退款",)),
-    SearchDocument(id="i1", kind="faq", title="怎么开发票？", body="订单完成后申请电子发票。", locale="zh-CN",
-                   categories=("订单",), tags=("发票",)),
-    SearchDocument(id="e1", kind="faq", title="How do I request a refund?", body="Open the order.", locale="en",
-                   visibility="internal"),
+    SearchDocument(
+        id="r1",
+        kind="faq",
+        title="如何申请退款？",
+        similar=("怎么退钱",),
+        body="在订单详情页点击<申请退款>。",
+        locale="zh-CN",
+        categories=("售后", "售后/退款"),
+        tags=("退款",),
+    ),
+    SearchDocument(
+        id="i1",
+        kind="faq",
+        title="怎么开发票？",
+        body="订单完成后申请电子发票。",
+        locale="zh-CN",
+        categories=("订单",),
+        tags=("发票",),
+    ),
+    SearchDocument(
+        id="e1",
+        kind="faq",
+        title="How do I request a refund?",
+        body="Open the order.",
+        locale="en",
+        visibility="internal",
+    ),
 ]
 
 
-async def test_first_write_creates_the_index_with_chinese_settings(fake: tuple[FakeMeili, str]) -> None:
+async def test_first_write_creates_the_index_with_chinese_settings(
+    fake: tuple[FakeMeili, str],
+) -> None:
     state, url = fake
     index = MeilisearchIndex(url, KEY)
     ws = uuid.uuid4()
@@ -218,7 +265,9 @@ async def test_first_write_creates_the_index_with_chinese_settings(fake: tuple[F
     settings = state.indexes[uid]["settings"]
     assert {"attributePatterns": ["*_zh"], "locales": ["cmn"]} in settings["localizedAttributes"]
     assert settings["searchableAttributes"][0] == "title_zh"
-    assert {"locale", "status", "visibility", "categories", "tags"} <= set(settings["filterableAttributes"])
+    assert {"locale", "status", "visibility", "categories", "tags"} <= set(
+        settings["filterableAttributes"]
+    )
     assert "退钱" in settings["synonyms"]["退款"]
     stored = state.indexes[uid]["docs"]["r1"]
     assert stored["title_zh"] == "如何申请退款？" and stored["similar_zh"] == ["怎么退钱"]
@@ -228,7 +277,9 @@ async def test_first_write_creates_the_index_with_chinese_settings(fake: tuple[F
     await index.close()
 
 
-async def test_search_sends_filters_and_returns_escaped_highlights(fake: tuple[FakeMeili, str]) -> None:
+async def test_search_sends_filters_and_returns_escaped_highlights(
+    fake: tuple[FakeMeili, str],
+) -> None:
     state, url = fake
     index = MeilisearchIndex(url, KEY)
     ws = uuid.uuid4()
@@ -251,7 +302,9 @@ async def test_synonyms_and_filters_reach_the_server(fake: tuple[FakeMeili, str]
     await index.upsert(ws, DOCS)
     assert [h.id for h in await index.search(ws, "退钱")] == ["r1"]
     assert await index.search(ws, "refund", SearchFilters(visibility="public")) == []
-    assert [h.id for h in await index.search(ws, "发票", SearchFilters(category="订单", tags=("发票",)))] == ["i1"]
+    assert [
+        h.id for h in await index.search(ws, "发票", SearchFilters(category="订单", tags=("发票",)))
+    ] == ["i1"]
     await index.close()
 
 
@@ -271,7 +324,9 @@ async def test_delete_and_replace_all_swap_in_a_fresh_index(fake: tuple[FakeMeil
     await index.close()
 
 
-async def test_unknown_workspace_searches_empty_and_bad_key_raises(fake: tuple[FakeMeili, str]) -> None:
+async def test_unknown_workspace_searches_empty_and_bad_key_raises(
+    fake: tuple[FakeMeili, str],
+) -> None:
     _state, url = fake
     assert await MeilisearchIndex(url, KEY).search(uuid.uuid4(), "退款") == []
     with pytest.raises(MeilisearchError, match="401"):

@@ -3,6 +3,7 @@ restore, import round trip, search kept in step with edits, usage, feedback, una
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from pathlib import Path
 
@@ -14,14 +15,17 @@ from kefu.conversations.errors import Conflict, Invalid, NotFound
 from kefu.demo import Demo
 from kefu.knowledge import io, service
 from kefu.knowledge.schemas import EntryIn, EntryPatch, EntryStatus, FeedbackIn, Visibility
-from kefu.knowledge.search.base import SearchFilters
+from kefu.knowledge.search.base import SearchDocument, SearchFilters
+from kefu.knowledge.search.embedded import EmbeddedIndex
 
 
 def entry(title: str, **kw: object) -> EntryIn:
     return EntryIn(title=title, status=EntryStatus.published, **kw)  # type: ignore[arg-type]
 
 
-async def test_create_search_update_delete_keeps_the_index_in_step(kefu: Kefu, workspace: Demo) -> None:
+async def test_create_search_update_delete_keeps_the_index_in_step(
+    kefu: Kefu, workspace: Demo
+) -> None:
     ws = workspace.workspace_id
     created = await service.create_entry(
         kefu, ws, entry("怎么开发票？", body="在订单详情页申请。", category="订单/发票"), None
@@ -44,13 +48,21 @@ async def test_index_built_from_the_database_on_first_search(kefu: Kefu, workspa
     await service.import_entries(kefu, ws, io.read_folder(io.SAMPLES))
     kefu.extras.clear()  # a fresh process: no index in memory yet
     hits = (await service.search(kefu, ws, "退款", SearchFilters(locale="zh-CN"))).hits
-    assert hits and hits[0].title in {"如何申请退款？", "退款多久到账？", "退款申请被拒绝了怎么办？"}
+    assert hits and hits[0].title in {
+        "如何申请退款？",
+        "退款多久到账？",
+        "退款申请被拒绝了怎么办？",
+    }
 
 
-async def test_every_change_is_a_version_and_restore_brings_it_back(kefu: Kefu, workspace: Demo) -> None:
+async def test_every_change_is_a_version_and_restore_brings_it_back(
+    kefu: Kefu, workspace: Demo
+) -> None:
     ws = workspace.workspace_id
     agent = workspace.logins[0].id
-    created = await service.create_entry(kefu, ws, entry("积分怎么用？", body="100 积分抵 1 元"), agent)
+    created = await service.create_entry(
+        kefu, ws, entry("积分怎么用？", body="100 积分抵 1 元"), agent
+    )
     await service.update_entry(kefu, ws, created.id, EntryPatch(body="200 积分抵 1 元"), agent)
     versions = await service.list_versions(kefu, ws, created.id)
     assert [(v.version, v.change, v.changed_fields) for v in versions] == [
@@ -78,7 +90,9 @@ async def test_stale_edit_is_refused_with_409(kefu: Kefu, workspace: Demo) -> No
     created = await service.create_entry(kefu, ws, entry("运费怎么算？"), None)
     await service.update_entry(kefu, ws, created.id, EntryPatch(body="满 99 包邮", version=1), None)
     with pytest.raises(Conflict):
-        await service.update_entry(kefu, ws, created.id, EntryPatch(body="满 199 包邮", version=1), None)
+        await service.update_entry(
+            kefu, ws, created.id, EntryPatch(body="满 199 包邮", version=1), None
+        )
     assert (await service.get_entry(kefu, ws, created.id)).body == "满 99 包邮"
 
 
@@ -91,7 +105,9 @@ async def test_duplicate_key_is_a_conflict_and_leaves_no_row(kefu: Kefu, workspa
     assert await service.list_categories(kefu, ws) == []
 
 
-async def test_import_export_reimport_changes_nothing(kefu: Kefu, workspace: Demo, tmp_path: Path) -> None:
+async def test_import_export_reimport_changes_nothing(
+    kefu: Kefu, workspace: Demo, tmp_path: Path
+) -> None:
     ws = workspace.workspace_id
     first = await service.import_entries(kefu, ws, io.read_folder(io.SAMPLES))
     assert first.created == len(list(io.SAMPLES.rglob("*.md"))) and first.updated == 0
@@ -111,12 +127,19 @@ async def test_import_export_reimport_changes_nothing(kefu: Kefu, workspace: Dem
     assert (via_csv.created, via_csv.updated) == (0, 0)
 
 
-async def test_reimport_with_an_edit_updates_in_place(kefu: Kefu, workspace: Demo, tmp_path: Path) -> None:
+async def test_reimport_with_an_edit_updates_in_place(
+    kefu: Kefu, workspace: Demo, tmp_path: Path
+) -> None:
     ws = workspace.workspace_id
-    csv = "question,similar,answer,locale,category\n退货运费谁出？,寄回运费|退货邮费,质量问题我们承担,zh-CN,售后/退货\n"
+    csv = (
+        "question,similar,answer,locale,category\n"
+        "退货运费谁出？,寄回运费|退货邮费,质量问题我们承担,zh-CN,售后/退货\n"
+    )
     (tmp_path / "a.csv").write_text(csv, encoding="utf-8")
     await service.import_entries(kefu, ws, io.read_path(tmp_path / "a.csv"))
-    (tmp_path / "a.csv").write_text(csv.replace("质量问题我们承担", "质量问题由我们承担运费"), encoding="utf-8")
+    (tmp_path / "a.csv").write_text(
+        csv.replace("质量问题我们承担", "质量问题由我们承担运费"), encoding="utf-8"
+    )
     report = await service.import_entries(kefu, ws, io.read_path(tmp_path / "a.csv"))
     assert (report.created, report.updated) == (0, 1)
     page = await service.list_entries(kefu, ws)
@@ -128,7 +151,9 @@ async def test_reimport_with_an_edit_updates_in_place(kefu: Kefu, workspace: Dem
 
 async def test_list_filters_by_category_subtree_and_tag(kefu: Kefu, workspace: Demo) -> None:
     ws = workspace.workspace_id
-    await service.create_entry(kefu, ws, entry("退款多久", category="售后/退款", tags=["退款"]), None)
+    await service.create_entry(
+        kefu, ws, entry("退款多久", category="售后/退款", tags=["退款"]), None
+    )
     await service.create_entry(kefu, ws, entry("退货地址", category="售后/退货"), None)
     await service.create_entry(kefu, ws, entry("发票", category="订单"), None)
     assert (await service.list_entries(kefu, ws, category="售后")).total == 2
@@ -138,7 +163,10 @@ async def test_list_filters_by_category_subtree_and_tag(kefu: Kefu, workspace: D
 async def test_usage_and_feedback_are_counted(kefu: Kefu, workspace: Demo) -> None:
     ws = workspace.workspace_id
     created = await service.create_entry(kefu, ws, entry("会员有什么权益？"), None)
-    assert await service.record_usage(kefu, ws, created.id, "inserted", user_id=workspace.logins[0].id) == 1
+    assert (
+        await service.record_usage(kefu, ws, created.id, "inserted", user_id=workspace.logins[0].id)
+        == 1
+    )
     assert await service.record_usage(kefu, ws, created.id, "inserted") == 2
     await service.record_feedback(kefu, ws, created.id, FeedbackIn(helpful=True), source="visitor")
     await service.record_feedback(kefu, ws, created.id, FeedbackIn(helpful=False), source="agent")
@@ -152,7 +180,9 @@ async def test_unanswered_questions_group_by_normalized_text(kefu: Kefu, workspa
     ws = workspace.workspace_id
     for text in ("能寄到火星吗？", "能寄到火星吗", " 能寄到 火星吗!"):
         await service.record_unanswered(kefu, ws, text, locale="zh-CN", conversation_id=None)
-    await service.record_unanswered(kefu, ws, "可以用比特币吗", locale="zh-CN", conversation_id=None)
+    await service.record_unanswered(
+        kefu, ws, "可以用比特币吗", locale="zh-CN", conversation_id=None
+    )
     grouped = await service.list_unanswered(kefu, ws)
     assert [(g.count, service.question_key(g.question)) for g in grouped] == [
         (3, "能寄到火星吗"),
@@ -176,7 +206,9 @@ async def test_workspaces_do_not_share_entries_or_hits(
 async def test_public_search_sees_only_published_public(kefu: Kefu, workspace: Demo) -> None:
     ws = workspace.workspace_id
     await service.create_entry(kefu, ws, entry("退款怎么申请"), None)
-    await service.create_entry(kefu, ws, entry("退款审批权限", visibility=Visibility.internal), None)
+    await service.create_entry(
+        kefu, ws, entry("退款审批权限", visibility=Visibility.internal), None
+    )
     await service.create_entry(kefu, ws, EntryIn(title="退款新规（草稿）"), None)
     results = await service.public_search(kefu, workspace.widget_key, "退款", None)
     assert [h.title for h in results.hits] == ["退款怎么申请"]
@@ -184,14 +216,58 @@ async def test_public_search_sees_only_published_public(kefu: Kefu, workspace: D
         await service.public_search(kefu, "no-such-key", "退款", None)
 
 
-async def test_a_plain_csv_keeps_what_it_has_no_column_for(kefu: Kefu, workspace: Demo, tmp_path: Path) -> None:
+async def test_a_plain_csv_keeps_what_it_has_no_column_for(
+    kefu: Kefu, workspace: Demo, tmp_path: Path
+) -> None:
     ws = workspace.workspace_id
     created = await service.create_entry(
-        kefu, ws, entry("怎么开发票？", key="invoice", channels={"wechat": "短答案"}, tags=["发票"]), None
+        kefu,
+        ws,
+        entry("怎么开发票？", key="invoice", channels={"wechat": "短答案"}, tags=["发票"]),
+        None,
     )
     path = tmp_path / "plain.csv"
-    path.write_text("question,similar,answer,locale,category,key\n怎么开发票？,,新答案,zh-CN,,invoice\n", encoding="utf-8")
+    path.write_text(
+        "question,similar,answer,locale,category,key\n怎么开发票？,,新答案,zh-CN,,invoice\n",
+        encoding="utf-8",
+    )
     report = await service.import_entries(kefu, ws, io.read_path(path), keep=io.absent_fields(path))
     assert report.updated == 1
     view = await service.get_entry(kefu, ws, created.id)
     assert (view.body, view.channels, view.tags) == ("新答案", {"wechat": "短答案"}, ["发票"])
+
+
+async def test_an_edit_during_a_rebuild_is_not_lost(
+    kefu: Kefu, workspace: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = workspace.workspace_id
+    await service.create_entry(kefu, ws, entry("旧的问题"), None)
+    await service.search(kefu, ws, "问题")  # the index is loaded
+    read, release = asyncio.Event(), asyncio.Event()
+    original = service._all_documents
+
+    async def slow_read(k: Kefu, w: uuid.UUID) -> list[SearchDocument]:
+        docs = await original(k, w)
+        read.set()
+        await release.wait()  # the rebuild has read the database but not swapped yet
+        return docs
+
+    monkeypatch.setattr(service, "_all_documents", slow_read)
+    rebuild = asyncio.create_task(service.reindex(kefu, ws))
+    await read.wait()
+    added = await service.create_entry(kefu, ws, entry("发票抬头怎么改"), None)
+    release.set()
+    assert await rebuild == 1
+    assert [h.id for h in (await service.search(kefu, ws, "发票")).hits] == [str(added.id)]
+
+
+async def test_warm_up_builds_every_workspace_with_knowledge(
+    kefu: Kefu, workspace: Demo, other_workspace: Demo
+) -> None:
+    await service.create_entry(kefu, workspace.workspace_id, entry("发票怎么开"), None)
+    await service.create_entry(kefu, other_workspace.workspace_id, entry("退款多久"), None)
+    kefu.extras.clear()  # a fresh process
+    await service.warm_up(kefu)
+    index = service.search_index(kefu)
+    assert isinstance(index, EmbeddedIndex)
+    assert index.has(workspace.workspace_id) and index.has(other_workspace.workspace_id)

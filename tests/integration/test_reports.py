@@ -250,5 +250,3 @@ def test_capacity_reads_the_channel_then_the_default() -> None:
     assert metrics.capacity_of({"*": 4, "voice": 1}, "voice") == 1
     assert metrics.capacity_of({"*": 4}, "web") == 4
     assert metrics.capacity_of(None) == 5
-
-

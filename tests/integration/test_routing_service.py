@@ -139,7 +139,9 @@ async def test_nobody_online_queues_then_capacity_serves_in_arrival_order(
     assigned = [e.conversation_id for e in events if e.change == "assigned"]
     assert assigned == [first, second]
     assert (await conversation(kefu, third)).status == "queued"
-    positions = {e.conversation_id: e.queue_position for e in events if e.change == "queue_position"}
+    positions = {
+        e.conversation_id: e.queue_position for e in events if e.change == "queue_position"
+    }
     assert positions == {third: 1}
     async with kefu.db.session() as session:
         status = await routing.queue_status(session, await conversation(kefu, third), utcnow())

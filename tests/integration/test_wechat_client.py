@@ -255,3 +255,14 @@ async def test_wrong_secret_is_a_reason_not_a_crash(
     with pytest.raises(DeliveryError) as refused:
         await connector.send(inbox, outbound())
     assert "AppSecret" in refused.value.reason and refused.value.retryable is False
+
+
+async def test_reply_to_a_non_openid_identity_is_refused(
+    connector: WeChatConnector, wechat: tuple[StandIn, str]
+) -> None:
+    state, url = wechat
+    by_unionid = outbound(recipient=Identity("wechat_unionid", "o6_union"))
+    with pytest.raises(DeliveryError) as refused:
+        await connector.send(inbox_for(state, url), by_unionid)
+    assert refused.value.retryable is False
+    assert state.sent == []

@@ -23,7 +23,12 @@ def samples() -> WorkspaceIndex:
 
 @pytest.mark.parametrize(
     ("query", "expected"),
-    [("退款", "refund-how"), ("发票", "invoice-how"), ("运费", "shipping-fee"), ("积分", "member-points")],
+    [
+        ("退款", "refund-how"),
+        ("发票", "invoice-how"),
+        ("运费", "shipping-fee"),
+        ("积分", "member-points"),
+    ],
 )
 def test_two_character_chinese_queries_find_their_entry(
     samples: WorkspaceIndex, query: str, expected: str
@@ -66,7 +71,13 @@ def test_synonyms_connect_what_customers_say_with_what_managers_wrote() -> None:
 def test_filters_on_locale_status_visibility_category_and_tags() -> None:
     index = build(
         [
-            faq("zh", "退款多久到账", locale="zh-CN", categories=("售后", "售后/退款"), tags=("退款",)),
+            faq(
+                "zh",
+                "退款多久到账",
+                locale="zh-CN",
+                categories=("售后", "售后/退款"),
+                tags=("退款",),
+            ),
             faq("draft", "退款审核规则", status="draft", categories=("售后",)),
             faq("internal", "退款审批权限", visibility="internal", tags=("内部", "退款")),
             faq("en", "退款 refund", locale="en"),
@@ -86,7 +97,9 @@ def test_filters_on_locale_status_visibility_category_and_tags() -> None:
 
 
 def test_hit_has_highlighted_title_snippet_and_a_score_in_unit_range() -> None:
-    index = build([faq("1", "怎么开发票？", body="订单完成后在订单详情页申请<电子发票>，3 个工作日内发送。")])
+    index = build(
+        [faq("1", "怎么开发票？", body="订单完成后在订单详情页申请<电子发票>，3 个工作日内发送。")]
+    )
     hit = index.search("发票")[0]
     assert hit.title == "怎么开发票？"
     assert "<mark>发票</mark>" in hit.highlight
@@ -151,8 +164,14 @@ def test_relevance_set_holds_its_floor(samples: WorkspaceIndex) -> None:
 
 @pytest.mark.parametrize(
     ("a", "b", "near"),
-    [("refund", "refund", True), ("refnd", "refund", True), ("rfeund", "refund", True),
-     ("refunds", "refund", True), ("rfnd", "refund", False), ("abc", "abd", True)],
+    [
+        ("refund", "refund", True),
+        ("refnd", "refund", True),
+        ("rfeund", "refund", True),
+        ("refunds", "refund", True),
+        ("rfnd", "refund", False),
+        ("abc", "abd", True),
+    ],
 )
 def test_within_one_edit(a: str, b: str, near: bool) -> None:
     assert tx.within_one_edit(a, b) is near
@@ -160,8 +179,16 @@ def test_within_one_edit(a: str, b: str, near: bool) -> None:
 
 @pytest.mark.parametrize(
     ("word", "stem"),
-    [("refunds", "refund"), ("shipped", "ship"), ("shipping", "ship"), ("deliveries", "delivery"),
-     ("updated", "update"), ("boxes", "box"), ("status", "status"), ("received", "receive")],
+    [
+        ("refunds", "refund"),
+        ("shipped", "ship"),
+        ("shipping", "ship"),
+        ("deliveries", "delivery"),
+        ("updated", "update"),
+        ("boxes", "box"),
+        ("status", "status"),
+        ("received", "receive"),
+    ],
 )
 def test_light_stemmer(word: str, stem: str) -> None:
     assert tx.stem(word) == stem

@@ -96,8 +96,9 @@ def test_only_online_agents_under_capacity_take_work(
     assert can_take(state, channel) is takes
 
 
-def pick(agents: list[AgentState], policy: GroupPolicy, cursor: uuid.UUID | None = None,
-         **kw: object) -> tuple[uuid.UUID | None, str]:
+def pick(
+    agents: list[AgentState], policy: GroupPolicy, cursor: uuid.UUID | None = None, **kw: object
+) -> tuple[uuid.UUID | None, str]:
     choice = choose_agent(request(**kw), agents, policy, NOW, cursor)
     return choice.agent_id, choice.reason
 
@@ -241,7 +242,7 @@ agent_strategy = st.builds(
             groups=frozenset(g for g, inside in ((G, in_g), (OTHER, in_o)) if inside),
         )
     ),
-    st.integers(1, 10_000),
+    st.integers(1, 30),
     st.sampled_from(["online", "online", "busy", "away", "offline"]),
     st.integers(0, 6),
     st.integers(0, 2),
@@ -255,7 +256,7 @@ agent_strategy = st.builds(
 )
 
 request_strategy = st.builds(
-    lambda n, channel, group, priority, age, vip, region, last, days: Request(
+    lambda n, channel, group, priority, age, vip, region, last, days, wanted: Request(
         conversation_id=uuid.UUID(int=10**6 + n),
         channel=channel,
         group_id=group,
@@ -265,6 +266,7 @@ request_strategy = st.builds(
         region=region,
         last_agent_id=None if last is None else aid(last),
         last_served_at=None if last is None else NOW - timedelta(days=days),
+        agent_id=None if wanted is None else aid(wanted),
     ),
     st.integers(0, 10**6),
     st.sampled_from(CHANNELS),
@@ -273,8 +275,9 @@ request_strategy = st.builds(
     st.integers(0, 3600),
     st.integers(0, 3),
     st.sampled_from([None, "north", "south"]),
-    st.one_of(st.none(), st.integers(1, 10_000)),
+    st.one_of(st.none(), st.integers(1, 30)),
     st.integers(0, 10),
+    st.one_of(st.none(), st.none(), st.none(), st.integers(1, 30)),
 )
 
 policy_strategy = st.builds(
@@ -375,3 +378,52 @@ def test_sticky_agent_is_honoured_whenever_it_can_be(
         assert choice.agent_id == last.id and choice.reason == "sticky"
     else:
         assert choice.reason != "sticky"
+
+
+def naive_plan(
+    queue: list[Request],
+    agents: list[AgentState],
+    policies: dict[uuid.UUID | None, GroupPolicy],
+) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
+    """The obvious way: ask choose_agent for each conversation in queue order."""
+    cursors: dict[uuid.UUID | None, uuid.UUID] = {}
+    out = []
+    for req in order_queue(queue, policies):
+        policy = policies.get(req.group_id, GroupPolicy())
+        choice = choose_agent(req, agents, policy, NOW, cursors.get(req.group_id))
+        if choice.agent_id is None:
+            continue
+        agent = next(a for a in agents if a.id == choice.agent_id)
+        agent.load[req.channel] = agent.load.get(req.channel, 0) + 1
+        agent.last_assigned_at = NOW
+        cursors[req.group_id] = agent.id
+        out.append((req.conversation_id, agent.id, choice.reason))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(agent_strategy, max_size=12).map(unique_by_id),
+    st.lists(request_strategy, max_size=60, unique_by=lambda r: r.conversation_id),
+    policy_strategy,
+    policy_strategy,
+)
+def test_fast_plan_chooses_exactly_what_choose_agent_would(
+    agents: list[AgentState], queue: list[Request], p1: GroupPolicy, p2: GroupPolicy
+) -> None:
+    policies: dict[uuid.UUID | None, GroupPolicy] = {G: p1, OTHER: p2}
+    twins = [
+        AgentState(
+            id=a.id,
+            presence=a.presence,
+            capacity=dict(a.capacity),
+            load=dict(a.load),
+            region=a.region,
+            last_assigned_at=a.last_assigned_at,
+            online_since=a.online_since,
+            groups=a.groups,
+        )
+        for a in agents
+    ]
+    fast = [(a.conversation_id, a.agent_id, a.reason) for a in plan(queue, agents, policies, NOW)]
+    assert fast == naive_plan(queue, twins, policies)

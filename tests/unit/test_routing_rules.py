@@ -25,9 +25,7 @@ from kefu.routing.rules import (
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
 INBOX = uuid.UUID("0192f000-0000-7000-8000-000000000001")
 CAL = uuid.UUID("0192f000-0000-7000-8000-0000000000ca")
-CALENDARS = {
-    CAL: Calendar(timezone="Asia/Shanghai", weekly={"mon": [Interval("09:00", "18:00")]})
-}
+CALENDARS = {CAL: Calendar(timezone="Asia/Shanghai", weekly={"mon": [Interval("09:00", "18:00")]})}
 FACTS = RoutingFacts(
     channel="web",
     inbox_id=INBOX,
@@ -194,7 +192,9 @@ def test_bot_rules_are_skipped_when_the_bot_hands_over() -> None:
     ]
     fallback = Target(kind=TargetKind.group, group_id=GROUP_DEFAULT)
     assert evaluate(rules, FACTS, NOW, CALENDARS, fallback).target.kind is TargetKind.bot
-    handed = evaluate(rules, FACTS, NOW, CALENDARS, fallback, skip_kinds=frozenset({TargetKind.bot}))
+    handed = evaluate(
+        rules, FACTS, NOW, CALENDARS, fallback, skip_kinds=frozenset({TargetKind.bot})
+    )
     assert handed.rule_name == "sales"
 
 

@@ -232,3 +232,18 @@ def msgspec_replace(query: WebhookQuery, **changes: str) -> WebhookQuery:
     import msgspec
 
     return msgspec.structs.replace(query, **changes)
+
+
+def test_plaintext_that_is_not_utf8_is_refused() -> None:
+    plain = AccountKeys(appid=APPID, token=TOKEN)
+    query = WebhookQuery(signature=sign(TOKEN, TIMESTAMP, NONCE), timestamp=TIMESTAMP, nonce=NONCE)
+    body = b"<xml><Content>\xff\xfe</Content></xml>"
+    assert _reason(lambda: _open(plain, query, body)) is Reason.bad_xml
+
+
+def test_inbox_with_a_mistyped_aes_key_answers_503_not_a_crash() -> None:
+    typo = AccountKeys(appid=APPID, token=TOKEN, mode=Mode.safe, encoding_aes_key=AES_KEY[:-1])
+    with pytest.raises(WeChatRequestError) as refused:
+        _open(typo, SAMPLE_QUERY, SAMPLE_BODY)
+    assert refused.value.reason is Reason.inbox_misconfigured
+    assert refused.value.status == 503

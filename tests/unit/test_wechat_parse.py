@@ -212,3 +212,17 @@ def test_unknown_message_kind_stays_visible() -> None:
 def test_signed_but_malformed_xml_is_refused() -> None:
     with pytest.raises(WeChatRequestError):
         to_inbound(INBOX, "<xml><FromUserName>x</FromUserName></xml>")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        xml("text", "<Content>hi</Content>").replace("1409735668", "9" * 30),
+        xml("text", "<Content>hi</Content>", msg_id="1" * 300),
+        xml("text", "<Content>hi</Content>").replace(OPENID, "o" * 500),
+    ],
+    ids=["huge CreateTime", "huge MsgId", "huge openid"],
+)
+def test_ids_out_of_any_wechat_range_are_refused(payload: str) -> None:
+    with pytest.raises(WeChatRequestError):
+        to_inbound(INBOX, payload)

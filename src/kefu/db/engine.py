@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -28,6 +29,7 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin_immediate)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._write_lock = asyncio.Lock()
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -37,7 +39,15 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on error."""
-        async with self.sessions() as session, session.begin():
+        if not self.is_sqlite:
+            async with self.sessions() as session, session.begin():
+                yield session
+            return
+        # SQLite has one writer. Queueing writers on an asyncio lock is far cheaper than
+        # letting them spin in SQLite's busy handler, and BEGIN IMMEDIATE (asked for by
+        # the execution option) keeps other processes from slipping in between.
+        async with self._write_lock, self.sessions() as session, session.begin():
+            await session.connection(execution_options={"kefu_write": True})
             yield session
 
     async def dispose(self) -> None:
@@ -62,6 +72,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin_immediate(conn: Any) -> None:
-    # Take the write lock at BEGIN: a deferred transaction that reads then writes can
-    # fail with SQLITE_BUSY when another writer slipped in between (no retry helps then).
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # A write transaction takes the write lock at BEGIN: a deferred one that reads then
+    # writes fails with SQLITE_BUSY when another writer slipped in between, and no retry
+    # helps then. Reads begin deferred and never block writers (WAL).
+    if conn.get_execution_options().get("kefu_write"):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")

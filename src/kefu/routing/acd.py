@@ -8,7 +8,9 @@ are under their capacity for the conversation's channel kind ever receive work.
 
 from __future__ import annotations
 
+import bisect
 import enum
+import heapq
 import math
 import statistics
 import uuid
@@ -106,6 +108,8 @@ class Assignment(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _slot_value(raw: Any) -> int:
+    if type(raw) is int:  # the common case, checked first: this runs per candidate
+        return raw if raw >= 0 else 0
     if isinstance(raw, bool):
         return 0
     if isinstance(raw, int | float) and raw >= 0:
@@ -122,10 +126,11 @@ def capacity_for(capacity: Mapping[str, Any], channel: str) -> int:
 
 
 def has_room(agent: AgentState, channel: str) -> bool:
-    if agent.load.get(channel, 0) >= capacity_for(agent.capacity, channel):
+    capacity = agent.capacity
+    if agent.load.get(channel, 0) >= capacity_for(capacity, channel):
         return False
-    if "total" in agent.capacity:
-        return sum(agent.load.values()) < _slot_value(agent.capacity["total"])
+    if "total" in capacity:
+        return sum(agent.load.values()) < _slot_value(capacity["total"])
     return True
 
 
@@ -135,17 +140,21 @@ def can_take(agent: AgentState, channel: str) -> bool:
 
 def idle_since(agent: AgentState) -> datetime:
     """Idle since the later of the last assignment and coming online."""
-    times = [t for t in (agent.last_assigned_at, agent.online_since) if t is not None]
-    return max(times) if times else _EPOCH
+    assigned, online = agent.last_assigned_at, agent.online_since
+    if assigned is None:
+        return online or _EPOCH
+    if online is None:
+        return assigned
+    return max(assigned, online)
 
 
-def _busy_key(agent: AgentState, channel: str) -> tuple[float, int, datetime, str]:
+def _busy_key(agent: AgentState, channel: str) -> tuple[float, int, datetime, uuid.UUID]:
     cap = capacity_for(agent.capacity, channel) or 1
     return (
         agent.load.get(channel, 0) / cap,
         sum(agent.load.values()),
         idle_since(agent),
-        str(agent.id),
+        agent.id,
     )
 
 
@@ -153,14 +162,14 @@ def _pick(
     candidates: list[AgentState], policy: GroupPolicy, channel: str, cursor: uuid.UUID | None
 ) -> AgentState:
     if policy.strategy is Strategy.round_robin:
-        ordered = sorted(candidates, key=lambda a: a.id)
+        # The first agent after the cursor in id order, wrapping round to the lowest id.
         if cursor is not None:
-            after = [a for a in ordered if a.id > cursor]
+            after = [a for a in candidates if a.id > cursor]
             if after:
-                return after[0]
-        return ordered[0]
+                return min(after, key=lambda a: a.id)
+        return min(candidates, key=lambda a: a.id)
     if policy.strategy is Strategy.longest_idle:
-        return min(candidates, key=lambda a: (idle_since(a), str(a.id)))
+        return min(candidates, key=lambda a: (idle_since(a), a.id))
     return min(candidates, key=lambda a: _busy_key(a, channel))
 
 
@@ -179,15 +188,19 @@ def choose_agent(
     policy: GroupPolicy,
     now: datetime,
     cursor: uuid.UUID | None = None,
+    *,
+    index: AgentIndex | None = None,
 ) -> Choice:
     """Pick the agent for one conversation. `agents` may hold the whole workspace; only
-    members of the request's group count (every agent when the group is None)."""
-    by_id = {a.id: a for a in agents}
+    members of the request's group count (every agent when the group is None). `index`
+    saves rebuilding the lookups when many requests are planned against one list."""
+    index = index or AgentIndex(agents)
+    by_id = index.by_id
     if request.agent_id is not None:
         wanted = by_id.get(request.agent_id)
         if wanted is not None and can_take(wanted, request.channel):
             return Choice(agent_id=wanted.id, reason="requested_agent")
-    members = [a for a in agents if request.group_id is None or request.group_id in a.groups]
+    members = index.members(request.group_id)
     if not members:
         return Choice(agent_id=None, reason="no_member")
     if sticky_applies(request, policy, now):
@@ -214,6 +227,21 @@ def choose_agent(
     return Choice(agent_id=_pick(candidates, policy, request.channel, cursor).id, reason="strategy")
 
 
+class AgentIndex:
+    """Agents by id and by group, built once per planning pass."""
+
+    def __init__(self, agents: Sequence[AgentState]) -> None:
+        self.all = list(agents)
+        self.by_id = {a.id: a for a in agents}
+        self._groups: dict[uuid.UUID, list[AgentState]] = {}
+        for agent in agents:
+            for group in agent.groups:
+                self._groups.setdefault(group, []).append(agent)
+
+    def members(self, group_id: uuid.UUID | None) -> list[AgentState]:
+        return self.all if group_id is None else self._groups.get(group_id, [])
+
+
 def queue_key(request: Request, vip_first: bool = False) -> tuple[int, int, datetime, str]:
     """Priority first (higher sooner), then VIP level when the group asks for it, then
     arrival: first come, first served."""
@@ -228,6 +256,52 @@ def order_queue(
     return sorted(requests, key=lambda r: queue_key(r, policies.get(r.group_id, default).vip_first))
 
 
+class _Lane:
+    """The online candidates of one group for one channel kind (and region), ready to
+    give the agent `_pick` would choose without rescanning everyone each time.
+
+    Keys only grow while planning (load and last assignment only increase), so a lazy
+    min-heap is exact: an entry whose key went stale is re-keyed when it surfaces, and
+    an agent found full is dropped for good."""
+
+    def __init__(self, agents: list[AgentState], strategy: Strategy, channel: str) -> None:
+        self.channel = channel
+        self.strategy = strategy
+        if strategy is Strategy.round_robin:
+            self.ring = sorted(agents, key=lambda a: a.id)
+            self.ids = [a.id for a in self.ring]
+        else:
+            self.heap = [(self._key(a), a.id, a) for a in agents]
+            heapq.heapify(self.heap)
+
+    def _key(self, agent: AgentState) -> tuple[Any, ...]:
+        if self.strategy is Strategy.longest_idle:
+            return (idle_since(agent), agent.id)
+        return _busy_key(agent, self.channel)
+
+    def pick(self, cursor: uuid.UUID | None) -> AgentState | None:
+        if self.strategy is Strategy.round_robin:
+            count = len(self.ring)
+            start = bisect.bisect_right(self.ids, cursor) if cursor is not None else 0
+            for step in range(count):
+                agent = self.ring[(start + step) % count]
+                if has_room(agent, self.channel):
+                    return agent
+            return None
+        heap = self.heap
+        while heap:
+            key, _, agent = heap[0]
+            if not has_room(agent, self.channel):
+                heapq.heappop(heap)
+                continue
+            current = self._key(agent)
+            if current != key:
+                heapq.heapreplace(heap, (current, agent.id, agent))
+                continue
+            return agent
+        return None
+
+
 def plan(
     queue: Sequence[Request],
     agents: Sequence[AgentState],
@@ -235,33 +309,65 @@ def plan(
     now: datetime,
     cursors: dict[uuid.UUID | None, uuid.UUID] | None = None,
 ) -> list[Assignment]:
-    """Serve the queue in order against the agents' free capacity. Mutates `agents`' load
-    and last_assigned_at, and `cursors` (round robin), as a real assignment would."""
+    """Serve the queue in order against the agents' free capacity, choosing for each
+    conversation exactly the agent `choose_agent` would (the property tests check this).
+    Mutates `agents`' load and last_assigned_at, and `cursors` (round robin), as a real
+    assignment would."""
     cursors = {} if cursors is None else cursors
     default = GroupPolicy()
     assignments: list[Assignment] = []
-    by_id = {a.id: a for a in agents}
+    index = AgentIndex(agents)
+    by_id = index.by_id
+    lanes: dict[tuple[uuid.UUID | None, str, str | None], _Lane] = {}
+
+    def lane(group_id: uuid.UUID | None, channel: str, region: str | None) -> _Lane:
+        key = (group_id, channel, region)
+        if key not in lanes:
+            online = [a for a in index.members(group_id) if a.presence == "online"]
+            if region is not None:
+                online = [a for a in online if (a.region or "").casefold() == region]
+            strategy = policies.get(group_id, default).strategy
+            lanes[key] = _Lane(online, strategy, channel)
+        return lanes[key]
+
     # Once nobody in a group can take a channel kind, nobody can for any later
     # conversation of that kind either (capacity only shrinks while planning): skip them.
     exhausted: set[tuple[uuid.UUID | None, str]] = set()
     for request in order_queue(queue, policies):
-        key = (request.group_id, request.channel)
-        if key in exhausted and request.agent_id is None:
+        group_id, channel = request.group_id, request.channel
+        if (group_id, channel) in exhausted and request.agent_id is None:
             continue
-        policy = policies.get(request.group_id, default)
-        choice = choose_agent(request, agents, policy, now, cursors.get(request.group_id))
-        if choice.agent_id is None:
+        policy = policies.get(group_id, default)
+        chosen: AgentState | None = None
+        reason = "strategy"
+        if request.agent_id is not None:
+            wanted = by_id.get(request.agent_id)
+            if wanted is not None and can_take(wanted, channel):
+                chosen, reason = wanted, "requested_agent"
+        if chosen is None and sticky_applies(request, policy, now):
+            assert request.last_agent_id is not None
+            last = by_id.get(request.last_agent_id)
+            if (
+                last is not None
+                and (group_id is None or group_id in last.groups)
+                and can_take(last, channel)
+            ):
+                chosen, reason = last, "sticky"
+        if chosen is None and policy.region_match and request.region:
+            chosen = lane(group_id, channel, request.region.casefold()).pick(cursors.get(group_id))
+            reason = "region"
+        if chosen is None:
+            chosen = lane(group_id, channel, None).pick(cursors.get(group_id))
+            reason = "strategy"
+        if chosen is None:
             if request.agent_id is None:
-                exhausted.add(key)
+                exhausted.add((group_id, channel))
             continue
-        agent = by_id[choice.agent_id]
-        agent.load[request.channel] = agent.load.get(request.channel, 0) + 1
-        agent.last_assigned_at = now
-        cursors[request.group_id] = agent.id
+        chosen.load[channel] = chosen.load.get(channel, 0) + 1
+        chosen.last_assigned_at = now
+        cursors[group_id] = chosen.id
         assignments.append(
-            Assignment(
-                conversation_id=request.conversation_id, agent_id=agent.id, reason=choice.reason
-            )
+            Assignment(conversation_id=request.conversation_id, agent_id=chosen.id, reason=reason)
         )
     return assignments
 

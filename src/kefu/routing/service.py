@@ -17,7 +17,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 import msgspec
 import sqlalchemy as sa
@@ -34,7 +34,7 @@ from kefu.db.tables import (
     SkillGroup,
     User,
 )
-from kefu.model import ConversationEvent, ConversationStatus, Presence
+from kefu.model import ConversationEvent, ConversationStatus, Presence, new_id
 from kefu.routing import acd
 from kefu.routing.hours import Calendar
 from kefu.routing.rules import (
@@ -175,7 +175,7 @@ async def decide(
     )
 
 
-async def _policies(
+async def policies_of(
     session: AsyncSession, workspace_id: uuid.UUID
 ) -> dict[uuid.UUID | None, acd.GroupPolicy]:
     rows = await session.execute(
@@ -189,32 +189,38 @@ async def _policies(
     }
 
 
-async def _lock_agents(
+async def load_agents(
     session: AsyncSession,
     workspace_id: uuid.UUID,
     *,
     group_id: uuid.UUID | None = None,
     whole_workspace: bool = False,
     also: Iterable[uuid.UUID] = (),
+    lock: bool = True,
+    online_only: bool = True,
 ) -> list[acd.AgentState]:
-    """Lock and load the online agents who may receive work, with their group
-    memberships and current load. One statement, id order: see the module docstring."""
-    query = sa.select(User).where(
-        User.workspace_id == workspace_id,
-        User.active.is_(True),
-        User.presence == Presence.online,
-    )
+    """Lock (unless `lock` is False: explain only reads) and load the online agents who
+    may receive work, with their group memberships and current load. One statement, in
+    id order: see the module docstring."""
+    # Plain rows, not ORM objects: cheaper, and always the values as locked.
+    query = sa.select(
+        User.id,
+        User.presence,
+        User.capacity,
+        User.region,
+        User.last_assigned_at,
+        User.presence_changed_at,
+    ).where(User.workspace_id == workspace_id, User.active.is_(True))
+    if online_only:
+        query = query.where(User.presence == Presence.online)
     extra = [a for a in also if a is not None]
     if not whole_workspace and group_id is not None:
         members = sa.select(GroupMember.user_id).where(GroupMember.group_id == group_id)
         query = query.where(sa.or_(User.id.in_(members), User.id.in_(extra)))
-    locked = (
-        query.order_by(User.id)
-        .with_for_update(key_share=True)
-        # Rows locked after a wait must show the winner's committed values.
-        .execution_options(populate_existing=True)
-    )
-    users = (await session.scalars(locked)).all()
+    query = query.order_by(User.id)
+    if lock:
+        query = query.with_for_update(key_share=True)
+    users = (await session.execute(query)).all()
     if not users:
         return []
     ids = [u.id for u in users]
@@ -250,7 +256,7 @@ async def _lock_agents(
     ]
 
 
-async def _last_agents(
+async def last_agents(
     session: AsyncSession,
     contact_ids: Sequence[uuid.UUID],
     since: datetime,
@@ -389,11 +395,11 @@ async def route(
     conversation.status = ConversationStatus.queued
     conversation.queued_at = conversation.queued_at or now
 
-    policies = await _policies(session, workspace_id)
+    policies = await policies_of(session, workspace_id)
     policy = policies.get(group_id, acd.GroupPolicy())
     last_agent: tuple[uuid.UUID, datetime] | None = None
     if policy.sticky_days > 0:
-        found = await _last_agents(
+        found = await last_agents(
             session,
             [conversation.contact_id],
             now - timedelta(days=policy.sticky_days),
@@ -409,7 +415,7 @@ async def route(
             and (not last_agent or prev_at > last_agent[1])
         ):
             last_agent = (prev_agent, prev_at)
-    agents = await _lock_agents(
+    agents = await load_agents(
         session,
         workspace_id,
         group_id=group_id,
@@ -430,11 +436,13 @@ async def route(
     cursors = await _cursors(session, workspace_id)
     choice = acd.choose_agent(request, agents, policy, now, cursors.get(group_id))
     if choice.agent_id is None:
+        # Only online agents were loaded: an empty list means nobody online, not no members.
+        why = "nobody_online" if not agents else choice.reason
         session.add(
             _event_row(
                 conversation,
                 "queued",
-                {**decision_data, "group_id": _s(group_id), "why": choice.reason},
+                {**decision_data, "group_id": _s(group_id), "why": why},
             )
         )
         return
@@ -481,7 +489,10 @@ async def _touch_agents(
 ) -> None:
     ids = list(agent_ids)
     if ids:
-        await session.execute(sa.update(User).where(User.id.in_(ids)).values(last_assigned_at=now))
+        users = cast(sa.Table, User.__table__)
+        await session.execute(
+            sa.update(users).where(users.c.id.in_(ids)).values(last_assigned_at=now)
+        )
 
 
 def _leave_message(
@@ -519,28 +530,27 @@ async def assign_waiting(
     after: tuple[int, datetime, uuid.UUID] | None = None
     while True:
         async with kefu.db.transaction() as session:
-            agents = await _lock_agents(session, workspace_id, whole_workspace=True)
+            agents = await load_agents(session, workspace_id, whole_workspace=True)
             if not any(acd.can_take(a, ch) for a in agents for ch in _channels(a)):
                 break
             batch = await _claim_batch(session, workspace_id, after)
             if not batch:
                 break
-            last = batch[-1][0]
+            last = batch[-1]
             after = (last.priority or 0, last.queued_at or now, last.id)
-            policies = await _policies(session, workspace_id)
+            policies = await policies_of(session, workspace_id)
             sticky_since = {
                 gid: now - timedelta(days=p.sticky_days)
                 for gid, p in policies.items()
                 if p.sticky_days > 0
             }
-            last_agents: dict[uuid.UUID, tuple[uuid.UUID, datetime]] = {}
+            served_by: dict[uuid.UUID, tuple[uuid.UUID, datetime]] = {}
             if sticky_since:
-                wanted = [c.contact_id for c, _, _ in batch if c.group_id in sticky_since]
-                last_agents = await _last_agents(
+                served_by = await last_agents(
                     session,
-                    wanted,
+                    [c.contact_id for c in batch if c.group_id in sticky_since],
                     min(sticky_since.values()),
-                    exclude=[c.id for c, _, _ in batch],
+                    exclude=[c.id for c in batch],
                 )
             requests = [
                 acd.Request(
@@ -549,33 +559,33 @@ async def assign_waiting(
                     group_id=c.group_id,
                     queued_at=c.queued_at or now,
                     priority=c.priority or 0,
-                    vip_level=vip or 0,
-                    region=region,
-                    last_agent_id=last_agents.get(c.contact_id, (None, None))[0],
-                    last_served_at=last_agents.get(c.contact_id, (None, None))[1],
+                    vip_level=c.vip_level or 0,
+                    region=c.region,
+                    last_agent_id=served_by.get(c.contact_id, (None, None))[0],
+                    last_served_at=served_by.get(c.contact_id, (None, None))[1],
                 )
-                for c, vip, region in batch
+                for c in batch
             ]
             cursors = await _cursors(session, workspace_id)
             before = dict(cursors)
             plan = acd.plan(requests, agents, policies, now, cursors)
-            by_id = {c.id: c for c, _, _ in batch}
-            for assignment in plan:
-                conversation = by_id[assignment.conversation_id]
-                await _assign(
-                    session,
-                    conversation,
-                    assignment.agent_id,
-                    now,
-                    assignment.reason,
-                    touch_agent=False,
-                )
-                touched.add(conversation.group_id)
-            await _touch_agents(session, {a.agent_id for a in plan}, now)
+            by_id = {c.id: c for c in batch}
+            await _write_assignments(session, workspace_id, plan, by_id, now)
             rr = {g for g, p in policies.items() if p.strategy is acd.Strategy.round_robin}
             await _save_cursors(session, workspace_id, before, cursors, now, rr)
-            await session.flush()
-            events.extend(conversation_event(by_id[a.conversation_id], "assigned") for a in plan)
+            for a in plan:
+                group_id = by_id[a.conversation_id].group_id
+                touched.add(group_id)
+                events.append(
+                    ConversationEvent(
+                        workspace_id=workspace_id,
+                        conversation_id=a.conversation_id,
+                        change="assigned",
+                        status=ConversationStatus.open,
+                        assignee_id=a.agent_id,
+                        group_id=group_id,
+                    )
+                )
     if touched:
         async with kefu.db.session() as session:
             for group_id in touched:
@@ -591,16 +601,40 @@ def _channels(agent: acd.AgentState) -> list[str]:
     return [*kinds, "*"] if "*" in agent.capacity or not kinds else kinds
 
 
+class _Waiting(NamedTuple):
+    id: uuid.UUID
+    contact_id: uuid.UUID
+    channel: str
+    group_id: uuid.UUID | None
+    priority: int | None
+    queued_at: datetime | None
+    vip_level: int | None
+    region: str | None
+
+
 async def _claim_batch(
     session: AsyncSession,
     workspace_id: uuid.UUID,
     after: tuple[int, datetime, uuid.UUID] | None,
-) -> list[tuple[Conversation, int | None, str | None]]:
+) -> list[_Waiting]:
     """The next waiting conversations in queue order, locked for us and skipped by
     everyone else (SKIP LOCKED): a conversation is never handed out twice."""
-    query = sa.select(Conversation).where(
-        Conversation.workspace_id == workspace_id,
-        Conversation.status == ConversationStatus.queued,
+    query = (
+        sa.select(
+            Conversation.id,
+            Conversation.contact_id,
+            Conversation.channel,
+            Conversation.group_id,
+            Conversation.priority,
+            Conversation.queued_at,
+            Contact.vip_level,
+            Contact.region,
+        )
+        .outerjoin(Contact, Contact.id == Conversation.contact_id)
+        .where(
+            Conversation.workspace_id == workspace_id,
+            Conversation.status == ConversationStatus.queued,
+        )
     )
     if after is not None:
         priority, queued_at, last_id = after
@@ -619,20 +653,59 @@ async def _claim_batch(
     query = (
         query.order_by(Conversation.priority.desc(), Conversation.queued_at, Conversation.id)
         .limit(BATCH)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, of=Conversation)
     )
-    conversations = (await session.scalars(query)).all()
-    if not conversations:
-        return []
-    profiles = {
-        cid: (vip, region)
-        for cid, vip, region in await session.execute(
-            sa.select(Contact.id, Contact.vip_level, Contact.region).where(
-                Contact.id.in_({c.contact_id for c in conversations})
-            )
+    return [_Waiting(*row) for row in await session.execute(query)]
+
+
+async def _write_assignments(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    plan: Sequence[acd.Assignment],
+    waiting: dict[uuid.UUID, _Waiting],
+    now: datetime,
+) -> None:
+    """One executemany per table instead of an ORM flush per row: this is the hot path
+    when a queue of thousands drains."""
+    if not plan:
+        return
+    conversations = cast(sa.Table, Conversation.__table__)
+    await session.execute(
+        sa.update(conversations)
+        .where(conversations.c.id == sa.bindparam("b_id"))
+        .values(
+            assignee_id=sa.bindparam("b_agent"),
+            assigned_at=now,
+            status=ConversationStatus.open.value,
+            updated_at=now,
+        ),
+        [{"b_id": a.conversation_id, "b_agent": a.agent_id} for a in plan],
+    )
+    rows = []
+    for a in plan:
+        conversation = waiting[a.conversation_id]
+        queued_at = conversation.queued_at
+        rows.append(
+            {
+                "id": new_id(),
+                "workspace_id": workspace_id,
+                "conversation_id": a.conversation_id,
+                "type": "assigned",
+                "actor_kind": "system",
+                "actor_id": None,
+                "data": {
+                    "assignee_id": str(a.agent_id),
+                    "group_id": _s(conversation.group_id),
+                    "reason": a.reason,
+                    "waited_seconds": round((now - queued_at).total_seconds(), 3)
+                    if queued_at
+                    else None,
+                },
+                "created_at": now,
+            }
         )
-    }
-    return [(c, *profiles.get(c.contact_id, (0, None))) for c in conversations]
+    await session.execute(sa.insert(cast(sa.Table, ConversationEventRow.__table__)), rows)
+    await _touch_agents(session, {a.agent_id for a in plan}, now)
 
 
 async def _overflow(kefu: Kefu, workspace_id: uuid.UUID, now: datetime) -> list[ConversationEvent]:
@@ -642,7 +715,7 @@ async def _overflow(kefu: Kefu, workspace_id: uuid.UUID, now: datetime) -> list[
 
     events: list[ConversationEvent] = []
     async with kefu.db.transaction() as session:
-        policies = await _policies(session, workspace_id)
+        policies = await policies_of(session, workspace_id)
         for group_id, policy in policies.items():
             if group_id is None or not policy.max_wait_seconds:
                 continue

@@ -167,8 +167,6 @@ export class Line {
     }
     this.socket = socket;
     socket.onopen = () => {
-      this.everOpened = true;
-      this.failures = 0;
       this.frame({ type: "resume", conversation_id: this.conversationId, after: this.lastSeq });
     };
     socket.onmessage = (event) => {
@@ -204,6 +202,10 @@ export class Line {
   private handle(frame: ServerFrame): void {
     switch (frame.type) {
       case "synced":
+        // Only a socket that answered counts as working: a proxy that accepts the upgrade
+        // and then drops it is as good as a blocked websocket.
+        this.everOpened = true;
+        this.failures = 0;
         if (frame.conversation) this.on.conversation(frame.conversation);
         this.setState("online");
         this.flush();

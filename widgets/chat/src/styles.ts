@@ -2,6 +2,8 @@
 // ours cannot leak out. `--kefu-brand` comes from the inbox settings.
 export const css = `
 :host { all: initial; }
+/* Our display rules would otherwise beat the hidden attribute. */
+[hidden] { display: none !important; }
 * { box-sizing: border-box; font-family: -apple-system, BlinkMacSystemFont, "Segoe UI", "PingFang SC",
   "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC", Roboto, Helvetica, Arial, sans-serif; }
 .root { position: fixed; right: 20px; bottom: 20px; z-index: 2147483000; color: #1f2328; font-size: 14px;

@@ -493,25 +493,28 @@ export class Widget {
     if (message.direction === "note") return; // never shown to visitors; the server filters too
     const clientId = message.client_message_id;
     const existing = this.rendered.get(message.id) ?? (clientId ? this.rendered.get(clientId) : undefined);
-    if (existing) {
-      this.rendered.set(message.id, existing);
-      if (message.direction === "in") this.setState(existing, message.delivery_status === "read" ? this.t.read : this.t.sent, false);
+    const state = message.delivery_status === "read" ? this.t.read : this.t.sent;
+    if (existing?.dataset.seq) {
+      if (message.direction === "in") this.setState(existing, state, false);
       return;
     }
     const el = this.bubble(message.direction, message.sender_name, message.body, message.type, message.attachments);
     el.dataset.seq = String(message.seq);
-    if (message.direction === "in") this.setState(el, message.delivery_status === "read" ? this.t.read : this.t.sent, false);
+    if (message.direction === "in") this.setState(el, state, false);
     this.rendered.set(message.id, el);
     if (clientId) this.rendered.set(clientId, el);
-    this.insertOrdered(el, message);
+    if (existing) {
+      // The stored message replaces its optimistic bubble in place (attachments now have URLs).
+      existing.replaceWith(el);
+      this.scrollDown();
+    } else this.insertOrdered(el);
   }
 
-  private insertOrdered(el: HTMLElement, message: MessageView): void {
+  private insertOrdered(el: HTMLElement): void {
     // Pending (unacknowledged) bubbles stay last; confirmed messages go before them.
     const firstPending = this.els.log.querySelector(".msg.pending");
     if (firstPending && !el.classList.contains("pending")) this.els.log.insertBefore(el, firstPending);
     else this.els.log.append(el);
-    void message;
     this.scrollDown();
   }
 

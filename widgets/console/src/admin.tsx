@@ -1,6 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
-import { Agent, ApiError, Group, Inbox, QuickReply, del, get, list, patch, post, put } from "./api";
-import { t } from "./i18n";
+import { Agent, ApiError, Group, Inbox, QuickReply, del, list, patch, post, put } from "./api";
+import { locale, t } from "./i18n";
 import { route } from "./router";
 import { agents, groups, inboxes, loadDirectory, notify, reportError } from "./store";
 
@@ -239,43 +239,148 @@ function GroupsAdmin() {
   );
 }
 
-function JsonEditor({ path, method }: { path: string; method: "PUT" }) {
-  const [text, setText] = useState("");
-  const [missing, setMissing] = useState(false);
-  useEffect(() => {
-    get<unknown>(path)
-      .then((v) => setText(JSON.stringify(v, null, 2)))
-      .catch((e: unknown) => {
-        if (e instanceof ApiError && (e.status === 404 || e.status === 405)) setMissing(true);
-        else reportError(e);
-      });
-  }, [path]);
-  if (missing) return <Unavailable />;
+interface Interval {
+  start: string;
+  end: string;
+}
+interface Calendar {
+  id: string;
+  name: string;
+  timezone: string;
+  weekly: Record<string, Interval[]>;
+  special_days: unknown[];
+  open_now: boolean;
+}
+const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+function CalendarEditor({ cal, onSaved }: { cal: Calendar; onSaved: () => void }) {
+  const [draft, setDraft] = useState<Calendar>(cal);
+  const setDay = (day: string, value: Interval[]) =>
+    setDraft({ ...draft, weekly: { ...draft.weekly, [day]: value } });
   const save = async (e: Event) => {
     e.preventDefault();
     try {
-      const body: unknown = JSON.parse(text);
-      if (method === "PUT") await put(path, body);
+      const body = {
+        name: draft.name,
+        timezone: draft.timezone,
+        weekly: Object.fromEntries(Object.entries(draft.weekly).filter(([, v]) => v.length)),
+        special_days: draft.special_days,
+      };
+      if (draft.id) await put(`/api/v1/routing/calendars/${draft.id}`, body);
+      else await post("/api/v1/routing/calendars", body);
       notify(t("admin.saved"));
+      onSaved();
     } catch (err) {
       reportError(err);
     }
   };
   return (
-    <form onSubmit={save} class="stack">
-      <textarea class="code" rows={14} aria-label={t("admin.hours")} value={text} onInput={(e) => setText(e.currentTarget.value)} />
+    <form class="card stack calendar" onSubmit={save} aria-label={cal.id ? cal.name : t("admin.create")}>
+      <div class="inline">
+        <input aria-label={t("admin.name")} placeholder={t("admin.name")} required value={draft.name} onInput={(e) => setDraft({ ...draft, name: e.currentTarget.value })} />
+        <input aria-label={t("admin.timezone")} placeholder="Asia/Shanghai" required value={draft.timezone} onInput={(e) => setDraft({ ...draft, timezone: e.currentTarget.value })} />
+        {draft.id && <span class={`chip ${cal.open_now ? "st-resolved" : ""}`}>{cal.open_now ? t("admin.open_now") : t("admin.closed_now")}</span>}
+      </div>
+      <table>
+        <tbody>
+          {WEEKDAYS.map((day) => {
+            const hours = draft.weekly[day] ?? [];
+            const open = hours.length > 0;
+            const first = hours[0] ?? { start: "09:00", end: "18:00" };
+            return (
+              <tr>
+                <th scope="row">{t(`day.${day}`)}</th>
+                <td>
+                  <label class="inline small">
+                    <input type="checkbox" checked={open} onChange={() => setDay(day, open ? [] : [first])} />
+                    {t("admin.open")}
+                  </label>
+                </td>
+                <td>
+                  {open && (
+                    <span class="inline">
+                      <input type="time" aria-label={`${t(`day.${day}`)} ${t("admin.from")}`} value={first.start} onChange={(e) => setDay(day, [{ ...first, start: e.currentTarget.value }, ...hours.slice(1)])} />
+                      –
+                      <input type="time" aria-label={`${t(`day.${day}`)} ${t("admin.to")}`} value={first.end} onChange={(e) => setDay(day, [{ ...first, end: e.currentTarget.value }, ...hours.slice(1)])} />
+                    </span>
+                  )}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
       <button type="submit" class="primary">{t("admin.save")}</button>
     </form>
   );
 }
 
-function RoutingAdmin() {
-  const [rules, setRules] = useState<unknown[] | null>(null);
+function HoursAdmin() {
+  const [items, setItems] = useState<Calendar[] | null>(null);
   const [missing, setMissing] = useState(false);
-  const [facts, setFacts] = useState('{\n  "channel": "web",\n  "language": "zh-CN"\n}');
-  const [explained, setExplained] = useState<string>("");
+  const load = () =>
+    list<Calendar>("/api/v1/routing/calendars")
+      .then(setItems)
+      .catch((e: unknown) => {
+        if (e instanceof ApiError && (e.status === 404 || e.status === 405)) setMissing(true);
+        else reportError(e);
+      });
   useEffect(() => {
-    list<unknown>("/api/v1/routing/rules")
+    void load();
+  }, []);
+  if (missing) return <Unavailable />;
+  if (items === null) return <p class="muted">{t("conv.loading")}</p>;
+  const blank: Calendar = {
+    id: "",
+    name: "",
+    timezone: "Asia/Shanghai",
+    weekly: Object.fromEntries(WEEKDAYS.slice(0, 5).map((d) => [d, [{ start: "09:00", end: "18:00" }]])),
+    special_days: [],
+    open_now: false,
+  };
+  return (
+    <>
+      <p class="muted small">{t("admin.hours_hint")}</p>
+      {items.map((c) => (
+        <CalendarEditor key={c.id} cal={c} onSaved={() => void load()} />
+      ))}
+      <h3>{t("admin.create")}</h3>
+      <CalendarEditor key={`new-${items.length}`} cal={blank} onSaved={() => void load()} />
+    </>
+  );
+}
+
+interface RuleCheck {
+  rule_id: string;
+  rule_name: string;
+  matched: boolean;
+  reasons: { code: string; message: string }[];
+}
+interface Explained {
+  rule_name: string | null;
+  summary: string;
+  agent_reason_message: string;
+  queue_position: number | null;
+  checks: RuleCheck[];
+}
+interface Rule {
+  id: string;
+  name: string;
+  priority: number;
+  enabled: boolean;
+  match: string;
+  conditions: { field?: string; op?: string; value?: unknown }[];
+  target: Record<string, unknown>;
+}
+
+function RoutingAdmin() {
+  const [rules, setRules] = useState<Rule[] | null>(null);
+  const [missing, setMissing] = useState(false);
+  const [conversationId, setConversationId] = useState("");
+  const [facts, setFacts] = useState('{\n  "channel": "web",\n  "language": "zh-CN"\n}');
+  const [explained, setExplained] = useState<Explained | null>(null);
+  useEffect(() => {
+    list<Rule>("/api/v1/routing/rules")
       .then(setRules)
       .catch((e: unknown) => {
         if (e instanceof ApiError && (e.status === 404 || e.status === 405)) setMissing(true);
@@ -285,8 +390,10 @@ function RoutingAdmin() {
   const explain = async (e: Event) => {
     e.preventDefault();
     try {
-      const r = await post<unknown>("/api/v1/routing/explain", JSON.parse(facts));
-      setExplained(JSON.stringify(r, null, 2));
+      const body = conversationId.trim()
+        ? { conversation_id: conversationId.trim(), locale: locale.value }
+        : { facts: JSON.parse(facts) as unknown, locale: locale.value };
+      setExplained(await post<Explained>("/api/v1/routing/explain", body));
     } catch (err) {
       reportError(err);
     }
@@ -295,27 +402,56 @@ function RoutingAdmin() {
   return (
     <>
       <h3>{t("admin.rules")}</h3>
-      <ol class="rules">
-        {(rules ?? []).map((r) => {
-          const o = r as { name?: string; priority?: number };
-          return (
-            <li>
-              <strong>{o.name ?? ""}</strong>
-              <pre class="code small">{JSON.stringify(r, null, 2)}</pre>
-            </li>
-          );
-        })}
-      </ol>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">{t("filter.priority")}</th>
+            <th scope="col">{t("admin.name")}</th>
+            <th scope="col">{t("admin.conditions")}</th>
+            <th scope="col">{t("admin.target")}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(rules ?? []).map((r) => (
+            <tr class={r.enabled ? "" : "muted"}>
+              <td class="num">{r.priority}</td>
+              <th scope="row">{r.name}</th>
+              <td class="code small">
+                {r.match}: {r.conditions.map((c) => `${c.field ?? ""} ${c.op ?? ""} ${JSON.stringify(c.value)}`).join("; ")}
+              </td>
+              <td class="code small">{JSON.stringify(r.target)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
       <h3>{t("admin.explain")}</h3>
       <p class="muted small">{t("admin.explain_hint")}</p>
       <form onSubmit={explain} class="stack">
-        <textarea class="code" rows={6} aria-label={t("admin.explain")} value={facts} onInput={(e) => setFacts(e.currentTarget.value)} />
+        <label>
+          {t("admin.explain_conversation")}
+          <input value={conversationId} onInput={(e) => setConversationId(e.currentTarget.value)} />
+        </label>
+        <label>
+          {t("admin.explain_facts")}
+          <textarea class="code" rows={5} value={facts} onInput={(e) => setFacts(e.currentTarget.value)} />
+        </label>
         <button type="submit">{t("admin.explain_run")}</button>
       </form>
       {explained && (
-        <pre class="code" role="status">
-          {explained}
-        </pre>
+        <div class="card explain" role="status">
+          <p>
+            <strong>{explained.summary}</strong>
+          </p>
+          <p class="small">{explained.agent_reason_message}</p>
+          <ol class="plain small">
+            {explained.checks.map((c) => (
+              <li>
+                {c.matched ? "✓" : "✗"} <strong>{c.rule_name}</strong>
+                {c.reasons.length > 0 && <> — {c.reasons.map((x) => x.message).join("; ")}</>}
+              </li>
+            ))}
+          </ol>
+        </div>
       )}
     </>
   );
@@ -418,12 +554,7 @@ export function AdminScreen() {
         {section === "agents" && <AgentsAdmin />}
         {section === "groups" && <GroupsAdmin />}
         {section === "routing" && <RoutingAdmin />}
-        {section === "hours" && (
-          <>
-            <p class="muted small">{t("admin.hours_hint")}</p>
-            <JsonEditor path="/api/v1/routing/business-hours" method="PUT" />
-          </>
-        )}
+        {section === "hours" && <HoursAdmin />}
         {section === "quick" && <QuickRepliesAdmin />}
       </section>
     </main>

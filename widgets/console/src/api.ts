@@ -27,7 +27,7 @@ export interface Conversation {
   status: Status;
   channel: string;
   inbox_id: string;
-  contact_id: string;
+  contact_id?: string;
   contact?: ContactBrief | null;
   contact_name?: string | null;
   assignee_id?: string | null;
@@ -42,6 +42,7 @@ export interface Conversation {
   queued_at?: string | null;
   first_page?: string | null;
   referrer?: string | null;
+  language?: string | null;
   attributes?: Record<string, unknown>;
   created_at?: string;
 }

@@ -31,6 +31,7 @@ export interface Board {
     answered_within: number;
     ratio: number | null;
   };
+  today: { created: number; resolved: number; transferred: number };
 }
 
 export function BoardScreen() {
@@ -91,6 +92,17 @@ export function BoardScreen() {
               threshold: sl.threshold_seconds,
             })}
           </p>
+        </section>
+        <section class="tile" aria-labelledby="today-title">
+          <h2 id="today-title">{t("board.today")}</h2>
+          <dl class="today">
+            <dt>{t("board.created")}</dt>
+            <dd data-testid="today-created">{board.today.created}</dd>
+            <dt>{t("board.resolved")}</dt>
+            <dd data-testid="today-resolved">{board.today.resolved}</dd>
+            <dt>{t("board.transferred")}</dt>
+            <dd>{board.today.transferred}</dd>
+          </dl>
         </section>
         <section class="tile grow" aria-labelledby="queues-title">
           <h2 id="queues-title">{t("board.queues")}</h2>
@@ -153,7 +165,8 @@ export function BoardScreen() {
       </section>
       <section aria-labelledby="progress-title">
         <h2 id="progress-title">{t("board.in_progress")}</h2>
-        <table>
+        {board.in_progress.length === 0 && <p class="muted">{t("board.none")}</p>}
+        <table hidden={board.in_progress.length === 0}>
           <thead>
             <tr>
               <th scope="col">{t("contact.name")}</th>

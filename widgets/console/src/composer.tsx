@@ -10,6 +10,7 @@ import {
   reportError,
   resyncMessages,
   loadCounts,
+  loadDirectory,
   refreshCurrent,
 } from "./store";
 
@@ -65,6 +66,8 @@ export function Composer({ conversation }: { conversation: Conversation }) {
         setPopup(null);
       }
     } else if (word.startsWith("@") && mode === "note") {
+      if (!agents.value.length) await loadDirectory();
+      if (serial !== lookup.current) return;
       const q = word.slice(1).toLowerCase();
       const items = agents.value
         .filter((a) => a.name.toLowerCase().includes(q))

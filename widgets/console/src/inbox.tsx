@@ -67,7 +67,7 @@ function FilterSelect(props: {
 }) {
   return (
     <select
-      aria-label={t(props.labelKey)}
+      aria-label={t("filter.by", { name: t(props.labelKey) })}
       value={filters.value[props.name]}
       onChange={(e) => {
         filters.value = { ...filters.value, [props.name]: e.currentTarget.value };
@@ -131,7 +131,7 @@ function Filters() {
         <input
           type="text"
           class="label-filter"
-          aria-label={t("filter.label_")}
+          aria-label={t("filter.by", { name: t("filter.label_") })}
           placeholder={t("filter.label_")}
           value={filters.value.label}
           onChange={(e) => {

@@ -6,17 +6,22 @@ import { go } from "./router";
 import { composerMode, composerText, notify, reportError } from "./store";
 
 interface KbItem {
-  id?: string;
-  title?: string;
-  question?: string;
-  answer?: string;
-  body?: string;
-  snippet?: string;
-  score?: number;
+  id: string;
+  title: string;
+  // Plain text: the answer to insert, or the search snippet with its markup removed.
+  text: string;
+  answer: string | null;
 }
 
-function kbText(i: KbItem): string {
-  return i.answer ?? i.body ?? i.snippet ?? "";
+interface Hit {
+  id: string;
+  title: string;
+  snippet: string;
+}
+
+/** The search backend sends snippets HTML-escaped with <mark>; we show plain text only. */
+export function snippetText(html: string): string {
+  return new DOMParser().parseFromString(html, "text/html").body.textContent ?? "";
 }
 
 function insertIntoComposer(text: string): void {
@@ -25,18 +30,38 @@ function insertIntoComposer(text: string): void {
   document.querySelector<HTMLTextAreaElement>("#composer-input")?.focus();
 }
 
-function KbList({ items }: { items: KbItem[] }) {
+async function answerOf(item: KbItem, c: Conversation): Promise<string> {
+  if (item.answer !== null) return item.answer;
+  // A search hit carries a snippet; the entry has the answer, per channel when set.
+  const entry = await get<{ body: string; channels?: Record<string, string> }>(
+    `/api/v1/knowledge/${item.id}`,
+  );
+  return entry.channels?.[c.channel] || entry.body;
+}
+
+function KbList({ items, c }: { items: KbItem[]; c: Conversation }) {
+  const insert = async (i: KbItem) => {
+    try {
+      insertIntoComposer(await answerOf(i, c));
+      // Counted for the knowledge managers; a failure here must not block the agent.
+      void post(`/api/v1/knowledge/${i.id}/insertions`, { conversation_id: c.id }).catch(
+        () => undefined,
+      );
+    } catch (e) {
+      reportError(e);
+    }
+  };
   return (
     <ul class="kb">
       {items.map((i) => (
         <li>
-          <strong>{i.title ?? i.question ?? ""}</strong>
-          <p class="small">{kbText(i)}</p>
+          <strong>{i.title}</strong>
+          <p class="small">{i.text}</p>
           <button
             type="button"
             class="ghost"
-            aria-label={`${t("kb.insert")}: ${i.title ?? i.question ?? ""}`}
-            onClick={() => insertIntoComposer(kbText(i))}
+            aria-label={`${t("kb.insert")}: ${i.title}`}
+            onClick={() => void insert(i)}
           >
             {t("kb.insert")}
           </button>
@@ -52,8 +77,12 @@ function KnowledgePanel({ c }: { c: Conversation }) {
   const [q, setQ] = useState("");
   const [results, setResults] = useState<KbItem[]>([]);
   useEffect(() => {
-    get<{ items: KbItem[] }>(`/api/v1/conversations/${c.id}/suggestions`)
-      .then((r) => setSuggested(r.items ?? []))
+    get<{ suggestions: { hit: Hit; answer: string }[] }>(`/api/v1/conversations/${c.id}/suggestions`)
+      .then((r) =>
+        setSuggested(
+          r.suggestions.map((x) => ({ id: x.hit.id, title: x.hit.title, text: x.answer, answer: x.answer })),
+        ),
+      )
       .catch((e: unknown) => {
         setSuggested([]);
         if (e instanceof ApiError && (e.status === 404 || e.status === 405)) setUnavailable(true);
@@ -63,8 +92,8 @@ function KnowledgePanel({ c }: { c: Conversation }) {
     e.preventDefault();
     if (!q.trim()) return;
     try {
-      const r = await get<{ items: KbItem[] }>("/api/v1/knowledge/search" + qs({ q }));
-      setResults(r.items ?? []);
+      const r = await get<{ hits: Hit[] }>("/api/v1/knowledge/search" + qs({ q, locale: c.language ?? undefined }));
+      setResults(r.hits.map((h) => ({ id: h.id, title: h.title, text: snippetText(h.snippet), answer: null })));
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) setUnavailable(true);
       else reportError(err);
@@ -76,7 +105,7 @@ function KnowledgePanel({ c }: { c: Conversation }) {
       {unavailable ? (
         <p class="muted small">{t("kb.unavailable")}</p>
       ) : suggested && suggested.length ? (
-        <KbList items={suggested} />
+        <KbList items={suggested} c={c} />
       ) : (
         <p class="muted small">{t("kb.none")}</p>
       )}
@@ -90,9 +119,16 @@ function KnowledgePanel({ c }: { c: Conversation }) {
         />
         <button type="submit">{t("kb.search")}</button>
       </form>
-      <KbList items={results} />
+      <KbList items={results} c={c} />
     </div>
   );
+}
+
+interface PageView {
+  url: string;
+  title: string;
+  started_at: string;
+  seconds_on_page: number | null;
 }
 
 function ContactPanel({ c }: { c: Conversation }) {
@@ -102,9 +138,11 @@ function ContactPanel({ c }: { c: Conversation }) {
   const [attrKey, setAttrKey] = useState("");
   const [attrValue, setAttrValue] = useState("");
   const [mergeId, setMergeId] = useState("");
+  const [pages, setPages] = useState<PageView[]>([]);
+  const contactId = c.contact?.id ?? c.contact_id;
   const load = async () => {
     try {
-      const k = await get<Contact>(`/api/v1/contacts/${c.contact_id}`);
+      const k = await get<Contact>(`/api/v1/contacts/${contactId}`);
       setContact(k);
       setDraft(k);
     } catch (e) {
@@ -112,16 +150,23 @@ function ContactPanel({ c }: { c: Conversation }) {
     }
     try {
       const page = await get<{ items: Conversation[] }>(
-        "/api/v1/conversations" + qs({ contact: c.contact_id, status: "" }),
+        "/api/v1/conversations" + qs({ contact: contactId }),
       );
-      setPrevious(page.items.filter((x) => x.id !== c.id && x.contact_id === c.contact_id));
+      setPrevious(page.items.filter((x) => x.id !== c.id));
     } catch {
       setPrevious([]);
+    }
+    try {
+      const trail = await get<{ items: PageView[] }>(`/api/v1/conversations/${c.id}/page-views`);
+      setPages(trail.items);
+    } catch {
+      // Only web conversations have a page trail.
+      setPages([]);
     }
   };
   useEffect(() => {
     void load();
-  }, [c.contact_id]);
+  }, [contactId]);
   if (!contact || !draft) return <p class="muted">{t("conv.loading")}</p>;
   const field = (k: "name" | "email" | "phone" | "region" | "language", labelKey: string) => (
     <label>
@@ -166,8 +211,7 @@ function ContactPanel({ c }: { c: Conversation }) {
     }
   };
   const attrs = Object.entries(draft.attributes ?? {});
-  const pages = (c.attributes?.pages as { url?: string; title?: string; at?: string }[]) ?? [];
-  const currentPage = (c.attributes?.current_page as string | undefined) ?? c.first_page ?? "";
+  const currentPage = pages.length ? pages[pages.length - 1].url : c.first_page ?? "";
   return (
     <div>
       <form onSubmit={save} aria-label={t("contact.edit")} class="stack">
@@ -232,7 +276,8 @@ function ContactPanel({ c }: { c: Conversation }) {
           <ol class="plain small">
             {pages.map((p) => (
               <li class="break">
-                {formatTime(p.at)} {p.title || p.url}
+                <time dateTime={p.started_at}>{formatTime(p.started_at)}</time> {p.title || p.url}
+                {p.seconds_on_page ? ` · ${p.seconds_on_page}s` : ""}
               </li>
             ))}
           </ol>

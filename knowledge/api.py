@@ -1,0 +1,263 @@
+"""HTTP: the knowledge base for managers and agents, agent assist for a conversation, and
+self-service search for the widget. Handlers are thin: scope by workspace, call the
+service, return a typed value."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, Response, delete, get, patch, post
+from litestar.params import Parameter
+
+from kefu.connectors.web.api import cors_any_origin
+from kefu.context import Kefu
+from kefu.conversations.errors import Forbidden
+from kefu.conversations.queries import get_visible
+from kefu.knowledge import io, service
+from kefu.knowledge.schemas import (
+    CategoryView,
+    EntryIn,
+    EntryKind,
+    EntryPage,
+    EntryPatch,
+    EntryStatus,
+    EntryView,
+    FeedbackIn,
+    ImportReport,
+    InsertionIn,
+    PublicEntryView,
+    SearchResults,
+    Suggestions,
+    UnansweredView,
+    VersionView,
+    Visibility,
+)
+from kefu.knowledge.search.base import SearchFilters
+from kefu.model import Role
+from kefu.people.auth import STAFF, AuthUser, require_role
+
+# Knowledge managers curate; admins and supervisors may too. Agents read and insert.
+EDITORS = (Role.admin, Role.supervisor, Role.knowledge_manager)
+READERS = (*STAFF, Role.knowledge_manager)
+
+Query = Annotated[str, Parameter(max_length=500)]
+Limit = Annotated[int, Parameter(ge=1, le=50)]
+
+
+class Count(msgspec.Struct, frozen=True):
+    count: int
+
+
+class ResolveUnanswered(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    question: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    entry_id: uuid.UUID | None = None
+    ignore: bool = False
+
+
+class KnowledgeController(Controller):
+    path = "/api/v1/knowledge"
+    tags = ("knowledge",)
+    guards = (require_role(*READERS),)
+
+    @get("/")
+    async def list_entries(
+        self,
+        kefu: Kefu,
+        user: AuthUser,
+        status: EntryStatus | None = None,
+        locale: str | None = None,
+        category: str | None = None,
+        kind: EntryKind | None = None,
+        tag: str | None = None,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+    ) -> EntryPage:
+        if user.role == Role.agent:
+            status = EntryStatus.published  # drafts are the managers' business
+        return await service.list_entries(
+            kefu,
+            user.workspace_id,
+            status=status,
+            locale=locale,
+            category=category,
+            kind=kind.value if kind else None,
+            tag=tag,
+            offset=offset,
+            limit=limit,
+        )
+
+    @post("/", guards=[require_role(*EDITORS)])
+    async def create_entry(self, kefu: Kefu, user: AuthUser, data: EntryIn) -> EntryView:
+        return await service.create_entry(kefu, user.workspace_id, data, user.id)
+
+    @get("/search")
+    async def search(
+        self,
+        kefu: Kefu,
+        user: AuthUser,
+        q: Query,
+        locale: str | None = None,
+        status: EntryStatus | None = None,
+        visibility: Visibility | None = None,
+        category: str | None = None,
+        tag: list[str] | None = None,
+        kind: EntryKind | None = None,
+        limit: Limit = 10,
+    ) -> SearchResults:
+        if user.role == Role.agent:
+            status = EntryStatus.published  # agents answer customers from published entries
+        filters = SearchFilters(
+            locale=locale,
+            status=(status.value,) if status else None,
+            visibility=visibility.value if visibility else None,
+            category=service.clean_path(category),
+            tags=tuple(tag or ()),
+            kind=kind.value if kind else None,
+        )
+        return await service.search(kefu, user.workspace_id, q, filters, limit)
+
+    @get("/categories")
+    async def categories(self, kefu: Kefu, user: AuthUser) -> list[CategoryView]:
+        return await service.list_categories(kefu, user.workspace_id)
+
+    @get("/unanswered", guards=[require_role(*EDITORS)])
+    async def unanswered(
+        self,
+        kefu: Kefu,
+        user: AuthUser,
+        status: Annotated[str, Parameter(pattern="^(open|resolved|ignored)$")] = "open",
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+    ) -> list[UnansweredView]:
+        return await service.list_unanswered(kefu, user.workspace_id, status=status, limit=limit)
+
+    @post("/unanswered/resolve", status_code=204, guards=[require_role(*EDITORS)])
+    async def resolve_unanswered(self, kefu: Kefu, user: AuthUser, data: ResolveUnanswered) -> None:
+        await service.resolve_unanswered(
+            kefu, user.workspace_id, data.question, entry_id=data.entry_id, ignore=data.ignore
+        )
+
+    @post("/import", status_code=200, guards=[require_role(*EDITORS)])
+    async def import_entries(self, kefu: Kefu, user: AuthUser, data: list[EntryIn]) -> ImportReport:
+        return await service.import_entries(kefu, user.workspace_id, data, user.id)
+
+    @get("/export", guards=[require_role(*EDITORS)])
+    async def export(
+        self,
+        kefu: Kefu,
+        user: AuthUser,
+        format: Annotated[str, Parameter(pattern="^(json|csv)$")] = "json",
+    ) -> Response[bytes]:
+        entries = await service.export_entries(kefu, user.workspace_id)
+        if format == "csv":
+            return Response(
+                io.write_csv(entries).encode(),
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": 'attachment; filename="knowledge.csv"'},
+            )
+        return Response(msgspec.json.encode(entries), media_type="application/json")
+
+    @post("/reindex", status_code=200, guards=[require_role(*EDITORS)])
+    async def reindex(self, kefu: Kefu, user: AuthUser) -> Count:
+        return Count(await service.reindex(kefu, user.workspace_id))
+
+    @get("/{entry_id:uuid}")
+    async def get_entry(self, kefu: Kefu, user: AuthUser, entry_id: uuid.UUID) -> EntryView:
+        view = await service.get_entry(kefu, user.workspace_id, entry_id)
+        if user.role == Role.agent and view.status != EntryStatus.published:
+            raise Forbidden("this entry is not published yet")
+        return view
+
+    @patch("/{entry_id:uuid}", guards=[require_role(*EDITORS)])
+    async def update_entry(
+        self, kefu: Kefu, user: AuthUser, entry_id: uuid.UUID, data: EntryPatch
+    ) -> EntryView:
+        return await service.update_entry(kefu, user.workspace_id, entry_id, data, user.id)
+
+    @delete("/{entry_id:uuid}", guards=[require_role(*EDITORS)])
+    async def delete_entry(self, kefu: Kefu, user: AuthUser, entry_id: uuid.UUID) -> None:
+        await service.delete_entry(kefu, user.workspace_id, entry_id, user.id)
+
+    @get("/{entry_id:uuid}/versions", guards=[require_role(*EDITORS)])
+    async def versions(self, kefu: Kefu, user: AuthUser, entry_id: uuid.UUID) -> list[VersionView]:
+        return await service.list_versions(kefu, user.workspace_id, entry_id)
+
+    @post(
+        "/{entry_id:uuid}/versions/{version:int}/restore",
+        status_code=200,
+        guards=[require_role(*EDITORS)],
+    )
+    async def restore(
+        self, kefu: Kefu, user: AuthUser, entry_id: uuid.UUID, version: int
+    ) -> EntryView:
+        return await service.restore_version(kefu, user.workspace_id, entry_id, version, user.id)
+
+    @post("/{entry_id:uuid}/insertions", status_code=200)
+    async def insertion(
+        self, kefu: Kefu, user: AuthUser, entry_id: uuid.UUID, data: InsertionIn
+    ) -> Count:
+        """An agent inserted this answer into a reply: counted for the managers."""
+        count = await service.record_usage(
+            kefu,
+            user.workspace_id,
+            entry_id,
+            "inserted",
+            user_id=user.id,
+            conversation_id=data.conversation_id,
+        )
+        return Count(count)
+
+    @post("/{entry_id:uuid}/feedback", status_code=204)
+    async def feedback(
+        self, kefu: Kefu, user: AuthUser, entry_id: uuid.UUID, data: FeedbackIn
+    ) -> None:
+        await service.record_feedback(
+            kefu, user.workspace_id, entry_id, data, source="agent", user_id=user.id
+        )
+
+
+class SuggestionsController(Controller):
+    """Agent assist: the best answers for the customer's last message."""
+
+    path = "/api/v1/conversations/{conversation_id:uuid}/suggestions"
+    tags = ("knowledge", "conversations")
+    guards = (require_role(*STAFF),)
+
+    @get("/")
+    async def suggestions(
+        self, kefu: Kefu, user: AuthUser, conversation_id: uuid.UUID, limit: Limit = 5
+    ) -> Suggestions:
+        async with kefu.db.session() as session:
+            conversation = await get_visible(session, user, conversation_id)
+        return await service.suggestions(kefu, conversation, limit=limit)
+
+
+class PublicKnowledgeController(Controller):
+    """Self-service for the widget, before a chat starts: published, public entries of
+    the workspace that owns the widget key. No login; the key is public by design."""
+
+    path = "/api/v1/widget/knowledge"
+    tags = ("widget", "knowledge")
+    middleware = (cors_any_origin,)
+
+    @get("/search")
+    async def search(
+        self, kefu: Kefu, key: Query, q: Query, locale: str | None = None, limit: Limit = 5
+    ) -> SearchResults:
+        return await service.public_search(kefu, key, q, locale, limit)
+
+    @get("/{entry_id:uuid}")
+    async def entry(self, kefu: Kefu, key: Query, entry_id: uuid.UUID) -> PublicEntryView:
+        return await service.public_entry(kefu, key, entry_id)
+
+    @post("/{entry_id:uuid}/feedback", status_code=204)
+    async def feedback(self, kefu: Kefu, key: Query, entry_id: uuid.UUID, data: FeedbackIn) -> None:
+        inbox = await service.workspace_of_inbox(kefu, key)
+        anonymous = msgspec.structs.replace(data, conversation_id=None)
+        await service.record_feedback(
+            kefu, inbox.workspace_id, entry_id, anonymous, source="visitor", public_only=True
+        )
+
+
+ROUTES = [KnowledgeController, SuggestionsController, PublicKnowledgeController]

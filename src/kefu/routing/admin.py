@@ -1,0 +1,294 @@
+"""Managing routing: rules, business-hours calendars and each group's ACD policy.
+Everything is validated whole before a row is written, so a bad request changes nothing."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kefu.conversations.errors import Conflict, Invalid, NotFound
+from kefu.db.tables import SkillGroup, User
+from kefu.model import new_id
+from kefu.routing import hours
+from kefu.routing.acd import GroupPolicy
+from kefu.routing.rules import Rule, TargetKind, ordered, validate_rule
+from kefu.routing.schemas import CalendarIn, CalendarOut, RuleIn, RuleOut
+from kefu.routing.service import calendar_of, require_group, rule_of
+from kefu.routing.tables import BusinessCalendar, RoutingRule
+
+
+def _refuse(problems: list[str]) -> None:
+    if problems:
+        raise Invalid("; ".join(problems))
+
+
+def rule_out(row: RoutingRule) -> RuleOut:
+    rule = rule_of(row)
+    return RuleOut(
+        id=row.id,
+        name=rule.name,
+        target=rule.target,
+        priority=rule.priority,
+        enabled=rule.enabled,
+        match=rule.match,
+        conditions=rule.conditions,
+        set_priority=rule.set_priority,
+        updated_at=row.updated_at,
+    )
+
+
+def calendar_out(row: BusinessCalendar, now: datetime) -> CalendarOut:
+    calendar = calendar_of(row)
+    return CalendarOut(
+        id=row.id,
+        name=row.name,
+        timezone=calendar.timezone,
+        weekly=calendar.weekly,
+        special_days=calendar.special_days,
+        open_now=hours.is_open(calendar, now),
+        next_open=hours.next_open(calendar, now),
+        updated_at=row.updated_at,
+    )
+
+
+async def list_rules(session: AsyncSession, workspace_id: uuid.UUID) -> list[RoutingRule]:
+    rows = {
+        row.id: row
+        for row in await session.scalars(
+            sa.select(RoutingRule).where(RoutingRule.workspace_id == workspace_id)
+        )
+    }
+    return [rows[rule.id] for rule in ordered(rule_of(row) for row in rows.values())]
+
+
+async def _get_rule(
+    session: AsyncSession, workspace_id: uuid.UUID, rule_id: uuid.UUID
+) -> RoutingRule:
+    row = await session.scalar(
+        sa.select(RoutingRule).where(
+            RoutingRule.id == rule_id, RoutingRule.workspace_id == workspace_id
+        )
+    )
+    if row is None:
+        raise NotFound(f"routing rule {rule_id} not found")
+    return row
+
+
+async def get_rule(
+    session: AsyncSession, workspace_id: uuid.UUID, rule_id: uuid.UUID
+) -> RoutingRule:
+    return await _get_rule(session, workspace_id, rule_id)
+
+
+async def _check_rule(
+    session: AsyncSession, workspace_id: uuid.UUID, rule_id: uuid.UUID, data: RuleIn
+) -> None:
+    calendar_ids = await session.scalars(
+        sa.select(BusinessCalendar.id).where(BusinessCalendar.workspace_id == workspace_id)
+    )
+    rule = Rule(id=rule_id, **msgspec.structs.asdict(data))
+    problems = validate_rule(rule, list(calendar_ids))
+    target = data.target
+    if target.group_id is not None:
+        found = await session.scalar(
+            sa.select(SkillGroup.id).where(
+                SkillGroup.id == target.group_id, SkillGroup.workspace_id == workspace_id
+            )
+        )
+        if found is None:
+            problems.append(f"target group {target.group_id} is not in this workspace")
+    if target.kind is TargetKind.agent and target.agent_id is not None:
+        found = await session.scalar(
+            sa.select(User.id).where(User.id == target.agent_id, User.workspace_id == workspace_id)
+        )
+        if found is None:
+            problems.append(f"target agent {target.agent_id} is not in this workspace")
+    _refuse(problems)
+
+
+def _rule_values(data: RuleIn) -> dict[str, object]:
+    return {
+        "name": data.name.strip(),
+        "priority": data.priority,
+        "enabled": data.enabled,
+        "match": data.match,
+        "conditions": msgspec.to_builtins(data.conditions),
+        "target": msgspec.to_builtins(data.target),
+        "set_priority": data.set_priority,
+    }
+
+
+async def create_rule(
+    session: AsyncSession, workspace_id: uuid.UUID, data: RuleIn, now: datetime
+) -> RoutingRule:
+    row = RoutingRule(id=new_id(), workspace_id=workspace_id, created_at=now, updated_at=now)
+    await _check_rule(session, workspace_id, row.id, data)
+    for key, value in _rule_values(data).items():
+        setattr(row, key, value)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def update_rule(
+    session: AsyncSession, workspace_id: uuid.UUID, rule_id: uuid.UUID, data: RuleIn, now: datetime
+) -> RoutingRule:
+    row = await _get_rule(session, workspace_id, rule_id)
+    await _check_rule(session, workspace_id, rule_id, data)
+    for key, value in _rule_values(data).items():
+        setattr(row, key, value)
+    row.updated_at = now
+    await session.flush()
+    return row
+
+
+async def delete_rule(session: AsyncSession, workspace_id: uuid.UUID, rule_id: uuid.UUID) -> None:
+    row = await _get_rule(session, workspace_id, rule_id)
+    await session.delete(row)
+
+
+# ---------------------------------------------------------------------------
+# calendars
+
+
+async def list_calendars(session: AsyncSession, workspace_id: uuid.UUID) -> list[BusinessCalendar]:
+    return list(
+        await session.scalars(
+            sa.select(BusinessCalendar)
+            .where(BusinessCalendar.workspace_id == workspace_id)
+            .order_by(BusinessCalendar.name)
+        )
+    )
+
+
+async def get_calendar(
+    session: AsyncSession, workspace_id: uuid.UUID, calendar_id: uuid.UUID
+) -> BusinessCalendar:
+    row = await session.scalar(
+        sa.select(BusinessCalendar).where(
+            BusinessCalendar.id == calendar_id, BusinessCalendar.workspace_id == workspace_id
+        )
+    )
+    if row is None:
+        raise NotFound(f"calendar {calendar_id} not found")
+    return row
+
+
+async def _check_calendar(
+    session: AsyncSession, workspace_id: uuid.UUID, data: CalendarIn, calendar_id: uuid.UUID | None
+) -> None:
+    problems = [] if data.name.strip() else ["a calendar needs a name"]
+    problems += hours.validate(
+        hours.Calendar(timezone=data.timezone, weekly=data.weekly, special_days=data.special_days)
+    )
+    clash = await session.scalar(
+        sa.select(BusinessCalendar.id).where(
+            BusinessCalendar.workspace_id == workspace_id,
+            BusinessCalendar.name == data.name.strip(),
+            BusinessCalendar.id != calendar_id if calendar_id else sa.true(),
+        )
+    )
+    if clash is not None:
+        problems.append(f"a calendar named {data.name.strip()!r} already exists")
+    _refuse(problems)
+
+
+def _calendar_values(data: CalendarIn) -> dict[str, object]:
+    return {
+        "name": data.name.strip(),
+        "timezone": data.timezone,
+        "weekly": msgspec.to_builtins(data.weekly),
+        "special_days": msgspec.to_builtins(data.special_days),
+    }
+
+
+async def create_calendar(
+    session: AsyncSession, workspace_id: uuid.UUID, data: CalendarIn, now: datetime
+) -> BusinessCalendar:
+    await _check_calendar(session, workspace_id, data, None)
+    row = BusinessCalendar(
+        workspace_id=workspace_id, created_at=now, updated_at=now, **_calendar_values(data)
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def update_calendar(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    calendar_id: uuid.UUID,
+    data: CalendarIn,
+    now: datetime,
+) -> BusinessCalendar:
+    row = await get_calendar(session, workspace_id, calendar_id)
+    await _check_calendar(session, workspace_id, data, calendar_id)
+    for key, value in _calendar_values(data).items():
+        setattr(row, key, value)
+    row.updated_at = now
+    await session.flush()
+    return row
+
+
+async def delete_calendar(
+    session: AsyncSession, workspace_id: uuid.UUID, calendar_id: uuid.UUID
+) -> None:
+    row = await get_calendar(session, workspace_id, calendar_id)
+    users = [
+        rule.name
+        for rule in map(rule_of, await list_rules(session, workspace_id))
+        if any(c.field == "time" and str(c.value) == str(calendar_id) for c in rule.conditions)
+    ]
+    if users:
+        raise Conflict(f"calendar is used by the rules {', '.join(users)}; change them first")
+    await session.delete(row)
+
+
+# ---------------------------------------------------------------------------
+# group policy
+
+
+async def get_policy(
+    session: AsyncSession, workspace_id: uuid.UUID, group_id: uuid.UUID
+) -> GroupPolicy:
+    group = await require_group(session, workspace_id, group_id)
+    return GroupPolicy.from_group(group.strategy, group.settings or {})
+
+
+async def set_policy(
+    session: AsyncSession, workspace_id: uuid.UUID, group_id: uuid.UUID, policy: GroupPolicy
+) -> GroupPolicy:
+    group = await require_group(session, workspace_id, group_id)
+    problems: list[str] = []
+    if not 0 <= policy.sticky_days <= 365:
+        problems.append("sticky_days must be between 0 and 365")
+    if policy.max_wait_seconds is not None and policy.max_wait_seconds <= 0:
+        problems.append("max_wait_seconds must be positive")
+    if policy.overflow_group_id is not None:
+        if policy.overflow_group_id == group_id:
+            problems.append("a group cannot overflow into itself")
+        else:
+            found = await session.scalar(
+                sa.select(SkillGroup.id).where(
+                    SkillGroup.id == policy.overflow_group_id,
+                    SkillGroup.workspace_id == workspace_id,
+                )
+            )
+            if found is None:
+                problems.append(
+                    f"overflow group {policy.overflow_group_id} is not in this workspace"
+                )
+    if (policy.overflow_group_id or policy.overflow_leave_message) and not policy.max_wait_seconds:
+        problems.append("overflow needs max_wait_seconds")
+    _refuse(problems)
+    group.strategy = policy.strategy.value
+    # Keep settings other parts of kefu store on the group; replace only ours.
+    ours = set(GroupPolicy.__struct_fields__)
+    kept = {k: v for k, v in (group.settings or {}).items() if k not in ours}
+    group.settings = {**kept, **policy.to_settings()}
+    await session.flush()
+    return policy
