@@ -403,6 +403,7 @@ class VisitorLine:
             await self.emit({"type": "error", "status": 422, "detail": "client_id is required"})
             return
         try:
+            self.caller = await service.refresh(self.kefu, self.caller)
             result = await service.send(
                 self.kefu,
                 self.caller,

@@ -182,6 +182,17 @@ async def authenticate(kefu: Kefu, token: str | None) -> Caller:
     return Caller(visitor, inbox)
 
 
+async def refresh(kefu: Kefu, caller: Caller) -> Caller:
+    """The caller with the visitor row as it is now: a long-lived socket must send the
+    attributes and page the host page reported after it connected."""
+    async with kefu.db.session() as session:
+        visitor = await session.get(WebVisitor, caller.visitor.id)
+        inbox = await session.get(Inbox, caller.inbox.id)
+    if visitor is None or inbox is None or not inbox.active:
+        raise Unauthorized("this visitor token is no longer valid; start a new session")
+    return Caller(visitor, inbox)
+
+
 async def _web_inbox(session: AsyncSession, public_key: str) -> Inbox:
     inbox = await session.scalar(
         sa.select(Inbox).where(

@@ -410,7 +410,8 @@ async def test_host_page_identifies_the_user_and_hears_replies(
         "() => { window.__heard = []; kefu('on', 'message', d => window.__heard.push(d.body)); }"
     )
     await page.evaluate(
-        "(hash) => kefu('identify', {id: 'shop-user-9', name: 'Qian Hui', email: 'qh@example.com', hash})",
+        "(hash) => kefu('identify',"
+        " {id: 'shop-user-9', name: 'Qian Hui', email: 'qh@example.com', hash})",
         digest,
     )
     await page.evaluate("() => kefu('setAttributes', {plan: 'gold'})")

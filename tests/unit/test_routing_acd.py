@@ -314,7 +314,12 @@ def test_plan_never_exceeds_capacity_and_only_online_members_get_work(
     for a in out:
         req = by_conv[a.conversation_id]
         assert presence[a.agent_id] == "online"
-        assert req.group_id is None or req.group_id in groups[a.agent_id]
+        # A rule may name an agent outside the group; everyone else is a member.
+        assert (
+            req.group_id is None
+            or req.group_id in groups[a.agent_id]
+            or (a.reason == "requested_agent" and a.agent_id == req.agent_id)
+        )
         added[a.agent_id][req.channel] += 1
     for agent_id, per_channel in added.items():
         for channel, count in per_channel.items():
@@ -339,6 +344,8 @@ def test_plan_is_fifo_within_one_priority(
     # served while an earlier one keeps waiting.
     lanes: dict[tuple[object, str, int], list[Request]] = defaultdict(list)
     for r in queue:
+        if r.agent_id is not None:
+            continue  # asked for one agent: served when that agent is free, not in line
         lanes[(r.group_id, r.channel, r.priority)].append(r)
     for lane in lanes.values():
         lane.sort(key=lambda r: (r.queued_at, str(r.conversation_id)))
