@@ -28,7 +28,8 @@ def machine() -> str:
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
-    return f"{platform.node()} · {os.cpu_count()} cores · {cpu} · {mem:.0f} GiB · Python {platform.python_version()} · commit {commit}"
+    python = platform.python_version()
+    return f"{platform.node()} · {os.cpu_count()} cores · {cpu} · {mem:.0f} GiB · Python {python} · commit {commit}"
 
 
 def main() -> None:

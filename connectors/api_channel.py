@@ -15,7 +15,13 @@ from litestar.exceptions import ClientException, NotFoundException, PermissionDe
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from kefu.connectors.base import DeliveryError, InboxView
-from kefu.connectors.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, signed_headers, verify
+from kefu.connectors.signing import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    SignatureError,
+    signed_headers,
+    verify,
+)
 from kefu.context import Kefu
 from kefu.db.tables import Inbox
 from kefu.model import (
@@ -88,7 +94,9 @@ class ApiWebhook(Controller):
     tags = ["connectors"]
 
     @post("/{inbox_id:uuid}", status_code=HTTP_202_ACCEPTED)
-    async def receive(self, kefu: Kefu, request: Request[Any, Any, Any], inbox_id: uuid.UUID) -> Accepted:
+    async def receive(
+        self, kefu: Kefu, request: Request[Any, Any, Any], inbox_id: uuid.UUID
+    ) -> Accepted:
         # Order matters: nothing is parsed, let alone stored, before the signature holds.
         body = await request.body()
         async with kefu.db.session() as session:
@@ -126,7 +134,9 @@ class ApiConnector:
     async def send(self, inbox: InboxView, outbound: Outbound) -> SendResult:
         url = inbox.config.get("webhook_url")
         if not url:
-            raise DeliveryError("this API inbox has no webhook_url to deliver replies to", retryable=False)
+            raise DeliveryError(
+                "this API inbox has no webhook_url to deliver replies to", retryable=False
+            )
         body = msgspec.json.encode(
             ApiOutbound(
                 message_id=outbound.message_id,

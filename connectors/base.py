@@ -57,4 +57,6 @@ class Registry:
         try:
             return self._by_kind[ChannelKind(kind)]
         except (KeyError, ValueError):
-            raise DeliveryError(f"no connector is configured for {kind} inboxes", retryable=False) from None
+            raise DeliveryError(
+                f"no connector is configured for {kind} inboxes", retryable=False
+            ) from None

@@ -49,7 +49,8 @@ def verify(
     current = time.time() if now is None else now
     if abs(current - ts) > tolerance:
         raise SignatureError(
-            f"timestamp is {int(current - ts)} s away from now; more than {tolerance} s is refused as a replay"
+            f"timestamp is {int(current - ts)} s away from now; "
+            f"more than {tolerance} s is refused as a replay"
         )
     if not hmac.compare_digest(sign(secret, ts, body), signature):
         raise SignatureError("signature does not match the body")

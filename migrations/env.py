@@ -64,7 +64,9 @@ def run() -> None:
 
 
 if context.is_offline_mode():
-    context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True, render_item=render_item)
+    context.configure(
+        url=_url(), target_metadata=target_metadata, literal_binds=True, render_item=render_item
+    )
     with context.begin_transaction():
         context.run_migrations()
 else:

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 import sqlalchemy as sa
-import httpx
 import uvicorn
 from litestar import Litestar
 
@@ -32,8 +32,9 @@ PASSWORD = "correct horse battery"
 @pytest.fixture(autouse=True, scope="session")
 def _cheap_password_hashing() -> Iterator[None]:
     """Argon2 is slow on purpose; tests verify the same code with the cheapest parameters."""
-    import kefu.people.auth as auth
     from argon2 import PasswordHasher
+
+    import kefu.people.auth as auth
 
     original = auth._hasher
     auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -165,7 +166,9 @@ async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def live_server(app: Litestar) -> AsyncIterator[str]:
     """The app served by uvicorn on a free loopback port, for websockets and browsers."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", ws="websockets")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", ws="websockets"
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -178,7 +181,9 @@ async def live_server(app: Litestar) -> AsyncIterator[str]:
     await task
 
 
-async def login_headers(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> dict[str, str]:
+async def login_headers(
+    client: httpx.AsyncClient, email: str, password: str = PASSWORD
+) -> dict[str, str]:
     response = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
     assert response.status_code == 200, response.text
     client.cookies.clear()

@@ -11,10 +11,6 @@ from typing import Any
 from kefu.settings import Settings, load
 
 
-def _run(coro_fn: Callable[[Settings], Awaitable[int]]) -> int:
-    return asyncio.run(coro_fn(load()))
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -39,7 +35,8 @@ def cmd_db(args: argparse.Namespace) -> int:
         migrate.upgrade(settings.database_url, args.revision or "head")
     else:
         migrate.downgrade(settings.database_url, args.revision or "-1")
-    print(f"database {args.action}d ({args.revision or ('head' if args.action == 'upgrade' else '-1')})")
+    target = args.revision or ("head" if args.action == "upgrade" else "-1")
+    print(f"database {args.action}d ({target})")
     return 0
 
 
@@ -101,7 +98,9 @@ def cmd_agent(args: argparse.Namespace) -> int:
         agent = await create_agent(
             kefu,
             ws.id,
-            AgentCreate(email=args.email, name=args.name, password=args.password, role=Role(args.role)),
+            AgentCreate(
+                email=args.email, name=args.name, password=args.password, role=Role(args.role)
+            ),
         )
         print(f"agent {agent.email} {agent.id} ({agent.role})")
         return 0

@@ -53,13 +53,17 @@ async def seed(
     async with kefu.db.transaction() as session:
         workspace = await session.scalar(sa.select(Workspace).where(Workspace.slug == slug))
         if workspace is None:
-            workspace = Workspace(slug=slug, name="Demo Shop 演示商城" if slug == DEMO_SLUG else slug)
+            workspace = Workspace(
+                slug=slug, name="Demo Shop 演示商城" if slug == DEMO_SLUG else slug
+            )
             session.add(workspace)
             await session.flush()
         groups: dict[str, uuid.UUID] = {}
         for key, name in GROUPS.items():
             group = await session.scalar(
-                sa.select(SkillGroup).where(SkillGroup.workspace_id == workspace.id, SkillGroup.name == name)
+                sa.select(SkillGroup).where(
+                    SkillGroup.workspace_id == workspace.id, SkillGroup.name == name
+                )
             )
             if group is None:
                 group = SkillGroup(workspace_id=workspace.id, name=name, strategy="least_busy")
@@ -87,7 +91,9 @@ async def seed(
                 await session.flush()
                 if group_key:
                     session.add(
-                        GroupMember(group_id=groups[group_key], user_id=user.id, workspace_id=workspace.id)
+                        GroupMember(
+                            group_id=groups[group_key], user_id=user.id, workspace_id=workspace.id
+                        )
                     )
             logins.append(DemoLogin(email=email, name=name, role=Role(user.role), id=user.id))
         inbox = await session.scalar(sa.select(Inbox).where(Inbox.public_key == widget_key))

@@ -28,7 +28,9 @@ TITLES = {
 }
 
 
-def problem(status: int, detail: str, title: str | None = None, **extra: Any) -> Response[dict[str, Any]]:
+def problem(
+    status: int, detail: str, title: str | None = None, **extra: Any
+) -> Response[dict[str, Any]]:
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": title or TITLES.get(status, "Error"),

@@ -194,6 +194,46 @@ def expect(locator: Any) -> Any:
     return pw_expect(locator)
 
 
+async def rich_history(server: Server, visitor: str, conversation_id: uuid.UUID) -> None:
+    """A conversation with every kind of message, for the screenshots."""
+    from kefu.model import Attachment, MessageType, SenderKind
+
+    invoice = Attachment(
+        name="发票 invoice-2026-11.pdf", content_type="application/pdf", size=48213
+    )
+    kinds: list[tuple[MessageType, str, tuple[Attachment, ...]]] = [
+        (MessageType.location, '{"lat": 31.2304, "lng": 121.4737, "label": "上海市黄浦区"}', ()),
+        (MessageType.link, "https://shop.example/vip/benefits", ()),
+        (MessageType.file, "", (invoice,)),
+        (MessageType.call, "02:14", ()),
+    ]
+    for i, (type_, body, attachments) in enumerate(kinds):
+        await conversations.ingest(
+            server.kefu,
+            Inbound(
+                inbox_id=server.demo.inbox_id,
+                identity=Identity(kind="web_visitor", value=visitor),
+                client_message_id=f"{visitor}-{i}",
+                type=type_,
+                body=body,
+                attachments=attachments,
+            ),
+        )
+    lina = next(x for x in server.demo.logins if x.email.startswith("lina@"))
+    actor = conversations.Actor(
+        workspace_id=server.demo.workspace_id,
+        kind=SenderKind.agent,
+        user_id=lina.id,
+        name=lina.name,
+    )
+    await conversations.reply(
+        server.kefu, conversation_id, actor, "您好陈女士，金卡会员享 9 折，黑卡 8.5 折。"
+    )
+    await conversations.reply(
+        server.kefu, conversation_id, actor, "@王芳 Wang Fang 能否叠加优惠券？请确认。", note=True
+    )
+
+
 # ---------------------------------------------------------------------------
 
 
@@ -499,12 +539,13 @@ def test_every_control_has_an_accessible_name(browser: Any, server: Server) -> N
 def test_screenshots_of_each_main_screen(browser: Any, server: Server, locale: str) -> None:
     """Not a pixel comparison: the pictures are for a person to look at. The test checks
     that each screen speaks the chosen language."""
-    server.visitor_writes(
+    rich = server.visitor_writes(
         f"shot-{locale}-1",
         "你好，我想咨询一下会员折扣。",
         name="陈静",
         page="https://shop.example/vip",
     )
+    server.call(rich_history, server, f"shot-{locale}-1", rich)
     server.visitor_writes(f"shot-{locale}-2", "Do you ship to Singapore?", name="Sam Lee")
     texts = {
         "zh-CN": {
@@ -533,9 +574,9 @@ def test_screenshots_of_each_main_screen(browser: Any, server: Server, locale: s
 
     sign_in(page, server, "supervisor", locale)
     page.get_by_role("button", name=texts["inbox"]).click()
-    page.locator(".items .item").first.click()
-    page.get_by_role("log").wait_for()
-    expect(page.locator(".timeline .msg").first).to_be_visible()
+    page.get_by_role("button", name="陈静").click()
+    expect(page.locator(".timeline .msg.note")).to_be_visible()
+    expect(page.get_by_role("complementary")).to_contain_text("web_visitor")
     shot(page, f"inbox-{locale}")
 
     page.get_by_role("tab", name={"zh-CN": "知识库", "en": "Knowledge"}[locale]).click()

@@ -437,3 +437,33 @@ async def test_host_page_identifies_the_user_and_hears_replies(
     await page.wait_for_function(
         "() => window.__heard.includes('Welcome back, Qian Hui')", timeout=WAIT_MS
     )
+
+
+async def test_visitor_rates_the_conversation_when_the_agent_resolves_it(
+    browser: Browser, server: Server, client: httpx.AsyncClient, workspace: Demo
+) -> None:
+    agent = await agent_online(client, workspace)
+    t = LABELS["zh-CN"]
+    page = await visitor_page(browser, server, workspace, "zh-CN")
+    await page.get_by_role("button", name=t["open"]).click()
+    await page.get_by_role("textbox", name=t["input"]).fill("好的，谢谢")
+    await page.get_by_role("button", name=t["send"], exact=True).click()
+    log = page.get_by_role("log", name=t["log"])
+    await expect(
+        log.locator(".msg.in").filter(has_text="好的，谢谢").get_by_text(t["sent"], exact=True)
+    ).to_be_visible(timeout=WAIT_MS)
+    conversations = (await client.get("/api/v1/conversations", headers=agent)).json()["items"]
+    conversation_id = conversations[0]["id"]
+    resolved = await client.post(f"/api/v1/conversations/{conversation_id}/resolve", headers=agent)
+    assert resolved.status_code in (200, 201), resolved.text
+    stars = page.get_by_role("radiogroup", name="为本次对话评分")
+    await expect(stars).to_be_visible(timeout=WAIT_MS)
+    await stars.get_by_role("radio", name="4 星").click()
+    await page.get_by_role("textbox", name="意见（可选）").fill("回复很快")
+    await page.screenshot(path=shot("widget-csat-zh-CN.png"))
+    await page.get_by_role("button", name="提交评价").click()
+    await expect(page.get_by_text("感谢您的评价！")).to_be_visible(timeout=WAIT_MS)
+    conversation = (
+        await client.get(f"/api/v1/conversations/{conversation_id}", headers=agent)
+    ).json()
+    assert (conversation["csat_score"], conversation["csat_comment"]) == (4, "回复很快")

@@ -26,24 +26,34 @@ from tests.servers import Receiver
 SECRET = "s3cret-for-tests"
 
 
-async def _api_inbox(kefu: Kefu, demo: Demo, webhook_url: str = "http://127.0.0.1:9/none") -> uuid.UUID:
+async def _api_inbox(
+    kefu: Kefu, demo: Demo, webhook_url: str = "http://127.0.0.1:9/none"
+) -> uuid.UUID:
     inbox = await create_inbox(
         kefu,
         demo.workspace_id,
-        InboxCreate(kind=ChannelKind.api, name="CRM", config={"webhook_url": webhook_url, "signing_secret": SECRET}),
+        InboxCreate(
+            kind=ChannelKind.api,
+            name="CRM",
+            config={"webhook_url": webhook_url, "signing_secret": SECRET},
+        ),
     )
     return inbox.id
 
 
 def _payload(message_id: str = "crm-1", text: str = "订单 123 什么时候到？") -> bytes:
-    return json.dumps({"message_id": message_id, "user": {"id": "u-1", "name": "张三"}, "text": text}).encode()
+    return json.dumps(
+        {"message_id": message_id, "user": {"id": "u-1", "name": "张三"}, "text": text}
+    ).encode()
 
 
 async def _rows(kefu: Kefu) -> tuple[int, int, int]:
     async with kefu.db.session() as session:
         counts = []
         for model in (Contact, Conversation, Message):
-            counts.append(int(await session.scalar(sa.select(sa.func.count()).select_from(model)) or 0))
+            counts.append(
+                int(await session.scalar(sa.select(sa.func.count()).select_from(model)) or 0)
+            )
     return counts[0], counts[1], counts[2]
 
 
@@ -51,11 +61,32 @@ def test_signature_round_trip_and_refusals() -> None:
     body = b'{"a":1}'
     now = 1_800_000_000
     headers = signed_headers(SECRET, body, now=now)
-    verify(SECRET, body, headers["X-Kefu-Timestamp"], headers["X-Kefu-Signature"], tolerance=300, now=now + 10)
+    verify(
+        SECRET,
+        body,
+        headers["X-Kefu-Timestamp"],
+        headers["X-Kefu-Signature"],
+        tolerance=300,
+        now=now + 10,
+    )
     with pytest.raises(SignatureError, match="does not match"):
-        verify(SECRET, body + b" ", headers["X-Kefu-Timestamp"], headers["X-Kefu-Signature"], tolerance=300, now=now)
+        verify(
+            SECRET,
+            body + b" ",
+            headers["X-Kefu-Timestamp"],
+            headers["X-Kefu-Signature"],
+            tolerance=300,
+            now=now,
+        )
     with pytest.raises(SignatureError, match="replay"):
-        verify(SECRET, body, headers["X-Kefu-Timestamp"], headers["X-Kefu-Signature"], tolerance=300, now=now + 301)
+        verify(
+            SECRET,
+            body,
+            headers["X-Kefu-Timestamp"],
+            headers["X-Kefu-Signature"],
+            tolerance=300,
+            now=now + 301,
+        )
     assert sign(SECRET, now, body) == headers["X-Kefu-Signature"]
 
 
@@ -65,7 +96,9 @@ async def test_signed_message_is_ingested_and_a_retry_is_stored_once(
     inbox_id = await _api_inbox(kefu, workspace)
     body = _payload()
     for _ in range(3):
-        response = await client.post(f"/connectors/api/{inbox_id}", content=body, headers=signed_headers(SECRET, body))
+        response = await client.post(
+            f"/connectors/api/{inbox_id}", content=body, headers=signed_headers(SECRET, body)
+        )
         assert response.status_code == 202, response.text
     assert response.json()["duplicate"] is True
     assert await _rows(kefu) == (1, 1, 1)
@@ -127,9 +160,16 @@ async def test_reply_is_posted_signed_to_the_inbox_webhook(
         inbox_id = await _api_inbox(kefu, workspace, receiver.url)
         body = _payload()
         accepted = (
-            await client.post(f"/connectors/api/{inbox_id}", content=body, headers=signed_headers(SECRET, body))
+            await client.post(
+                f"/connectors/api/{inbox_id}", content=body, headers=signed_headers(SECRET, body)
+            )
         ).json()
-        agent = Actor(workspace_id=workspace.workspace_id, kind=SenderKind.agent, user_id=workspace.logins[1].id, name="Li Na")
+        agent = Actor(
+            workspace_id=workspace.workspace_id,
+            kind=SenderKind.agent,
+            user_id=workspace.logins[1].id,
+            name="Li Na",
+        )
         view = await reply(kefu, uuid.UUID(accepted["conversation_id"]), agent, "明天送达")
         await dispatch_due(kefu, utcnow())
         assert len(receiver.requests) == 1
@@ -137,6 +177,10 @@ async def test_reply_is_posted_signed_to_the_inbox_webhook(
         lower = {k.lower(): v for k, v in headers.items()}
         verify(SECRET, raw, lower["x-kefu-timestamp"], lower["x-kefu-signature"], tolerance=60)
         sent = json.loads(raw)
-        assert (sent["recipient"], sent["text"], sent["message_id"]) == ("u-1", "明天送达", str(view.id))
+        assert (sent["recipient"], sent["text"], sent["message_id"]) == (
+            "u-1",
+            "明天送达",
+            str(view.id),
+        )
     finally:
         receiver.close()

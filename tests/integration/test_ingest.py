@@ -19,7 +19,9 @@ from kefu.model import (
 )
 
 
-def text(demo: Demo, body: str, *, visitor: str = "v-1", msgid: str | None = None, **kw: object) -> Inbound:
+def text(
+    demo: Demo, body: str, *, visitor: str = "v-1", msgid: str | None = None, **kw: object
+) -> Inbound:
     return Inbound(
         inbox_id=demo.inbox_id,
         identity=Identity("web_visitor", visitor),
@@ -31,10 +33,14 @@ def text(demo: Demo, body: str, *, visitor: str = "v-1", msgid: str | None = Non
 
 async def count(kefu: Kefu, model: type, *where: sa.ColumnElement[bool]) -> int:
     async with kefu.db.session() as session:
-        return int(await session.scalar(sa.select(sa.func.count()).select_from(model).where(*where)) or 0)
+        return int(
+            await session.scalar(sa.select(sa.func.count()).select_from(model).where(*where)) or 0
+        )
 
 
-async def test_same_message_delivered_20_times_concurrently_is_stored_once(kefu: Kefu, workspace: Demo) -> None:
+async def test_same_message_delivered_20_times_concurrently_is_stored_once(
+    kefu: Kefu, workspace: Demo
+) -> None:
     inbound = text(workspace, "我的订单还没发货", msgid="wx-123456")
     results = await asyncio.gather(*(ingest(kefu, inbound) for _ in range(20)))
     assert await count(kefu, Message) == 1
@@ -44,22 +50,30 @@ async def test_same_message_delivered_20_times_concurrently_is_stored_once(kefu:
     assert sum(not r.duplicate for r in results) == 1
 
 
-async def test_first_messages_of_a_new_visitor_racing_share_one_conversation(kefu: Kefu, workspace: Demo) -> None:
-    await asyncio.gather(*(ingest(kefu, text(workspace, f"hello {i}", msgid=f"m{i}")) for i in range(10)))
+async def test_first_messages_of_a_new_visitor_racing_share_one_conversation(
+    kefu: Kefu, workspace: Demo
+) -> None:
+    await asyncio.gather(
+        *(ingest(kefu, text(workspace, f"hello {i}", msgid=f"m{i}")) for i in range(10))
+    )
     assert await count(kefu, Conversation) == 1
     async with kefu.db.session() as session:
         seqs = sorted((await session.scalars(sa.select(Message.seq))).all())
     assert seqs == list(range(1, 11))
 
 
-async def test_widget_resend_with_same_client_id_is_stored_once(kefu: Kefu, workspace: Demo) -> None:
+async def test_widget_resend_with_same_client_id_is_stored_once(
+    kefu: Kefu, workspace: Demo
+) -> None:
     first = await ingest(kefu, text(workspace, "hi", client_message_id="c-1"))
     again = await ingest(kefu, text(workspace, "hi", client_message_id="c-1"))
     assert again.duplicate and again.message_id == first.message_id
     assert await count(kefu, Message) == 1
 
 
-async def test_contact_is_resolved_by_any_known_identity_and_learns_new_ones(kefu: Kefu, workspace: Demo) -> None:
+async def test_contact_is_resolved_by_any_known_identity_and_learns_new_ones(
+    kefu: Kefu, workspace: Demo
+) -> None:
     await ingest(kefu, text(workspace, "a", visitor="v-9", contact=ContactFacts(name="小王")))
     await ingest(
         kefu,
@@ -78,19 +92,27 @@ async def test_contact_is_resolved_by_any_known_identity_and_learns_new_ones(kef
     assert (contact.name, contact.email, contact.verified) == ("小王", "wang@example.com", True)
 
 
-async def test_new_conversation_records_routing_facts_and_events(kefu: Kefu, workspace: Demo) -> None:
+async def test_new_conversation_records_routing_facts_and_events(
+    kefu: Kefu, workspace: Demo
+) -> None:
     result = await ingest(
         kefu,
         text(
             workspace,
             "price?",
-            facts=ConversationFacts(entry_point="pricing", page_url="https://shop/p", referrer="https://search"),
+            facts=ConversationFacts(
+                entry_point="pricing", page_url="https://shop/p", referrer="https://search"
+            ),
         ),
     )
     assert result.opened
     async with kefu.db.session() as session:
         conversation = await session.get(Conversation, result.conversation_id)
-        types = (await session.scalars(sa.select(ConversationEventRow.type).order_by(ConversationEventRow.id))).all()
+        types = (
+            await session.scalars(
+                sa.select(ConversationEventRow.type).order_by(ConversationEventRow.id)
+            )
+        ).all()
     assert conversation is not None
     assert (conversation.entry_point, conversation.first_page, conversation.referrer) == (
         "pricing",

@@ -24,7 +24,9 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path, pg_database: 
     name = pg_database.rsplit("/", 1)[1] + "_mig"
     asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}"'))
     asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-    request.addfinalizer(lambda: asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')))
+    request.addfinalizer(
+        lambda: asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    )
     return _pg_url(name)
 
 

@@ -10,7 +10,7 @@ from kefu.conversations.outbox import dispatch_due
 from kefu.conversations.service import Actor, ingest, reply
 from kefu.db.tables import Message, OutboxJob
 from kefu.demo import Demo
-from kefu.model import ChannelKind, Identity, Inbound, Outbound, SendResult, SenderKind, utcnow
+from kefu.model import ChannelKind, Identity, Inbound, Outbound, SenderKind, SendResult, utcnow
 
 
 class FlakyChannel:
@@ -33,14 +33,18 @@ class FlakyChannel:
 
 
 async def _conversation(kefu: Kefu, demo: Demo) -> uuid.UUID:
-    result = await ingest(kefu, Inbound(inbox_id=demo.inbox_id, identity=Identity("web_visitor", "v1"), body="hi"))
+    result = await ingest(
+        kefu, Inbound(inbox_id=demo.inbox_id, identity=Identity("web_visitor", "v1"), body="hi")
+    )
     assert result.conversation_id is not None
     return result.conversation_id
 
 
 def _agent(demo: Demo) -> Actor:
     lina = next(login for login in demo.logins if login.email.startswith("lina@"))
-    return Actor(workspace_id=demo.workspace_id, kind=SenderKind.agent, user_id=lina.id, name=lina.name)
+    return Actor(
+        workspace_id=demo.workspace_id, kind=SenderKind.agent, user_id=lina.id, name=lina.name
+    )
 
 
 async def _drain(kefu: Kefu, rounds: int = 10) -> None:
@@ -76,7 +80,9 @@ async def test_connector_failing_three_times_then_succeeding_delivers_exactly_on
     assert (job.state, job.attempts) == ("done", 4)
 
 
-async def test_refused_reply_ends_failed_with_the_channels_reason(kefu: Kefu, workspace: Demo) -> None:
+async def test_refused_reply_ends_failed_with_the_channels_reason(
+    kefu: Kefu, workspace: Demo
+) -> None:
     kefu.connectors.register(FlakyChannel(failures=99, retryable=False))
     conversation_id = await _conversation(kefu, workspace)
     view = await reply(kefu, conversation_id, _agent(workspace), "hello")

@@ -33,7 +33,13 @@ async def test_reply_committed_before_a_sigkill_is_delivered_after_restart(
             InboxCreate(kind=ChannelKind.api, name="CRM", config={"webhook_url": receiver.url}),
         )
         result = await ingest(
-            kefu, Inbound(inbox_id=inbox.id, identity=Identity("external", "crm-7"), channel_message_id="m1", body="hi")
+            kefu,
+            Inbound(
+                inbox_id=inbox.id,
+                identity=Identity("external", "crm-7"),
+                channel_message_id="m1",
+                body="hi",
+            ),
         )
         # First server: the dispatcher is off, so the reply can only be committed.
         first = await asyncio.to_thread(KefuProcess, settings, KEFU_RUN_DISPATCHER="false")
@@ -41,7 +47,8 @@ async def test_reply_committed_before_a_sigkill_is_delivered_after_restart(
             async with httpx.AsyncClient(base_url=first.url) as http:
                 token = (
                     await http.post(
-                        "/api/v1/auth/login", json={"email": login_of(workspace, "lina"), "password": PASSWORD}
+                        "/api/v1/auth/login",
+                        json={"email": login_of(workspace, "lina"), "password": PASSWORD},
                     )
                 ).json()["token"]
                 sent = await http.post(
@@ -63,7 +70,9 @@ async def test_reply_committed_before_a_sigkill_is_delivered_after_restart(
                 await asyncio.sleep(0.2)
                 async with kefu.db.session() as session:
                     status = await session.scalar(
-                        sa.select(Message.delivery_status).where(Message.id == uuid.UUID(sent.json()["id"]))
+                        sa.select(Message.delivery_status).where(
+                            Message.id == uuid.UUID(sent.json()["id"])
+                        )
                     )
         finally:
             second.stop()

@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 
 from kefu.demo import Demo
-from tests.conftest import login_headers, login_of
+from tests.conftest import PASSWORD, login_headers, login_of
 
 
 async def test_health_answers_ok(client: httpx.AsyncClient) -> None:
@@ -18,3 +16,35 @@ async def test_admin_logs_in_and_sees_itself(client: httpx.AsyncClient, workspac
     me = (await client.get("/api/v1/agents/me", headers=headers)).json()
     assert me["email"] == login_of(workspace, "admin")
     assert me["role"] == "admin"
+
+
+async def test_cookie_session_needs_the_csrf_header_to_change_anything(
+    client: httpx.AsyncClient, workspace: Demo
+) -> None:
+    login = await client.post(
+        "/api/v1/auth/login", json={"email": login_of(workspace, "lina"), "password": PASSWORD}
+    )
+    csrf = login.cookies["kefu_csrf"]
+    assert (await client.get("/api/v1/agents/me")).status_code == 200
+    refused = await client.put("/api/v1/agents/me/presence", json={"presence": "online"})
+    assert refused.status_code == 403
+    assert "X-CSRF-Token" in refused.json()["detail"]
+    accepted = await client.put(
+        "/api/v1/agents/me/presence", json={"presence": "online"}, headers={"X-CSRF-Token": csrf}
+    )
+    assert accepted.status_code == 200 and accepted.json()["presence"] == "online"
+
+
+async def test_wrong_password_is_401_with_a_problem_body(
+    client: httpx.AsyncClient, workspace: Demo
+) -> None:
+    response = await client.post(
+        "/api/v1/auth/login", json={"email": login_of(workspace, "admin"), "password": "nope-nope"}
+    )
+    assert response.status_code == 401
+    assert response.json()["detail"] == "wrong e-mail or password"
+
+
+async def test_openapi_schema_is_served(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/schema/openapi.json")).json()
+    assert "/api/v1/conversations" in schema["paths"]

@@ -19,7 +19,14 @@ PARAM = re.compile(r"\{(\w+):?\w*\}")
 
 
 async def _ids(kefu: Kefu, demo: Demo, visitor: str) -> dict[str, str]:
-    result = await ingest(kefu, Inbound(inbox_id=demo.inbox_id, identity=Identity("web_visitor", visitor), body="secret-of-" + demo.slug))
+    result = await ingest(
+        kefu,
+        Inbound(
+            inbox_id=demo.inbox_id,
+            identity=Identity("web_visitor", visitor),
+            body="secret-of-" + demo.slug,
+        ),
+    )
     return {
         "conversation_id": str(result.conversation_id),
         "contact_id": str(result.contact_id),
@@ -57,11 +64,17 @@ async def test_every_api_route_with_another_workspaces_ids_answers_403_or_404(
     leaks = []
     for method, path in routes:
         url = PARAM.sub(lambda m: theirs.get(m.group(1), str(uuid.uuid4())), path)
-        response = await client.request(method, url, headers=headers, json=body if method != "GET" else None)
+        response = await client.request(
+            method, url, headers=headers, json=body if method != "GET" else None
+        )
         text = response.text
         # An error may echo the id it was given; it must show nothing else of B's.
         unasked = [v for v in theirs.values() if v not in url]
-        if response.status_code not in (403, 404) or any(v in text for v in unasked) or "secret-of-globex" in text:
+        if (
+            response.status_code not in (403, 404)
+            or any(v in text for v in unasked)
+            or "secret-of-globex" in text
+        ):
             leaks.append((method, path, response.status_code, text[:200]))
     assert leaks == []
 
@@ -79,11 +92,17 @@ async def test_list_filters_with_another_workspaces_ids_return_nothing(
     await _ids(kefu, workspace, "visitor-a")
     theirs = await _ids(kefu, other_workspace, "visitor-b")
     headers = await login_headers(client, login_of(workspace, "admin"))
-    for query in (f"inbox={theirs['inbox_id']}", f"contact={theirs['contact_id']}", "q=secret-of-globex"):
+    for query in (
+        f"inbox={theirs['inbox_id']}",
+        f"contact={theirs['contact_id']}",
+        "q=secret-of-globex",
+    ):
         page = (await client.get(f"/api/v1/conversations?{query}", headers=headers)).json()
         assert page["items"] == [], query
     own = (await client.get("/api/v1/conversations", headers=headers)).json()
-    assert [c["contact"]["id"] for c in own["items"]] != [] and theirs["contact_id"] not in own.__repr__()
+    assert [c["contact"]["id"] for c in own["items"]] != [] and theirs[
+        "contact_id"
+    ] not in own.__repr__()
 
 
 async def test_agent_sees_own_and_group_work_but_not_other_groups_assigned_work(
@@ -100,10 +119,14 @@ async def test_agent_sees_own_and_group_work_but_not_other_groups_assigned_work(
     response = await client.get(f"/api/v1/conversations/{ids['conversation_id']}", headers=lina)
     assert response.status_code == 404
     tom_headers = await login_headers(client, login_of(workspace, "tom"))
-    assert (await client.get(f"/api/v1/conversations/{ids['conversation_id']}", headers=tom_headers)).status_code == 200
+    assert (
+        await client.get(f"/api/v1/conversations/{ids['conversation_id']}", headers=tom_headers)
+    ).status_code == 200
 
 
-async def test_knowledge_manager_cannot_read_conversations(client: httpx.AsyncClient, workspace: Demo) -> None:
+async def test_knowledge_manager_cannot_read_conversations(
+    client: httpx.AsyncClient, workspace: Demo
+) -> None:
     headers = await login_headers(client, login_of(workspace, "knowledge"))
     response = await client.get("/api/v1/conversations", headers=headers)
     assert response.status_code == 403

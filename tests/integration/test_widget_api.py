@@ -674,3 +674,18 @@ async def test_business_hours_and_presence_decide_online(
         kefu, workspace, business_hours={"timezone": "Asia/Shanghai", "weekly": {}}
     )
     assert (await start(wc, workspace))["config"]["online"] is False
+
+
+async def test_uploads_may_exceed_the_general_body_limit_up_to_the_upload_limit(
+    wc: httpx.AsyncClient, kefu: Kefu, workspace: Demo
+) -> None:
+    assert kefu.settings.max_upload_bytes > 2 * kefu.settings.max_body_bytes
+    session = await start(wc, workspace)
+    photo = PNG + b"\x00" * (2 * kefu.settings.max_body_bytes)
+    response = await wc.post(
+        "/api/v1/widget/uploads",
+        files={"file": ("photo.png", photo, "image/png")},
+        headers=bearer(session),
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["size"] == len(photo)

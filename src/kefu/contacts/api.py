@@ -27,7 +27,11 @@ class ContactsController(Controller):
                     .where(
                         Contact.workspace_id == user.workspace_id,
                         Contact.merged_into_id.is_(None),
-                        sa.or_(Contact.name.ilike(like), Contact.email.ilike(like), Contact.phone.ilike(like)),
+                        sa.or_(
+                            Contact.name.ilike(like),
+                            Contact.email.ilike(like),
+                            Contact.phone.ilike(like),
+                        ),
                     )
                     .order_by(Contact.id.desc())
                     .limit(50)
@@ -52,7 +56,9 @@ class ContactsController(Controller):
     async def merge(
         self, kefu: Kefu, user: AuthUser, contact_id: uuid.UUID, data: MergeRequest
     ) -> ContactOut:
-        return await service.merge_contacts(kefu, user.workspace_id, contact_id, data.other_id, user.id)
+        return await service.merge_contacts(
+            kefu, user.workspace_id, contact_id, data.other_id, user.id
+        )
 
 
 ROUTES = [ContactsController]

@@ -7,14 +7,16 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kefu.context import Kefu
 from kefu.contacts.schemas import ContactOut, ContactUpdate, IdentityOut
+from kefu.context import Kefu
 from kefu.conversations.errors import Conflict, Invalid, NotFound
 from kefu.db.tables import Contact, ContactIdentity, Conversation, ConversationEventRow
 from kefu.model import ConversationStatus, utcnow
 
 
-async def get_contact(session: AsyncSession, workspace_id: uuid.UUID, contact_id: uuid.UUID) -> Contact:
+async def get_contact(
+    session: AsyncSession, workspace_id: uuid.UUID, contact_id: uuid.UUID
+) -> Contact:
     contact = await session.scalar(
         sa.select(Contact).where(Contact.id == contact_id, Contact.workspace_id == workspace_id)
     )
@@ -69,7 +71,11 @@ async def update_contact(
 
 
 async def merge_contacts(
-    kefu: Kefu, workspace_id: uuid.UUID, keep_id: uuid.UUID, other_id: uuid.UUID, actor_id: uuid.UUID
+    kefu: Kefu,
+    workspace_id: uuid.UUID,
+    keep_id: uuid.UUID,
+    other_id: uuid.UUID,
+    actor_id: uuid.UUID,
 ) -> ContactOut:
     """Fold `other` into `keep`: identities and conversations move, empty profile fields
     are filled from the other, and the other row stays as a tombstone pointing here."""
@@ -108,7 +114,9 @@ async def merge_contacts(
             .values(contact_id=keep.id)
         )
         await session.execute(
-            sa.update(Conversation).where(Conversation.contact_id == other.id).values(contact_id=keep.id)
+            sa.update(Conversation)
+            .where(Conversation.contact_id == other.id)
+            .values(contact_id=keep.id)
         )
         other.merged_into_id = keep.id
         now = utcnow()

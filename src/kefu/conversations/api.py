@@ -138,7 +138,9 @@ class ConversationsController(Controller):
         )
 
     @get("/{conversation_id:uuid}/events")
-    async def list_events(self, kefu: Kefu, user: AuthUser, conversation_id: uuid.UUID) -> EventPage:
+    async def list_events(
+        self, kefu: Kefu, user: AuthUser, conversation_id: uuid.UUID
+    ) -> EventPage:
         async with kefu.db.session() as session:
             await get_visible(session, user, conversation_id)
             rows = (
@@ -194,13 +196,19 @@ class ConversationsController(Controller):
         return await self._out(kefu, user, conversation_id, any_scope=True)
 
     @post("/{conversation_id:uuid}/resolve")
-    async def resolve(self, kefu: Kefu, user: AuthUser, conversation_id: uuid.UUID) -> ConversationOut:
+    async def resolve(
+        self, kefu: Kefu, user: AuthUser, conversation_id: uuid.UUID
+    ) -> ConversationOut:
         await self._check(kefu, user, conversation_id)
-        await service.change_status(kefu, conversation_id, actor_of(user), ConversationStatus.resolved)
+        await service.change_status(
+            kefu, conversation_id, actor_of(user), ConversationStatus.resolved
+        )
         return await self._out(kefu, user, conversation_id)
 
     @post("/{conversation_id:uuid}/reopen")
-    async def reopen(self, kefu: Kefu, user: AuthUser, conversation_id: uuid.UUID) -> ConversationOut:
+    async def reopen(
+        self, kefu: Kefu, user: AuthUser, conversation_id: uuid.UUID
+    ) -> ConversationOut:
         await self._check(kefu, user, conversation_id)
         await service.change_status(kefu, conversation_id, actor_of(user), ConversationStatus.open)
         return await self._out(kefu, user, conversation_id, any_scope=True)
@@ -211,7 +219,11 @@ class ConversationsController(Controller):
     ) -> ConversationOut:
         await self._check(kefu, user, conversation_id)
         await service.change_status(
-            kefu, conversation_id, actor_of(user), ConversationStatus.pending, snoozed_until=data.until
+            kefu,
+            conversation_id,
+            actor_of(user),
+            ConversationStatus.pending,
+            snoozed_until=data.until,
         )
         return await self._out(kefu, user, conversation_id)
 

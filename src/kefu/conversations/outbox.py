@@ -97,7 +97,7 @@ async def _outbound(kefu: Kefu, job_id: uuid.UUID) -> tuple[OutboxJob, Inbox, Ou
 
 async def deliver(kefu: Kefu, job_id: uuid.UUID) -> str:
     """Send one claimed job; returns the job's new state."""
-    job, inbox, outbound = await _outbound(kefu, job_id)
+    _, inbox, outbound = await _outbound(kefu, job_id)
     channel_message_id: str | None = None
     error: DeliveryError | None = None
     try:

@@ -38,7 +38,9 @@ def visible_to(user: AuthUser) -> sa.ColumnElement[bool]:
     )
 
 
-async def get_visible(session: AsyncSession, user: AuthUser, conversation_id: uuid.UUID) -> Conversation:
+async def get_visible(
+    session: AsyncSession, user: AuthUser, conversation_id: uuid.UUID
+) -> Conversation:
     conversation = await session.scalar(
         sa.select(Conversation).where(Conversation.id == conversation_id, visible_to(user))
     )
@@ -119,7 +121,9 @@ async def list_conversations(
     return items, next_cursor
 
 
-async def _previews(session: AsyncSession, conversations: list[Conversation]) -> dict[uuid.UUID, str]:
+async def _previews(
+    session: AsyncSession, conversations: list[Conversation]
+) -> dict[uuid.UUID, str]:
     keys = [(c.id, c.last_seq) for c in conversations if c.last_seq]
     if not keys:
         return {}

@@ -19,8 +19,8 @@ from kefu.db.tables import (
     ContactIdentity,
     Conversation,
     ConversationEventRow,
-    Inbox,
     InboundReceipt,
+    Inbox,
     Message,
     OutboxJob,
     User,
@@ -337,7 +337,9 @@ async def _recently_resolved(
     )
 
 
-def _new_conversation(inbox: Inbox, contact: Contact, inbound: Inbound, now: datetime) -> Conversation:
+def _new_conversation(
+    inbox: Inbox, contact: Contact, inbound: Inbound, now: datetime
+) -> Conversation:
     facts = inbound.facts
     return Conversation(
         workspace_id=inbox.workspace_id,
@@ -366,7 +368,10 @@ def _apply_facts(conversation: Conversation, inbound: Inbound) -> None:
     if facts.page_url:
         if not conversation.first_page:
             conversation.first_page = facts.page_url
-        conversation.attributes = {**(conversation.attributes or {}), "current_page": facts.page_url}
+        conversation.attributes = {
+            **(conversation.attributes or {}),
+            "current_page": facts.page_url,
+        }
     if facts.attributes:
         conversation.attributes = {**(conversation.attributes or {}), **facts.attributes}
     if inbound.thread_key:
@@ -401,7 +406,11 @@ log_event = _log
 
 
 async def load_conversation(
-    session: AsyncSession, workspace_id: uuid.UUID, conversation_id: uuid.UUID, *, lock: bool = False
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    *,
+    lock: bool = False,
 ) -> Conversation:
     query = sa.select(Conversation).where(
         Conversation.id == conversation_id, Conversation.workspace_id == workspace_id
@@ -485,14 +494,26 @@ async def reply(
                     conversation.assignee_id = actor.user_id
                     conversation.assigned_at = now
                     conversation.status = ConversationStatus.open
-                    _log(session, conversation, "assigned", actor.kind, actor.user_id,
-                         {"assignee_id": str(actor.user_id), "reason": "replied"})
+                    _log(
+                        session,
+                        conversation,
+                        "assigned",
+                        actor.kind,
+                        actor.user_id,
+                        {"assignee_id": str(actor.user_id), "reason": "replied"},
+                    )
                     events.append(conversation_event(conversation, "assigned"))
                 elif conversation.status == ConversationStatus.queued:
                     conversation.status = ConversationStatus.open
         else:
-            _log(session, conversation, "note", actor.kind, actor.user_id,
-                 {"message_id": str(message.id)})
+            _log(
+                session,
+                conversation,
+                "note",
+                actor.kind,
+                actor.user_id,
+                {"message_id": str(message.id)},
+            )
         event = message_event(message, actor.name)
     kefu.events.publish(event)
     for extra in events:
@@ -539,8 +560,14 @@ async def change_status(
                 await routing.route(session, conversation, now)
             else:
                 conversation.status = ConversationStatus.open
-        _log(session, conversation, change, actor.kind, actor.user_id,
-             {"from": before, "to": conversation.status})
+        _log(
+            session,
+            conversation,
+            change,
+            actor.kind,
+            actor.user_id,
+            {"from": before, "to": conversation.status},
+        )
         event = conversation_event(conversation, change)
     kefu.events.publish(event)
     if status == ConversationStatus.resolved:
@@ -651,10 +678,10 @@ async def sender_names(
         ):
             names[uid] = name
     if contact_ids:
-        for cid, name in await session.execute(
+        for cid, contact_name in await session.execute(
             sa.select(Contact.id, Contact.name).where(Contact.id.in_(contact_ids))
         ):
-            names[cid] = name
+            names[cid] = contact_name
     return names
 
 

@@ -64,11 +64,15 @@ def inbox_out(inbox: Inbox, base_url: str = "") -> InboxOut:
     )
 
 
-async def _check_group(session: AsyncSession, workspace_id: uuid.UUID, group_id: uuid.UUID | None) -> None:
+async def _check_group(
+    session: AsyncSession, workspace_id: uuid.UUID, group_id: uuid.UUID | None
+) -> None:
     if group_id is None:
         return
     found = await session.scalar(
-        sa.select(SkillGroup.id).where(SkillGroup.id == group_id, SkillGroup.workspace_id == workspace_id)
+        sa.select(SkillGroup.id).where(
+            SkillGroup.id == group_id, SkillGroup.workspace_id == workspace_id
+        )
     )
     if found is None:
         raise Invalid(f"skill group {group_id} is not in this workspace")
@@ -124,7 +128,9 @@ async def list_inboxes(kefu: Kefu, workspace_id: uuid.UUID) -> list[InboxOut]:
     async with kefu.db.session() as session:
         rows = (
             await session.scalars(
-                sa.select(Inbox).where(Inbox.workspace_id == workspace_id).order_by(Inbox.created_at)
+                sa.select(Inbox)
+                .where(Inbox.workspace_id == workspace_id)
+                .order_by(Inbox.created_at)
             )
         ).all()
         return [inbox_out(i, kefu.settings.public_url) for i in rows]

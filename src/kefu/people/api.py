@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import uuid
 
-from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.datastructures import Cookie
 from litestar.exceptions import NotAuthorizedException
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from kefu.context import Kefu
+from kefu.model import Role
 from kefu.people import service
 from kefu.people.auth import (
     CSRF_COOKIE,
@@ -35,7 +36,6 @@ from kefu.people.schemas import (
     LoginResponse,
     PresenceUpdate,
 )
-from kefu.model import Role
 
 
 class AuthController(Controller):
@@ -56,10 +56,24 @@ class AuthController(Controller):
         return Response(
             LoginResponse(token=result.token, csrf_token=result.csrf_token, user=out),
             cookies=[
-                Cookie(key=SESSION_COOKIE, value=result.token, httponly=True, samesite="lax",
-                       max_age=max_age, secure=secure, path="/"),
-                Cookie(key=CSRF_COOKIE, value=result.csrf_token, httponly=False, samesite="lax",
-                       max_age=max_age, secure=secure, path="/"),
+                Cookie(
+                    key=SESSION_COOKIE,
+                    value=result.token,
+                    httponly=True,
+                    samesite="lax",
+                    max_age=max_age,
+                    secure=secure,
+                    path="/",
+                ),
+                Cookie(
+                    key=CSRF_COOKIE,
+                    value=result.csrf_token,
+                    httponly=False,
+                    samesite="lax",
+                    max_age=max_age,
+                    secure=secure,
+                    path="/",
+                ),
             ],
         )
 
@@ -69,8 +83,10 @@ class AuthController(Controller):
         return Response(
             None,
             status_code=HTTP_204_NO_CONTENT,
-            cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/"),
-                     Cookie(key=CSRF_COOKIE, value="", max_age=0, path="/")],
+            cookies=[
+                Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/"),
+                Cookie(key=CSRF_COOKIE, value="", max_age=0, path="/"),
+            ],
         )
 
 
@@ -82,7 +98,9 @@ class MeController(Controller):
     @get("/")
     async def me(self, kefu: Kefu, user: AuthUser) -> AgentOut:
         async with kefu.db.session() as session:
-            return await service.agent_out(session, await service.get_agent(session, user.workspace_id, user.id))
+            return await service.agent_out(
+                session, await service.get_agent(session, user.workspace_id, user.id)
+            )
 
     @put("/presence")
     async def presence(self, kefu: Kefu, user: AuthUser, data: PresenceUpdate) -> AgentOut:
@@ -101,7 +119,9 @@ class AgentsController(Controller):
     @get("/{agent_id:uuid}")
     async def get_agent(self, kefu: Kefu, user: AuthUser, agent_id: uuid.UUID) -> AgentOut:
         async with kefu.db.session() as session:
-            return await service.agent_out(session, await service.get_agent(session, user.workspace_id, agent_id))
+            return await service.agent_out(
+                session, await service.get_agent(session, user.workspace_id, agent_id)
+            )
 
     @post("/", guards=[require_role(Role.admin)])
     async def create_agent(self, kefu: Kefu, user: AuthUser, data: AgentCreate) -> AgentOut:
@@ -132,7 +152,9 @@ class GroupsController(Controller):
     @get("/{group_id:uuid}")
     async def get_group(self, kefu: Kefu, user: AuthUser, group_id: uuid.UUID) -> GroupOut:
         async with kefu.db.session() as session:
-            return await service.group_out(session, await service.get_group(session, user.workspace_id, group_id))
+            return await service.group_out(
+                session, await service.get_group(session, user.workspace_id, group_id)
+            )
 
     @post("/", guards=[require_role(Role.admin)])
     async def create_group(self, kefu: Kefu, user: AuthUser, data: GroupCreate) -> GroupOut:

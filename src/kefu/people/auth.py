@@ -18,6 +18,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
@@ -74,7 +75,9 @@ class Login(msgspec.Struct, frozen=True):
 
 async def login(kefu: Kefu, email: str, password: str, workspace: str | None = None) -> Login:
     async with kefu.db.transaction() as session:
-        query = sa.select(User).where(sa.func.lower(User.email) == email.strip().lower(), User.active.is_(True))
+        query = sa.select(User).where(
+            sa.func.lower(User.email) == email.strip().lower(), User.active.is_(True)
+        )
         if workspace:
             query = query.join(Workspace, Workspace.id == User.workspace_id).where(
                 Workspace.slug == workspace
@@ -83,7 +86,10 @@ async def login(kefu: Kefu, email: str, password: str, workspace: str | None = N
         if len(users) > 1:
             raise LoginFailed("this e-mail belongs to several workspaces; give the workspace too")
         user = users[0] if users else None
-        if not verify_password(user.password_hash if user else _DUMMY_HASH, password) or user is None:
+        if (
+            not verify_password(user.password_hash if user else _DUMMY_HASH, password)
+            or user is None
+        ):
             raise LoginFailed("wrong e-mail or password")
         token = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(24)
@@ -125,7 +131,7 @@ def _credentials(connection: ASGIConnection[Any, Any, Any, Any]) -> tuple[str | 
     cookie = connection.cookies.get(SESSION_COOKIE)
     if cookie:
         return cookie, True
-    if connection.scope["type"] == "websocket":
+    if connection.scope["type"] == ScopeType.WEBSOCKET:
         # Browsers cannot set headers on a websocket; API clients may pass ?token=.
         return connection.query_params.get("token"), False
     return None, False
@@ -152,10 +158,13 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> AuthUs
     row, user = found
     if row.expires_at <= utcnow() or not user.active:
         raise NotAuthorizedException("this session has expired; sign in again")
-    if from_cookie and connection.scope["type"] == "http" and connection.scope["method"] not in SAFE_METHODS:
+    method = str(connection.scope.get("method", "GET"))
+    if from_cookie and connection.scope["type"] == ScopeType.HTTP and method not in SAFE_METHODS:
         sent = connection.headers.get(CSRF_HEADER, "")
         if not sent or not hmac.compare_digest(sent, row.csrf_token):
-            raise PermissionDeniedException("missing or wrong X-CSRF-Token header for a cookie session")
+            raise PermissionDeniedException(
+                "missing or wrong X-CSRF-Token header for a cookie session"
+            )
     auth_user = _auth_user(user, row.id)
     connection.scope.setdefault("state", {})["kefu_user"] = auth_user
     return auth_user

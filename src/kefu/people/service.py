@@ -127,7 +127,10 @@ async def update_agent(
 
 
 async def _set_groups(
-    session: AsyncSession, workspace_id: uuid.UUID, user_id: uuid.UUID, group_ids: Sequence[uuid.UUID]
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    user_id: uuid.UUID,
+    group_ids: Sequence[uuid.UUID],
 ) -> None:
     if group_ids:
         known = set(
@@ -155,7 +158,9 @@ async def set_presence(
         user.presence = presence
         user.presence_changed_at = utcnow()
         out = await agent_out(session, user)
-    kefu.events.publish(PresenceEvent(workspace_id=workspace_id, user_id=user_id, presence=presence))
+    kefu.events.publish(
+        PresenceEvent(workspace_id=workspace_id, user_id=user_id, presence=presence)
+    )
     if presence == Presence.online:
         from kefu.conversations.service import _assign_waiting
 
@@ -165,7 +170,9 @@ async def set_presence(
 
 async def group_out(session: AsyncSession, group: SkillGroup) -> GroupOut:
     members = (
-        await session.scalars(sa.select(GroupMember.user_id).where(GroupMember.group_id == group.id))
+        await session.scalars(
+            sa.select(GroupMember.user_id).where(GroupMember.group_id == group.id)
+        )
     ).all()
     return GroupOut(
         id=group.id,
@@ -188,9 +195,13 @@ async def list_groups(kefu: Kefu, workspace_id: uuid.UUID) -> list[GroupOut]:
         return [await group_out(session, g) for g in groups]
 
 
-async def get_group(session: AsyncSession, workspace_id: uuid.UUID, group_id: uuid.UUID) -> SkillGroup:
+async def get_group(
+    session: AsyncSession, workspace_id: uuid.UUID, group_id: uuid.UUID
+) -> SkillGroup:
     group = await session.scalar(
-        sa.select(SkillGroup).where(SkillGroup.id == group_id, SkillGroup.workspace_id == workspace_id)
+        sa.select(SkillGroup).where(
+            SkillGroup.id == group_id, SkillGroup.workspace_id == workspace_id
+        )
     )
     if group is None:
         raise NotFound(f"skill group {group_id} not found")
@@ -198,13 +209,18 @@ async def get_group(session: AsyncSession, workspace_id: uuid.UUID, group_id: uu
 
 
 async def _set_members(
-    session: AsyncSession, workspace_id: uuid.UUID, group_id: uuid.UUID, member_ids: Sequence[uuid.UUID]
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    group_id: uuid.UUID,
+    member_ids: Sequence[uuid.UUID],
 ) -> None:
     if member_ids:
         known = set(
             (
                 await session.scalars(
-                    sa.select(User.id).where(User.workspace_id == workspace_id, User.id.in_(member_ids))
+                    sa.select(User.id).where(
+                        User.workspace_id == workspace_id, User.id.in_(member_ids)
+                    )
                 )
             ).all()
         )
@@ -225,7 +241,10 @@ async def create_group(kefu: Kefu, workspace_id: uuid.UUID, data: GroupCreate) -
     try:
         async with kefu.db.transaction() as session:
             group = SkillGroup(
-                workspace_id=workspace_id, name=data.name, strategy=data.strategy, settings=data.settings
+                workspace_id=workspace_id,
+                name=data.name,
+                strategy=data.strategy,
+                settings=data.settings,
             )
             session.add(group)
             await session.flush()

@@ -71,7 +71,7 @@ form.composer { display: flex; align-items: flex-end; gap: 6px; padding: 8px; bo
 .csat h3 { margin: 0 0 8px; font-size: 14px; }
 .stars { display: flex; gap: 4px; }
 .stars button { border: 0; background: transparent; font-size: 26px; color: #d0d7de; padding: 0 2px; }
-.stars button[aria-checked="true"] { color: #bf8700; }
+.stars button.on { color: #bf8700; }
 .csat textarea { width: 100%; margin-top: 8px; border: 1px solid #d0d7de; border-radius: 8px; padding: 6px 8px; min-height: 50px; }
 .csat .primary { margin-top: 8px; height: 34px; padding: 0 14px; border: 0; border-radius: 8px; background: var(--kefu-brand); color: #fff; }
 .foot { text-align: center; font-size: 11px; color: #8c959f; padding: 4px; background: #fff; }

@@ -640,7 +640,11 @@ export class Widget {
       const b = h("button", { type: "button", role: "radio", "aria-checked": "false", "aria-label": fill(n === 1 ? t.star : t.stars, { n }) }, "★");
       b.addEventListener("click", () => {
         score = n;
-        buttons.forEach((other, i) => other.setAttribute("aria-checked", String(i < n)));
+        // One radio is checked; the stars before it are only drawn filled.
+        buttons.forEach((other, i) => {
+          other.setAttribute("aria-checked", String(i === n - 1));
+          other.classList.toggle("on", i < n);
+        });
       });
       buttons.push(b);
       stars.append(b);
