@@ -30,10 +30,13 @@ frontend:
 	  fi; \
 	done
 
-# Debian packages the tests drive: Chromium for the browser tests, dovecot for IMAP.
+# Debian packages the tests drive: Chromium for the browser tests, with CJK and emoji
+# fonts so screenshots show Chinese text rather than empty boxes.
 system-deps:
 	@missing=""; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	[ -d /usr/share/fonts/truetype/wqy ] || missing="$$missing fonts-wqy-microhei"; \
+	[ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing="$$missing fonts-noto-color-emoji"; \
 	command -v pg_ctlcluster >/dev/null || missing="$$missing postgresql"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	if [ -n "$$missing" ]; then \

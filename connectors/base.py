@@ -53,6 +53,13 @@ class Registry:
     def register(self, connector: Connector) -> None:
         self._by_kind[connector.kind] = connector
 
+    async def aclose(self) -> None:
+        """Close connectors that hold clients (HTTP pools)."""
+        for connector in self._by_kind.values():
+            close = getattr(connector, "aclose", None)
+            if close is not None:
+                await close()
+
     def get(self, kind: ChannelKind | str) -> Connector:
         try:
             return self._by_kind[ChannelKind(kind)]

@@ -50,6 +50,10 @@ class Count(msgspec.Struct, frozen=True):
     count: int
 
 
+class CategoryRename(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[^/]+$")]
+
+
 class ResolveUnanswered(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     question: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
     entry_id: uuid.UUID | None = None
@@ -71,6 +75,9 @@ class KnowledgeController(Controller):
         category: str | None = None,
         kind: EntryKind | None = None,
         tag: str | None = None,
+        sort: Annotated[
+            str, Parameter(pattern="^(updated|insertions|bot_answers|helpful|not_helpful)$")
+        ] = "updated",
         offset: Annotated[int, Parameter(ge=0)] = 0,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
     ) -> EntryPage:
@@ -84,6 +91,7 @@ class KnowledgeController(Controller):
             category=category,
             kind=kind.value if kind else None,
             tag=tag,
+            sort=sort,
             offset=offset,
             limit=limit,
         )
@@ -121,6 +129,16 @@ class KnowledgeController(Controller):
     @get("/categories")
     async def categories(self, kefu: Kefu, user: AuthUser) -> list[CategoryView]:
         return await service.list_categories(kefu, user.workspace_id)
+
+    @patch("/categories/{category_id:uuid}", guards=[require_role(*EDITORS)])
+    async def rename_category(
+        self, kefu: Kefu, user: AuthUser, category_id: uuid.UUID, data: CategoryRename
+    ) -> CategoryView:
+        return await service.rename_category(kefu, user.workspace_id, category_id, data.name)
+
+    @delete("/categories/{category_id:uuid}", guards=[require_role(*EDITORS)])
+    async def delete_category(self, kefu: Kefu, user: AuthUser, category_id: uuid.UUID) -> None:
+        await service.delete_category(kefu, user.workspace_id, category_id)
 
     @get("/unanswered", guards=[require_role(*EDITORS)])
     async def unanswered(
@@ -226,11 +244,17 @@ class SuggestionsController(Controller):
 
     @get("/")
     async def suggestions(
-        self, kefu: Kefu, user: AuthUser, conversation_id: uuid.UUID, limit: Limit = 5
+        self,
+        kefu: Kefu,
+        user: AuthUser,
+        conversation_id: uuid.UUID,
+        q: Annotated[str | None, Parameter(max_length=500)] = None,
+        limit: Limit = 5,
     ) -> Suggestions:
+        """For the customer's last message, or for `q` when the agent types their own."""
         async with kefu.db.session() as session:
             conversation = await get_visible(session, user, conversation_id)
-        return await service.suggestions(kefu, conversation, limit=limit)
+        return await service.suggestions(kefu, conversation, query=q, limit=limit)
 
 
 class PublicKnowledgeController(Controller):

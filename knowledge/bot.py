@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 import uuid
 from collections.abc import Sequence
@@ -48,11 +49,19 @@ class BotConfig(msgspec.Struct, frozen=True, kw_only=True):
     name: str = ""
 
 
-# What customers type to reach a person. Chinese as substrings ("我要转人工"), English as
-# whole words ("talk to an agent"), so "agents' hours" in a FAQ question still matches
-# but "agenda" does not.
-HANDOVER_ZH = ("转人工", "人工", "真人", "人工客服", "找客服", "转客服")
-HANDOVER_EN = ("human", "agent", "operator", "person", "representative", "someone real")
+log = logging.getLogger("kefu.knowledge.bot")
+
+# What customers type to reach a person. A mention is not a request: "人工客服几点上班"
+# and "what are your agents' hours" are questions for the FAQ, "转人工", "我要人工", "agent"
+# and "let me talk to someone" are requests.
+HANDOVER_ZH = ("转人工", "找人工", "要人工", "接人工", "人工服务", "真人", "转客服", "找客服")
+HANDOVER_ZH_SHORT = ("人工", "客服")  # only when the message is little else (<= 8 chars)
+_HANDOVER_EN = re.compile(
+    r"^(agent|human|person|operator|representative)s?$"
+    r"|\b(human|operator|representative|real person|live (agent|person))\b"
+    r"|\b(talk|speak|chat|connect me|put me through)\b.*\b(agent|person|someone|somebody|"
+    r"staff|human|people)s?\b"
+)
 YES = ("有帮助", "有用", "解决了", "好的谢谢", "谢谢", "有", "是的",
        "yes", "yep", "thanks", "thank you", "helpful", "it helped", "great", "ok")  # fmt: skip
 NO = ("没帮助", "没有帮助", "没用", "没有用", "没解决", "不是", "没有",
@@ -109,11 +118,18 @@ def language_of(text: str, conversation_language: str | None) -> str:
 
 def wants_human(text: str, extra: Sequence[str] = ()) -> bool:
     norm = tx.normalize(text)
-    if any(w in norm for w in (*HANDOVER_ZH, *(e for e in extra if tx.is_cjk_term(e[:1])))):
+    compact = re.sub(r"[\s\W_]+", "", norm)
+    if any(w in compact for w in HANDOVER_ZH):
         return True
-    words = " " + " ".join(re.findall(r"[a-z]+", norm)) + " "
-    english = (*HANDOVER_EN, *(e.lower() for e in extra if not tx.is_cjk_term(e[:1])))
-    return any(f" {w} " in words or f" {w}s " in words for w in english)
+    if len(compact) <= 8 and any(w in compact for w in HANDOVER_ZH_SHORT):
+        return True
+    words = " ".join(re.findall(r"[a-z]+", norm))
+    if _HANDOVER_EN.search(words):
+        return True
+    return any(
+        (e in compact) if tx.is_cjk_term(e[:1]) else (f" {e.lower()} " in f" {words} ")
+        for e in extra
+    )
 
 
 def _short_reply(text: str, words: Sequence[str]) -> bool:
@@ -276,6 +292,14 @@ async def on_ingest(kefu: Kefu, result: IngestResult) -> None:
     try:
         async with lock:
             await serve(kefu, result.workspace_id, result.conversation_id, result.message_id)
+    except Exception:
+        # A broken bot must not strand the customer in `bot` status: hand over instead.
+        log.exception("bot failed on conversation %s; handing over", result.conversation_id)
+        actor = conversations.Actor(workspace_id=result.workspace_id, kind=SenderKind.bot)
+        with contextlib.suppress(Exception):
+            await conversations.change_status(
+                kefu, result.conversation_id, actor, ConversationStatus.queued
+            )
     finally:
         if not lock.locked():
             _locks(kefu).pop(result.conversation_id, None)

@@ -12,6 +12,7 @@ import asyncio
 import re
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -142,6 +143,7 @@ async def warm_up(kefu: Kefu) -> None:
     the background at startup (`kefu.spawn(warm_up(kefu))`) so the first search is fast."""
     if not isinstance(search_index(kefu), EmbeddedIndex):
         return
+    await asyncio.to_thread(tx.warm)  # off the event loop, even if no workspace has entries
     async with kefu.db.session() as session:
         workspaces = list(await session.scalars(sa.select(KnowledgeEntry.workspace_id).distinct()))
     for workspace_id in workspaces:
@@ -245,6 +247,97 @@ async def ensure_category(
             found = row.id
         parent = found
     return parent
+
+
+async def rename_category(
+    kefu: Kefu, workspace_id: uuid.UUID, category_id: uuid.UUID, name: str
+) -> CategoryView:
+    """Rename a node; its descendants' paths follow, and the index learns the new paths."""
+    name = name.strip()
+    if not name or "/" in name or len(name) > 200:
+        raise Invalid("a category name is 1-200 characters and has no '/'")
+    async with kefu.db.transaction() as session:
+        node = await session.scalar(
+            sa.select(KnowledgeCategory)
+            .where(
+                KnowledgeCategory.id == category_id, KnowledgeCategory.workspace_id == workspace_id
+            )
+            .with_for_update()
+        )
+        if node is None:
+            raise NotFound(f"category {category_id} not found")
+        old = node.path
+        new = f"{old.rsplit('/', 1)[0]}/{name}" if "/" in old else name
+        if new != old and await session.scalar(
+            sa.select(KnowledgeCategory.id).where(
+                KnowledgeCategory.workspace_id == workspace_id, KnowledgeCategory.path == new
+            )
+        ):
+            raise Conflict(f"a category {new!r} exists already")
+        subtree = list(
+            await session.scalars(
+                sa.select(KnowledgeCategory).where(
+                    KnowledgeCategory.workspace_id == workspace_id,
+                    sa.or_(
+                        KnowledgeCategory.path == old,
+                        KnowledgeCategory.path.startswith(f"{old}/", autoescape=True),
+                    ),
+                )
+            )
+        )
+        for row in subtree:
+            row.path = new + row.path[len(old) :]
+        node.name = name
+        ids = [row.id for row in subtree]
+        view = CategoryView(id=node.id, name=node.name, path=node.path, parent_id=node.parent_id)
+        paths: dict[uuid.UUID | None, str] = {row.id: row.path for row in subtree}
+        entries = list(
+            await session.scalars(
+                sa.select(KnowledgeEntry).where(
+                    KnowledgeEntry.workspace_id == workspace_id, KnowledgeEntry.category_id.in_(ids)
+                )
+            )
+        )
+        docs = [document_of(e, paths.get(e.category_id)) for e in entries]
+    await _index_changed(kefu, workspace_id, docs)
+    return view
+
+
+async def delete_category(kefu: Kefu, workspace_id: uuid.UUID, category_id: uuid.UUID) -> None:
+    """Delete a node and its subtree; their entries stay, without a category."""
+    async with kefu.db.transaction() as session:
+        node = await session.scalar(
+            sa.select(KnowledgeCategory).where(
+                KnowledgeCategory.id == category_id, KnowledgeCategory.workspace_id == workspace_id
+            )
+        )
+        if node is None:
+            raise NotFound(f"category {category_id} not found")
+        subtree = list(
+            await session.scalars(
+                sa.select(KnowledgeCategory.id).where(
+                    KnowledgeCategory.workspace_id == workspace_id,
+                    sa.or_(
+                        KnowledgeCategory.path == node.path,
+                        KnowledgeCategory.path.startswith(f"{node.path}/", autoescape=True),
+                    ),
+                )
+            )
+        )
+        entries = list(
+            await session.scalars(
+                sa.select(KnowledgeEntry).where(
+                    KnowledgeEntry.workspace_id == workspace_id,
+                    KnowledgeEntry.category_id.in_(subtree),
+                )
+            )
+        )
+        for entry in entries:
+            entry.category_id = None
+        await session.flush()
+        await session.execute(sa.delete(KnowledgeCategory).where(KnowledgeCategory.id.in_(subtree)))
+        docs = [document_of(e, None) for e in entries]
+    await _index_changed(kefu, workspace_id, docs)
 
 
 async def list_categories(kefu: Kefu, workspace_id: uuid.UUID) -> list[CategoryView]:
@@ -515,9 +608,12 @@ async def list_entries(
     category: str | None = None,
     kind: str | None = None,
     tag: str | None = None,
+    sort: str = "updated",
     offset: int = 0,
     limit: int = 50,
 ) -> EntryPage:
+    """Entries, newest edit first, or by `sort`: insertions, bot_answers, helpful,
+    not_helpful (most first), so managers see what is used and what disappoints."""
     async with kefu.db.session() as session:
         paths = await _category_paths(session, workspace_id)
         query = sa.select(KnowledgeEntry).where(KnowledgeEntry.workspace_id == workspace_id)
@@ -531,7 +627,14 @@ async def list_entries(
             wanted = clean_path(category)
             ids = [cid for cid, p in paths.items() if p == wanted or p.startswith(f"{wanted}/")]
             query = query.where(KnowledgeEntry.category_id.in_(ids))
-        rows = list(await session.scalars(query.order_by(KnowledgeEntry.updated_at.desc())))
+        order = {
+            "insertions": KnowledgeEntry.insertions,
+            "bot_answers": KnowledgeEntry.bot_answers,
+            "helpful": KnowledgeEntry.helpful,
+            "not_helpful": KnowledgeEntry.not_helpful,
+        }.get(sort, KnowledgeEntry.updated_at)
+        query = query.order_by(order.desc(), KnowledgeEntry.updated_at.desc())
+        rows = list(await session.scalars(query))
         if tag:
             # Tags are a JSON list (portable across SQLite and PostgreSQL): filter here.
             rows = [r for r in rows if tag in (r.tags or [])]
@@ -645,8 +748,8 @@ async def import_entries(
     in `keep` (those a CSV has no column for) keep their current value on update."""
     report = ImportReport()
     pending = [_normalize_in(e) for e in entries]
-    keys = [e.key for e in pending]
-    duplicates = sorted({k for k in keys if keys.count(k) > 1} - {None})  # type: ignore[type-var]
+    counts = Counter(e.key or "" for e in pending)
+    duplicates = sorted(k for k, n in counts.items() if n > 1)
     if duplicates:
         raise Invalid(f"these keys appear more than once in the import: {duplicates[:10]}")
     done = 0
@@ -694,7 +797,6 @@ async def import_entries(
                     else:
                         docs.append(doc)
                         report.updated += 1
-                paths = await _category_paths(session, workspace_id)
         await _index_changed(kefu, workspace_id, docs)
         done += len(chunk)
         if progress is not None:
@@ -779,12 +881,19 @@ async def last_customer_text(session: AsyncSession, conversation_id: uuid.UUID) 
 
 
 async def suggestions(
-    kefu: Kefu, conversation: Conversation, *, limit: int = 5, internal: bool = True
+    kefu: Kefu,
+    conversation: Conversation,
+    *,
+    query: str | None = None,
+    limit: int = 5,
+    internal: bool = True,
 ) -> Suggestions:
-    """Answers for the customer's last message, for the agent to insert. Agents also see
-    internal entries (they are written for them); drafts and archived entries never."""
-    async with kefu.db.session() as session:
-        query = await last_customer_text(session, conversation.id)
+    """Answers for the customer's last message (or the agent's own `query`), for the agent
+    to insert. Agents also see internal entries (they are written for them); drafts and
+    archived entries never."""
+    if not query:
+        async with kefu.db.session() as session:
+            query = await last_customer_text(session, conversation.id)
     filters = SearchFilters(
         status=(EntryStatus.published.value,),
         visibility=None if internal else "public",
@@ -1024,7 +1133,3 @@ async def public_entry(kefu: Kefu, public_key: str, entry_id: uuid.UUID) -> Publ
         locale=view.locale,
         category=view.category,
     )
-
-
-def hits_as_json(hits: Sequence[SearchHit]) -> list[dict[str, Any]]:
-    return [msgspec.to_builtins(h) for h in hits]

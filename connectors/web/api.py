@@ -111,7 +111,7 @@ class WidgetController(Controller):
     path = "/api/v1/widget"
     tags = ("widget",)
     middleware = (cors_any_origin,)
-    dependencies = {"caller": Provide(provide_caller)}  # noqa: RUF012
+    dependencies = {"caller": Provide(provide_caller)}
 
     @post("/sessions", status_code=200)
     async def start_session(

@@ -17,12 +17,13 @@ would score against itself, so a score means the same across queries (the bot's 
 from __future__ import annotations
 
 import bisect
+import heapq
 import math
 import threading
 import uuid
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain, islice
 
 from kefu.knowledge.search import text as tx
@@ -39,9 +40,11 @@ TYPO_WEIGHT = 0.6
 PREFIX_WEIGHT = 0.5
 # The best candidates are reranked by how much of their question the query covers.
 CANDIDATES = 30
+HEAD = 500
 PRECISION_WEIGHT = 0.4
 WEAK_TERM_SHARE = 0.01
 WEAK_TERM_MIN_DF = 2000
+SNIPPET_SCAN = 4000
 
 _TITLE, _SIMILAR, _BODY = 0, 1, 2
 
@@ -355,18 +358,25 @@ class WorkspaceIndex:
             siblings = question_sum.get(entry, 0.0) - q
             score = q + SIBLING_WEIGHT * siblings + BODY_WEIGHT * body.get(entry, 0.0)
             ranked.append((score, entry))
-        ranked.sort(reverse=True)
-        head = ranked[:CANDIDATES]
+        # Sorting every matching entry would cost more than scoring them: take the head,
+        # and sort the rest only if filters reject the whole head.
+        head = heapq.nlargest(HEAD, ranked)
         reranked: list[tuple[float, int]] = []
-        for raw, entry in head:
+        for raw, entry in head[:CANDIDATES]:
             best = question.get(entry)
             share = self._share(best[1], expanded) if best else 0.0
             reranked.append((raw * (1 - PRECISION_WEIGHT + PRECISION_WEIGHT * share), entry))
         reranked.sort(reverse=True)
-        ranked = reranked + ranked[CANDIDATES:]
+
+        def order() -> Iterator[tuple[float, int]]:
+            yield from reranked
+            yield from head[CANDIDATES:]
+            if len(ranked) > HEAD:
+                yield from sorted(ranked, reverse=True)[HEAD:]
+
         hits: list[SearchHit] = []
         matched = set(expanded)
-        for raw, entry in ranked:
+        for raw, entry in order():
             doc = self.docs[entry]
             if doc is None or (filters is not None and not filters.accepts(doc)):
                 continue
@@ -384,7 +394,9 @@ class WorkspaceIndex:
                     kind=doc.kind,
                     title=doc.title,
                     highlight=tx.highlight(doc.title, matched),
-                    snippet=tx.highlight(doc.body, matched, width=120),
+                    # Segmenting a long article for its snippet would cost more than the
+                    # search; the window is looked for in the first few thousand characters.
+                    snippet=tx.highlight(doc.body[:SNIPPET_SCAN], matched, width=120),
                     score=round(min(1.0, raw / ideal), 4),
                     locale=doc.locale,
                     matched_question=matched_question,

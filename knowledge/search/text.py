@@ -38,6 +38,12 @@ def _segmenter() -> Any:
     return _jieba
 
 
+def warm() -> None:
+    """Load the segmenter now (call it in a worker thread at startup), not on the first
+    search, where it would stall the event loop for most of a second."""
+    _segmenter()
+
+
 def _is_cjk(ch: str) -> bool:
     code = ord(ch)
     return (

@@ -17,17 +17,26 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from kefu import deps, problems
+from kefu.connectors import wechat
 from kefu.connectors.api_channel import ApiConnector, ApiWebhook
 from kefu.connectors.base import Registry
 from kefu.contacts.api import ROUTES as CONTACT_ROUTES
 from kefu.context import Kefu
 from kefu.conversations.api import ROUTES as CONVERSATION_ROUTES
+from kefu.connectors.web.api import ROUTES as WIDGET_ROUTES
+from kefu.connectors.web.connector import WebConnector
 from kefu.conversations.outbox import run_dispatcher
 from kefu.db.engine import Database
+from kefu.demo_site.page import ROUTES as DEMO_SITE_ROUTES
 from kefu.inboxes.api import ROUTES as INBOX_ROUTES
+from kefu.knowledge import bot as knowledge_bot
+from kefu.knowledge import service as knowledge
+from kefu.knowledge.api import ROUTES as KNOWLEDGE_ROUTES
 from kefu.people.api import ROUTES as PEOPLE_ROUTES
 from kefu.realtime.bus import EventBus, make_plugin
 from kefu.realtime.ws import agent_socket
+from kefu.routing.api import ROUTES as ROUTING_ROUTES
+from kefu.routing.timer import run_queue_timer
 from kefu.settings import Settings, load
 
 log = logging.getLogger("kefu")
@@ -46,36 +55,49 @@ async def health(kefu: Any) -> Health:
     return Health(status="ok", database="ok")
 
 
-def build_kefu(settings: Settings, connectors: Registry | None = None) -> Kefu:
-    plugin = make_plugin(settings)
-    if connectors is None:
-        connectors = Registry()
-        connectors.register(ApiConnector())
-    return Kefu(
+def build_kefu(settings: Settings) -> Kefu:
+    """The running core: database, fan-out and every channel's connector."""
+    kefu = Kefu(
         settings=settings,
         db=Database(settings.database_url),
-        events=EventBus(plugin),
-        connectors=connectors,
+        events=EventBus(make_plugin(settings)),
+        connectors=Registry(),
     )
+    kefu.connectors.register(ApiConnector())
+    kefu.connectors.register(WebConnector())
+    wechat.install(kefu)
+    return kefu
 
 
 def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) -> Litestar:
     settings = settings or (kefu.settings if kefu else load())
     kefu = kefu or build_kefu(settings)
+    # The bot answers conversations in `bot` status once their message is committed.
+    if knowledge_bot.on_ingest not in kefu.after_ingest:
+        kefu.after_ingest.append(knowledge_bot.on_ingest)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        dispatcher = (
-            asyncio.create_task(run_dispatcher(kefu, stop)) if settings.run_dispatcher else None
+        # Background workers: the outbox dispatcher sends replies; the queue timer acts on
+        # deadlines nobody requests (overflow after a group's maximum wait).
+        workers = (
+            [
+                asyncio.create_task(run_dispatcher(kefu, stop)),
+                asyncio.create_task(run_queue_timer(kefu, stop, settings.queue_sweep_seconds)),
+            ]
+            if settings.run_dispatcher
+            else []
         )
+        kefu.spawn(knowledge.warm_up(kefu))
         try:
             yield
         finally:
             stop.set()
-            if dispatcher is not None:
-                await dispatcher
+            await asyncio.gather(*workers)
             await kefu.drain()
+            await kefu.connectors.aclose()
+            await knowledge.search_index(kefu).close()
             await kefu.db.dispose()
 
     return Litestar(
@@ -83,10 +105,15 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
             health,
             agent_socket,
             ApiWebhook,
+            *wechat.routes(),
             *PEOPLE_ROUTES,
             *INBOX_ROUTES,
             *CONVERSATION_ROUTES,
             *CONTACT_ROUTES,
+            *ROUTING_ROUTES,
+            *KNOWLEDGE_ROUTES,
+            *WIDGET_ROUTES,
+            *DEMO_SITE_ROUTES,
         ],
         dependencies=deps.DEPENDENCIES,
         plugins=[kefu.events.plugin],

@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Domains that add their own subcommands (each module has add_parser(subparsers)).
-_EXTENSIONS: tuple[str, ...] = ()
+_EXTENSIONS: tuple[str, ...] = ("kefu.connectors.wechat.simulate", "kefu.knowledge.cli")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -36,7 +36,9 @@ class Settings(msgspec.Struct, kw_only=True):
     outbox_poll_seconds: float = 1.0
     # Retry n waits base * 2**(n-1) seconds, capped at ten minutes.
     outbox_backoff_seconds: float = 2.0
+    # Run the background workers (outbox dispatcher, queue timer) in this process.
     run_dispatcher: bool = True
+    queue_sweep_seconds: float = 5.0
     session_hours: float = 24.0 * 14
     # Inbound webhooks older than this are refused as replays.
     webhook_tolerance_seconds: int = 300

@@ -123,6 +123,43 @@ class Server:
     def login(self, local: str) -> str:
         return next(x.email for x in self.demo.logins if x.email.startswith(local + "@"))
 
+    def add_inbox(self, kind: str, name: str) -> uuid.UUID:
+        from kefu.db.tables import Inbox
+
+        async def add() -> uuid.UUID:
+            async with self.kefu.db.transaction() as session:
+                inbox = Inbox(
+                    workspace_id=self.demo.workspace_id,
+                    kind=kind,
+                    name=name,
+                    public_key=uuid.uuid4().hex,
+                    config={},
+                )
+                session.add(inbox)
+                await session.flush()
+                return inbox.id
+
+        return self.call(add)
+
+    def write_to(
+        self, inbox_id: uuid.UUID, identity: Identity, body: str, name: str | None = None
+    ) -> uuid.UUID:
+        async def write() -> uuid.UUID:
+            result = await conversations.ingest(
+                self.kefu,
+                Inbound(
+                    inbox_id=inbox_id,
+                    identity=identity,
+                    channel_message_id=uuid.uuid4().hex,
+                    body=body,
+                    contact=ContactFacts(name=name),
+                ),
+            )
+            assert result.conversation_id is not None
+            return result.conversation_id
+
+        return self.call(write)
+
     def visitor_writes(
         self, visitor: str, body: str, name: str | None = None, page: str | None = None
     ) -> uuid.UUID:
@@ -352,59 +389,40 @@ def test_the_inbox_updates_live_and_counts_unread(browser: Any, server: Server) 
     page.context.close()
 
 
-def test_a_note_mentions_an_agent_picked_from_the_list(browser: Any, server: Server) -> None:
+def test_a_note_mentions_an_agent_who_finds_it_under_mentions(browser: Any, server: Server) -> None:
     conversation_id = server.visitor_writes("mention-visitor", "Hi", name="Mia")
     page = open_console(browser, server, "supervisor")
     page.goto(f"{server.url}/console/#/inbox/{conversation_id}")
     page.get_by_role("tab", name="Note").click()
     composer = page.get_by_role("combobox", name="Message")
 
-    composer.type("Please call her back @To")
-    expect(page.get_by_role("option", name="@Tom Chen 陈涛")).to_be_visible()
+    composer.type("Please call her back @Li")
+    expect(page.get_by_role("option", name="@李娜 Li Na")).to_be_visible()
     composer.press("Enter")
     composer.type("today")
     composer.press("Enter")
 
     note = page.get_by_role("log", name="Timeline").locator("li.msg.note")
-    expect(note).to_contain_text("Please call her back @Tom Chen 陈涛 today")
+    expect(note).to_contain_text("Please call her back @李娜 Li Na today")
     page.context.close()
+
+    lina = open_console(browser, server, "lina")
+    lina.get_by_role("button", name="Mentions").click()
+    expect(lina.get_by_role("button", name="Mia")).to_be_visible()
+    lina.context.close()
 
 
 def test_a_failed_delivery_shows_its_reason(browser: Any, server: Server) -> None:
     """An API inbox with no webhook URL cannot deliver; the agent sees why."""
     from kefu.conversations import outbox
-    from kefu.db.tables import Inbox
 
-    async def api_inbox() -> uuid.UUID:
-        async with server.kefu.db.transaction() as session:
-            inbox = Inbox(
-                workspace_id=server.demo.workspace_id,
-                kind="api",
-                name="Partner API",
-                public_key=uuid.uuid4().hex,
-                config={},
-            )
-            session.add(inbox)
-            await session.flush()
-            return inbox.id
-
-    inbox_id = server.call(api_inbox)
-
-    async def write() -> uuid.UUID:
-        result = await conversations.ingest(
-            server.kefu,
-            Inbound(
-                inbox_id=inbox_id,
-                identity=Identity(kind="external", value="partner-user-7"),
-                channel_message_id="m-1",
-                body="Status of ticket 7?",
-                contact=ContactFacts(name="Partner User"),
-            ),
-        )
-        assert result.conversation_id is not None
-        return result.conversation_id
-
-    conversation_id = server.call(write)
+    inbox_id = server.add_inbox("api", "Partner API")
+    conversation_id = server.write_to(
+        inbox_id,
+        Identity(kind="external", value="partner-user-7"),
+        "Status of ticket 7?",
+        name="Partner User",
+    )
     page = open_console(browser, server, "supervisor")
     page.goto(f"{server.url}/console/#/inbox/{conversation_id}")
     composer = page.get_by_role("combobox", name="Message")
@@ -417,6 +435,25 @@ def test_a_failed_delivery_shows_its_reason(browser: Any, server: Server) -> Non
 
     expect(reply).to_contain_text("Failed")
     expect(reply.get_by_role("alert")).to_contain_text("no webhook_url")
+    page.context.close()
+
+
+def test_the_timeline_shows_the_customers_other_channels(browser: Any, server: Server) -> None:
+    grace = Identity(kind="email", value="grace@example.com")
+    server.write_to(server.demo.inbox_id, grace, "Asked on the website", name="Grace Hopper")
+    api_inbox = server.add_inbox("api", "Partner portal")
+    current = server.write_to(api_inbox, grace, "Following up from the portal")
+    page = open_console(browser, server, "supervisor")
+    page.goto(f"{server.url}/console/#/inbox/{current}")
+    timeline = page.get_by_role("log", name="Timeline")
+    expect(timeline).to_contain_text("Following up from the portal")
+
+    timeline.get_by_role("button", name="Show 1 earlier conversation(s) with this customer").click()
+
+    earlier = timeline.locator("li.msg", has_text="Asked on the website")
+    expect(earlier.locator(".chip.ch-web")).to_have_text("Web")
+    now = timeline.locator("li.msg", has_text="Following up from the portal")
+    expect(now.locator(".chip.ch-api")).to_have_text("API")
     page.context.close()
 
 
@@ -485,6 +522,39 @@ def test_supervisor_reassigns_from_the_board(browser: Any, server: Server) -> No
     page.context.close()
 
 
+def test_admin_writes_a_team_quick_reply_that_agents_use(browser: Any, server: Server) -> None:
+    admin = open_console(browser, server, "admin")
+    admin.goto(f"{server.url}/console/#/admin/quick")
+    form = admin.get_by_role("form", name="Create")
+    form.get_by_role("textbox", name="Shortcut").fill("thanks")
+    form.get_by_role("textbox", name="Name").fill("Thanks")
+    form.get_by_role("combobox", name="Visible to").select_option("team")
+    form.get_by_role("textbox", name="Text").fill("Thank you, {{contact.name|friend}}!")
+    form.get_by_role("button", name="Create").click()
+    expect(admin.get_by_role("row", name="/thanks")).to_contain_text("Everyone")
+    admin.context.close()
+
+    conversation_id = server.visitor_writes("qr-visitor", "bye", name="Quinn")
+    lina = open_console(browser, server, "lina")
+    lina.goto(f"{server.url}/console/#/inbox/{conversation_id}")
+    composer = lina.get_by_role("combobox", name="Message")
+    composer.type("/than")
+    lina.get_by_role("option", name="/thanks Thanks").click()
+    expect(composer).to_have_value("Thank you, Quinn!")
+    lina.context.close()
+
+
+def test_a_wrong_password_is_refused_with_a_reason(browser: Any, server: Server) -> None:
+    page = open_console(browser, server, "")
+    page.get_by_label("E-mail").fill(server.login("lina"))
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in", exact=True).click()
+
+    expect(page.get_by_role("alert")).to_contain_text("Sign-in failed")
+    expect(page.get_by_role("combobox", name="Presence")).to_have_count(0)
+    page.context.close()
+
+
 def test_customer_html_is_shown_as_text(browser: Any, server: Server) -> None:
     payload = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
     name = '<b onmouseover="window.__xss=3">Mallory</b>'
@@ -550,6 +620,7 @@ def test_screenshots_of_each_main_screen(browser: Any, server: Server, locale: s
     texts = {
         "zh-CN": {
             "login": "登录 kefu",
+            "all": "全部",
             "inbox": "排队中",
             "board": "实时监控看板",
             "admin": "接入渠道",
@@ -559,6 +630,7 @@ def test_screenshots_of_each_main_screen(browser: Any, server: Server, locale: s
         },
         "en": {
             "login": "Sign in to kefu",
+            "all": "All",
             "inbox": "Queued",
             "board": "Supervisor board",
             "admin": "Inboxes",
@@ -573,8 +645,8 @@ def test_screenshots_of_each_main_screen(browser: Any, server: Server, locale: s
     shot(page, f"login-{locale}")
 
     sign_in(page, server, "supervisor", locale)
-    page.get_by_role("button", name=texts["inbox"]).click()
-    page.get_by_role("button", name="陈静").click()
+    page.get_by_role("button", name=texts["all"], exact=True).click()
+    page.locator(f'[data-conversation="{rich}"]').click()
     expect(page.locator(".timeline .msg.note")).to_be_visible()
     expect(page.get_by_role("complementary")).to_contain_text("web_visitor")
     shot(page, f"inbox-{locale}")

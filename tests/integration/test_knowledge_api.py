@@ -167,6 +167,10 @@ async def test_suggestions_insertions_and_feedback(
     entry = (await client.get(f"/api/v1/knowledge/{entry_id}", headers=manager)).json()
     assert (entry["insertions"], entry["not_helpful"]) == (1, 1)
 
+    typed = await client.get(
+        f"/api/v1/conversations/{cid}/suggestions", params={"q": "发票"}, headers=agent
+    )
+    assert typed.json()["query"] == "发票" and typed.json()["suggestions"]
     other = await client.get(f"/api/v1/conversations/{uuid.uuid4()}/suggestions", headers=agent)
     assert other.status_code == 404
 
@@ -228,3 +232,39 @@ async def test_widget_self_service_sees_published_public_only(
     assert voted.status_code == 204
     unknown = await client.get("/api/v1/widget/knowledge/search", params={"key": "nope", "q": "x"})
     assert unknown.status_code == 404
+
+
+async def test_categories_rename_and_bad_names(
+    client: httpx.AsyncClient, manager: dict[str, str], agent: dict[str, str]
+) -> None:
+    await client.post("/api/v1/knowledge", json=FAQ, headers=manager)
+    tree = (await client.get("/api/v1/knowledge/categories", headers=agent)).json()
+    assert [c["path"] for c in tree] == ["订单", "订单/发票"]
+    leaf = tree[1]["id"]
+    bad = await client.patch(
+        f"/api/v1/knowledge/categories/{leaf}", json={"name": "a/b"}, headers=manager
+    )
+    assert bad.status_code == 400
+    assert bad.headers["content-type"].startswith("application/problem+json")
+    forbidden = await client.patch(
+        f"/api/v1/knowledge/categories/{leaf}", json={"name": "开票"}, headers=agent
+    )
+    assert forbidden.status_code == 403
+    renamed = await client.patch(
+        f"/api/v1/knowledge/categories/{leaf}", json={"name": "开票"}, headers=manager
+    )
+    assert renamed.json()["path"] == "订单/开票"
+    sorted_ = await client.get("/api/v1/knowledge", params={"sort": "nope"}, headers=manager)
+    assert sorted_.status_code == 400
+
+
+async def test_a_bad_import_writes_nothing(
+    client: httpx.AsyncClient, manager: dict[str, str]
+) -> None:
+    one_bad = [{"title": "好的", "key": "a"}, {"title": "", "key": "b"}]
+    response = await client.post("/api/v1/knowledge/import", json=one_bad, headers=manager)
+    assert response.status_code == 400
+    twice = [{"title": "甲", "key": "same"}, {"title": "乙", "key": "same"}]
+    response = await client.post("/api/v1/knowledge/import", json=twice, headers=manager)
+    assert response.status_code == 422 and "same" in response.json()["detail"]
+    assert (await client.get("/api/v1/knowledge", headers=manager)).json()["total"] == 0

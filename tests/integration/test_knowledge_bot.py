@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 import sqlalchemy as sa
 
 import kefu.knowledge.tables  # noqa: F401  (registers the tables before the schema is created)
@@ -135,3 +136,16 @@ async def test_internal_and_draft_entries_never_reach_customers(
     await bot_inbox(kefu, workspace)
     cid = await say(kefu, workspace, "客服可以直接批准多少金额的退款")
     assert all("组长审批" not in m for m in await bot_messages(kefu, cid))
+
+
+async def test_a_failing_bot_hands_over_instead_of_going_silent(
+    kefu: Kefu, workspace: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await bot_inbox(kefu, workspace)
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("search backend is down")
+
+    monkeypatch.setattr(service, "search", broken)
+    cid = await say(kefu, workspace, "如何申请退款")
+    assert await status_of(kefu, cid) in (ConversationStatus.queued, ConversationStatus.open)

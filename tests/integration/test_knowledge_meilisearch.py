@@ -14,8 +14,15 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import msgspec
 import pytest
 
+import kefu.knowledge.tables  # noqa: F401  (registers the tables before the schema is created)
+from kefu.app import build_kefu
+from kefu.context import Kefu
+from kefu.demo import Demo
+from kefu.knowledge import service
+from kefu.knowledge.schemas import EntryIn, EntryStatus
 from kefu.knowledge.search.base import SearchDocument, SearchFilters
 from kefu.knowledge.search.meilisearch import (
     MeilisearchError,
@@ -337,3 +344,27 @@ def test_filter_expression_quotes_values() -> None:
     expr = filter_expression(SearchFilters(tags=('say "hi"',), kind="faq"))
     assert expr == 'kind = "faq" AND tags = "say \\"hi\\""'
     assert filter_expression(None) is None
+
+
+async def test_the_service_uses_meilisearch_when_configured(
+    fake: tuple[FakeMeili, str], kefu: Kefu, workspace: Demo
+) -> None:
+    state, url = fake
+    meili = build_kefu(msgspec.structs.replace(kefu.settings, meili_url=url, meili_key=KEY))
+    try:
+        created = await service.create_entry(
+            meili,
+            workspace.workspace_id,
+            EntryIn(title="怎么开发票？", status=EntryStatus.published),
+            None,
+        )
+        uid = f"kefu_knowledge_{workspace.workspace_id.hex}"
+        assert str(created.id) in state.indexes[uid]["docs"]  # indexed on save, not later
+        hits = (await service.search(meili, workspace.workspace_id, "发票")).hits
+        assert [h.id for h in hits] == [str(created.id)]
+        await service.delete_entry(meili, workspace.workspace_id, created.id, None)
+        assert state.indexes[uid]["docs"] == {}
+        assert await service.reindex(meili, workspace.workspace_id) == 0
+    finally:
+        await service.search_index(meili).close()
+        await meili.db.dispose()

@@ -271,3 +271,34 @@ async def test_warm_up_builds_every_workspace_with_knowledge(
     index = service.search_index(kefu)
     assert isinstance(index, EmbeddedIndex)
     assert index.has(workspace.workspace_id) and index.has(other_workspace.workspace_id)
+
+
+async def test_renaming_a_category_moves_its_subtree_and_search_filters(
+    kefu: Kefu, workspace: Demo
+) -> None:
+    ws = workspace.workspace_id
+    created = await service.create_entry(kefu, ws, entry("退款多久", category="售后/退款"), None)
+    parent = next(c for c in await service.list_categories(kefu, ws) if c.path == "售后")
+    await service.rename_category(kefu, ws, parent.id, "售后服务")
+    assert [c.path for c in await service.list_categories(kefu, ws)] == [
+        "售后服务",
+        "售后服务/退款",
+    ]
+    assert (await service.get_entry(kefu, ws, created.id)).category == "售后服务/退款"
+    found = await service.search(kefu, ws, "退款", SearchFilters(category="售后服务"))
+    assert [h.id for h in found.hits] == [str(created.id)]
+
+    await service.delete_category(kefu, ws, parent.id)
+    assert await service.list_categories(kefu, ws) == []
+    assert (await service.get_entry(kefu, ws, created.id)).category is None
+    assert (await service.search(kefu, ws, "退款", SearchFilters(category="售后服务"))).hits == []
+
+
+async def test_entries_sort_by_usage(kefu: Kefu, workspace: Demo) -> None:
+    ws = workspace.workspace_id
+    quiet = await service.create_entry(kefu, ws, entry("冷门问题"), None)
+    used = await service.create_entry(kefu, ws, entry("热门问题"), None)
+    await service.record_usage(kefu, ws, used.id, "inserted")
+    await service.update_entry(kefu, ws, quiet.id, EntryPatch(body="刚改过"), None)
+    ids = [e.id for e in (await service.list_entries(kefu, ws, sort="insertions")).items]
+    assert ids == [used.id, quiet.id]

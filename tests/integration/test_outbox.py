@@ -112,3 +112,16 @@ async def test_notes_never_reach_the_outbox(kefu: Kefu, workspace: Demo) -> None
     await reply(kefu, conversation_id, _agent(workspace), "VIP, be nice", note=True)
     async with kefu.db.session() as session:
         assert await session.scalar(sa.select(sa.func.count()).select_from(OutboxJob)) == 0
+
+
+async def test_replies_in_one_conversation_go_out_in_order_even_across_retries(
+    kefu: Kefu, workspace: Demo
+) -> None:
+    channel = FlakyChannel(failures=2)
+    kefu.connectors.register(channel)
+    conversation_id = await _conversation(kefu, workspace)
+    first = await reply(kefu, conversation_id, _agent(workspace), "first")
+    second = await reply(kefu, conversation_id, _agent(workspace), "second")
+    third = await reply(kefu, conversation_id, _agent(workspace), "third")
+    await _drain(kefu)
+    assert [o.message_id for o in channel.delivered] == [first.id, second.id, third.id]

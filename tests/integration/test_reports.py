@@ -143,7 +143,9 @@ async def test_service_level_counts_late_answers_and_long_waits_as_misses(
     assert board.today.created == 4
 
 
-async def test_an_agent_going_online_shows_in_presence(kefu: Kefu, workspace: Demo) -> None:
+async def test_agents_going_online_show_first_with_their_presence(
+    kefu: Kefu, workspace: Demo
+) -> None:
     from kefu.model import Presence
     from kefu.people.service import set_presence
 
@@ -154,7 +156,10 @@ async def test_an_agent_going_online_shows_in_presence(kefu: Kefu, workspace: De
 
     board = await board_of(kefu, workspace)
 
-    assert next(a for a in board.agents if a.id == lina.user_id).presence == "online"
+    assert [(a.name, a.presence) for a in board.agents] == [
+        (lina.name, "online"),
+        ("Tom Chen 陈涛", "offline"),
+    ]
 
 
 async def test_the_board_never_shows_another_workspace(

@@ -296,3 +296,26 @@ async def test_group_policy_round_trip_and_validation(
     response = await api.put(url, json={"strategy": "random"}, headers=headers)
     assert 400 <= response.status_code < 500
     assert (await api.get(url, headers=headers)).json()["policy"] == policy
+
+
+async def test_another_workspaces_ids_in_routing_paths_answer_404(
+    api: httpx.AsyncClient, kefu: Kefu, workspace: Demo, other_workspace: Demo
+) -> None:
+    theirs = await admin_headers(api, other_workspace)
+    result = await ingest(
+        kefu,
+        Inbound(
+            inbox_id=workspace.inbox_id,
+            identity=Identity(kind="web_visitor", value="private"),
+            body="hi",
+        ),
+    )
+    group = workspace.groups["presales"]
+    for method, path, body in [
+        ("GET", f"/api/v1/routing/groups/{group}/policy", None),
+        ("PUT", f"/api/v1/routing/groups/{group}/policy", {"strategy": "least_busy"}),
+        ("GET", f"/api/v1/routing/conversations/{result.conversation_id}/queue", None),
+        ("POST", "/api/v1/routing/explain", {"conversation_id": str(result.conversation_id)}),
+    ]:
+        response = await api.request(method, path, json=body, headers=theirs)
+        assert response.status_code == 404, (path, response.text)

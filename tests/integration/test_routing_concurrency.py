@@ -92,6 +92,8 @@ async def _seed(url: str, strategy: str) -> dict[str, Any]:
             "inbox_id": inbox.id,
             "contacts": [c.id for c in contacts],
         }
+    async with db.engine.begin() as conn:
+        await conn.execute(sa.text("ANALYZE"))
     await db.dispose()
     return seeded
 

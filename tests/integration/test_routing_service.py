@@ -3,10 +3,12 @@ ACD picks the agent, the queue holds the rest and is served when capacity frees.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from kefu.context import Kefu
@@ -16,6 +18,7 @@ from kefu.db.tables import (
     Conversation,
     ConversationEventRow,
     GroupMember,
+    Inbox,
     SkillGroup,
     User,
 )
@@ -32,6 +35,7 @@ from kefu.model import (
 from kefu.people.auth import hash_password
 from kefu.routing import service as routing
 from kefu.routing.tables import BusinessCalendar, RoutingRule
+from kefu.routing.timer import run_queue_timer, sweep
 
 
 def agent_id(demo: Demo, local: str) -> uuid.UUID:
@@ -374,3 +378,91 @@ async def test_contacts_of_other_workspaces_are_never_routed_to_our_agents(
     async with kefu.db.session() as session:
         contact = await session.get(Contact, conv.contact_id)
         assert contact is not None and contact.workspace_id == other_workspace.workspace_id
+
+
+async def test_sweep_serves_every_workspace_with_someone_waiting(
+    kefu: Kefu, workspace: Demo, other_workspace: Demo
+) -> None:
+    ours = await visitor_writes(kefu, workspace, "a")
+    theirs = await visitor_writes(kefu, other_workspace, "b")
+    await set_agent(kefu, agent_id(workspace, "lina"), presence="online")
+    await set_agent(kefu, agent_id(other_workspace, "lina"), presence="online")
+    events = await sweep(kefu, utcnow())
+    assert {e.conversation_id for e in events if e.change == "assigned"} == {ours, theirs}
+
+
+async def test_queue_timer_publishes_assignments_until_stopped(
+    kefu: Kefu, workspace: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cid = await visitor_writes(kefu, workspace, "a")
+    await set_agent(kefu, agent_id(workspace, "lina"), presence="online")
+    stop = asyncio.Event()
+    published: list[Any] = []
+
+    def publish(event: Any) -> None:
+        published.append(event)
+        if getattr(event, "change", None) == "assigned":
+            stop.set()
+
+    monkeypatch.setattr(kefu.events, "publish", publish)
+    await asyncio.wait_for(run_queue_timer(kefu, stop, every_seconds=0.01), timeout=30)
+    assert [e.conversation_id for e in published if e.change == "assigned"] == [cid]
+
+
+async def test_hand_over_from_bot_skips_bot_rules_even_when_the_inbox_started_the_bot(
+    kefu: Kefu, workspace: Demo
+) -> None:
+    lina = agent_id(workspace, "lina")
+    await set_agent(kefu, lina, presence="online")
+    async with kefu.db.transaction() as session:
+        inbox = await session.get(Inbox, workspace.inbox_id)
+        assert inbox is not None
+        inbox.config = {**inbox.config, "bot_enabled": True}
+    await add_rule(kefu, workspace, name="bot first", priority=50, target={"kind": "bot"})
+    cid = await visitor_writes(kefu, workspace, "v")
+    assert (await conversation(kefu, cid)).status == "bot"
+    async with kefu.db.transaction() as session:
+        conv = await session.get(Conversation, cid)
+        assert conv is not None
+        await routing.hand_over_from_bot(session, conv, utcnow())
+    conv = await conversation(kefu, cid)
+    assert (conv.status, conv.assignee_id) == ("open", lina)
+
+
+async def test_bot_handing_over_by_status_change_is_not_routed_back_to_the_bot(
+    kefu: Kefu, workspace: Demo
+) -> None:
+    """What the knowledge bot does: the inbox starts the bot, the bot gives up by
+    putting the conversation in the queue; a "bot first" rule must not catch it again."""
+    lina = agent_id(workspace, "lina")
+    await set_agent(kefu, lina, presence="online")
+    async with kefu.db.transaction() as session:
+        inbox = await session.get(Inbox, workspace.inbox_id)
+        assert inbox is not None
+        inbox.config = {**inbox.config, "bot_enabled": True}
+    await add_rule(kefu, workspace, name="bot first", priority=50, target={"kind": "bot"})
+    cid = await visitor_writes(kefu, workspace, "v")
+    assert (await conversation(kefu, cid)).status == "bot"
+    bot = Actor(workspace_id=workspace.workspace_id, kind=SenderKind.bot)
+    await change_status(kefu, cid, bot, ConversationStatus.queued)
+    conv = await conversation(kefu, cid)
+    assert (conv.status, conv.assignee_id) == ("open", lina)
+
+
+async def test_reopened_conversation_waits_behind_those_already_waiting(
+    kefu: Kefu, workspace: Demo
+) -> None:
+    admin = Actor(
+        workspace_id=workspace.workspace_id,
+        kind=SenderKind.agent,
+        user_id=agent_id(workspace, "admin"),
+    )
+    first = await visitor_writes(kefu, workspace, "comes-back")
+    await change_status(kefu, first, admin, ConversationStatus.resolved)
+    waiting = await visitor_writes(kefu, workspace, "meanwhile")
+    again = await visitor_writes(kefu, workspace, "comes-back")
+    assert again == first  # reopened within the window
+    async with kefu.db.session() as session:
+        reopened = await routing.queue_status(session, await conversation(kefu, first), utcnow())
+        other = await routing.queue_status(session, await conversation(kefu, waiting), utcnow())
+    assert (other.position, reopened.position) == (1, 2)

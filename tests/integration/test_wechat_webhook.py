@@ -17,10 +17,7 @@ import sqlalchemy as sa
 import websockets
 
 from kefu.app import create_app
-from kefu.connectors import wechat
-from kefu.connectors.wechat.api import WeChatWebhook
 from kefu.connectors.wechat.connector import WeChatConnector
-from kefu.connectors.wechat.media import FileMediaStore
 from kefu.connectors.wechat.standin import StandIn, create_standin, serve
 from kefu.connectors.wechat.webhook import AccountKeys, Mode, seal_request
 from kefu.context import Kefu
@@ -99,10 +96,9 @@ class Setup:
 @pytest.fixture
 async def setup(kefu: Kefu, workspace: Demo) -> AsyncIterator[Setup]:
     standin = StandIn()
-    connector = wechat.install(kefu)
+    connector = kefu.connectors.get("wechat")
+    assert isinstance(connector, WeChatConnector)
     app = create_app(kefu=kefu)
-    for handler in wechat.routes():
-        app.register(handler)
     app.on_startup.clear()
     app.on_shutdown.clear()
     # A real server in the test's own event loop: Litestar's AsyncTestClient runs the app
@@ -265,10 +261,9 @@ async def test_simulated_text_reaches_the_agent_socket_and_the_reply_reaches_wec
     kefu: Kefu, workspace: Demo
 ) -> None:
     standin = StandIn()
-    connector = WeChatConnector(kefu.db, media=FileMediaStore(kefu.settings.media_dir))
-    kefu.connectors.register(connector)
+    connector = kefu.connectors.get("wechat")
+    assert isinstance(connector, WeChatConnector)
     app = create_app(kefu=kefu)
-    app.register(WeChatWebhook)
     app.on_startup.clear()
     app.on_shutdown.clear()
     async with (
@@ -434,11 +429,6 @@ async def test_media_wechat_no_longer_has_leaves_the_message_intact(setup: Setup
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingest() drops the facts of an event that finds no open conversation, so a QR "
-    "scene or menu key seen before the first message is lost (reported to the lead)",
-)
 async def test_qr_scene_seen_before_the_first_message_becomes_the_entry_point(
     setup: Setup,
 ) -> None:

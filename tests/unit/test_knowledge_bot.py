@@ -50,6 +50,12 @@ CASES = [
     ("AGENT", CONFIDENT, BotState(), "hand_over", None, 0),
     ("I want to speak to an agent", CONFIDENT, BotState(), "hand_over", None, 0),
     ("agenda for delivery", NOTHING, BotState(), "clarify", None, 1),
+    ("我要人工", CONFIDENT, BotState(), "hand_over", None, 0),
+    ("人工！", CONFIDENT, BotState(), "hand_over", None, 0),
+    # mentions are questions, not requests
+    ("人工客服的工作时间是什么？", CONFIDENT, BotState(), "answer", "a", 0),
+    ("what are your agents working hours", CONFIDENT, BotState(), "answer", "a", 0),
+    ("let me talk to someone", NOTHING, BotState(), "hand_over", None, 0),
     ("2", UNSURE, BotState(offered=OFFERED), "answer", "b", 0),
     ("第一个", NOTHING, BotState(offered=OFFERED), "answer", "a", 0),
     ("退款多久到账", NOTHING, BotState(offered=OFFERED), "answer", "b", 0),

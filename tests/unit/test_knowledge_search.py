@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kefu.knowledge.relevance import evaluate, load_cases, sample_documents
 from kefu.knowledge.search import text as tx
@@ -196,3 +198,22 @@ def test_light_stemmer(word: str, stem: str) -> None:
 
 def test_plain_strips_markdown() -> None:
     assert tx.plain("# 标题\n\n1. 点击 **申请退款** [链接](http://x)") == "标题 点击 申请退款 链接"
+
+
+SAMPLE_INDEX = build(sample_documents())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=60))
+def test_any_query_searches_without_error_and_scores_stay_in_range(query: str) -> None:
+    for hit in SAMPLE_INDEX.search(query, None, 5):
+        assert 0.0 <= hit.score <= 1.0
+        assert "<script" not in hit.highlight and "<script" not in hit.snippet
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=80), st.lists(st.text(min_size=1, max_size=4), max_size=5))
+def test_highlight_escapes_everything_but_its_marks(text: str, matched: list[str]) -> None:
+    out = tx.highlight(text, matched, width=30)
+    without_marks = out.replace("<mark>", "").replace("</mark>", "")
+    assert "<" not in without_marks and ">" not in without_marks

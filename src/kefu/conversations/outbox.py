@@ -42,7 +42,10 @@ def backoff(attempts: int, base: float) -> timedelta:
     return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), 600))
 
 
-async def claim(kefu: Kefu, now: datetime, limit: int = BATCH) -> list[uuid.UUID]:
+async def claim(kefu: Kefu, now: datetime, limit: int = BATCH) -> list[list[uuid.UUID]]:
+    """Claim due jobs, grouped per conversation in the order they were written. A
+    conversation whose earlier reply is still waiting (for a retry, or in another
+    process's hands) is left alone: a reply never overtakes an earlier one."""
     async with kefu.db.transaction() as session:
         jobs = (
             await session.scalars(
@@ -52,15 +55,49 @@ async def claim(kefu: Kefu, now: datetime, limit: int = BATCH) -> list[uuid.UUID
                     OutboxJob.next_attempt_at <= now,
                     sa.or_(OutboxJob.locked_until.is_(None), OutboxJob.locked_until < now),
                 )
-                .order_by(OutboxJob.next_attempt_at)
+                .order_by(OutboxJob.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             )
         ).all()
+        groups: dict[uuid.UUID, list[OutboxJob]] = {}
         for job in jobs:
-            job.locked_until = now + timedelta(seconds=CLAIM_SECONDS)
-            job.attempts += 1
-        return [job.id for job in jobs]
+            groups.setdefault(job.conversation_id, []).append(job)
+        if groups:
+            first = {cid: group[0].id for cid, group in groups.items()}
+            # PostgreSQL has no min(uuid): find each conversation's earliest pending job by
+            # reading the (few) pending ids in order.
+            pending = await session.execute(
+                sa.select(OutboxJob.conversation_id, OutboxJob.id)
+                .where(
+                    OutboxJob.state == "pending",
+                    OutboxJob.conversation_id.in_(list(groups)),
+                )
+                .order_by(OutboxJob.id)
+            )
+            earliest: dict[uuid.UUID, uuid.UUID] = {}
+            for conversation_id, job_id in pending:
+                earliest.setdefault(conversation_id, job_id)
+            for conversation_id, job_id in earliest.items():
+                if job_id != first[conversation_id]:
+                    del groups[conversation_id]
+        for group in groups.values():
+            for job in group:
+                job.locked_until = now + timedelta(seconds=CLAIM_SECONDS)
+                job.attempts += 1
+        return [[job.id for job in group] for group in groups.values()]
+
+
+async def release(kefu: Kefu, job_ids: list[uuid.UUID]) -> None:
+    """Give back claims not tried (their conversation's earlier reply did not go out)."""
+    if not job_ids:
+        return
+    async with kefu.db.transaction() as session:
+        await session.execute(
+            sa.update(OutboxJob)
+            .where(OutboxJob.id.in_(job_ids))
+            .values(locked_until=None, attempts=OutboxJob.attempts - 1)
+        )
 
 
 async def _outbound(kefu: Kefu, job_id: uuid.UUID) -> tuple[OutboxJob, Inbox, Outbound]:
@@ -141,11 +178,19 @@ async def deliver(kefu: Kefu, job_id: uuid.UUID) -> str:
 
 
 async def dispatch_due(kefu: Kefu, now: datetime | None = None) -> int:
-    """One pass: claim what is due and send it. Returns how many jobs were tried."""
-    ids = await claim(kefu, now or utcnow())
-    if ids:
-        await asyncio.gather(*(deliver(kefu, job_id) for job_id in ids))
-    return len(ids)
+    """One pass: claim what is due and send it, conversations in parallel, each
+    conversation's replies one after another. Returns how many jobs were tried."""
+    groups = await claim(kefu, now or utcnow())
+    tried = await asyncio.gather(*(_deliver_in_order(kefu, group) for group in groups))
+    return sum(tried)
+
+
+async def _deliver_in_order(kefu: Kefu, job_ids: list[uuid.UUID]) -> int:
+    for index, job_id in enumerate(job_ids):
+        if await deliver(kefu, job_id) == "pending":
+            await release(kefu, job_ids[index + 1 :])
+            return index + 1
+    return len(job_ids)
 
 
 async def next_due(kefu: Kefu) -> datetime | None:

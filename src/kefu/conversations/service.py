@@ -121,7 +121,14 @@ async def _ingest_once(
     )
     opened = reopened = False
     if conversation is None and inbound.is_event:
-        # A bare event (unsubscribe, a page view) does not open a conversation.
+        # A bare event (unsubscribe, a page view) does not open a conversation. An entry
+        # point it carries (a WeChat QR scene, a menu key) waits on the contact for the
+        # conversation the customer opens next, so routing can still use it.
+        if inbound.facts.entry_point:
+            contact.attributes = {
+                **(contact.attributes or {}),
+                PENDING_ENTRY_POINT: inbound.facts.entry_point,
+            }
         key = inbound.channel_message_id
         if key:
             session.add(InboundReceipt(inbox_id=inbox.id, key=key))
@@ -337,10 +344,18 @@ async def _recently_resolved(
     )
 
 
+PENDING_ENTRY_POINT = "pending_entry_point"
+
+
 def _new_conversation(
     inbox: Inbox, contact: Contact, inbound: Inbound, now: datetime
 ) -> Conversation:
     facts = inbound.facts
+    pending = (contact.attributes or {}).get(PENDING_ENTRY_POINT)
+    if pending is not None:
+        contact.attributes = {
+            k: v for k, v in contact.attributes.items() if k != PENDING_ENTRY_POINT
+        }
     return Conversation(
         workspace_id=inbox.workspace_id,
         inbox_id=inbox.id,
@@ -348,7 +363,7 @@ def _new_conversation(
         channel=inbox.kind,
         status=ConversationStatus.queued,
         priority=int(contact.vip_level or 0),
-        entry_point=facts.entry_point,
+        entry_point=facts.entry_point or pending,
         first_page=facts.page_url,
         referrer=facts.referrer,
         language=facts.language or inbound.contact.language,
@@ -480,6 +495,7 @@ async def reply(
                 OutboxJob(
                     workspace_id=conversation.workspace_id,
                     message_id=message.id,
+                    conversation_id=conversation.id,
                     inbox_id=conversation.inbox_id,
                     next_attempt_at=now,
                     created_at=now,

@@ -10,7 +10,11 @@ import sqlalchemy as sa
 from kefu.db.tables import Base
 
 # Each module defines tables on kefu.db.tables.Base; importing registers them.
-DOMAIN_TABLES: tuple[str, ...] = ()
+DOMAIN_TABLES: tuple[str, ...] = (
+    "kefu.routing.tables",
+    "kefu.knowledge.tables",
+    "kefu.connectors.web.tables",
+)
 
 
 def all_tables() -> sa.MetaData:

@@ -306,6 +306,10 @@ class OutboxJob(Base):
     message_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("messages.id", ondelete="CASCADE"), unique=True
     )
+    # Replies in one conversation go out in order: a job waits for earlier ones.
+    conversation_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
     inbox_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("inboxes.id", ondelete="CASCADE"))
     state: Mapped[str] = mapped_column(sa.String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)

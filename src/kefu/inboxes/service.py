@@ -90,6 +90,14 @@ def _validate(kind: ChannelKind, public: dict[str, Any], hidden: dict[str, Any])
             missing.append("encoding_aes_key")
         if missing:
             raise Invalid(f"a WeChat inbox needs config: {', '.join(missing)}")
+        from kefu.connectors.wechat.crypto import check_aes_key
+
+        for key in ("encoding_aes_key", "previous_encoding_aes_key"):
+            if hidden.get(key):
+                try:
+                    check_aes_key(hidden[key])
+                except ValueError as exc:
+                    raise Invalid(f"config.{key}: {exc}") from None
 
 
 async def create_inbox(kefu: Kefu, workspace_id: uuid.UUID, data: InboxCreate) -> InboxOut:

@@ -27,6 +27,7 @@ WAITING = (ConversationStatus.queued,)
 HANDLING = (ConversationStatus.open, ConversationStatus.pending)
 # The people a supervisor watches on the board: those who take conversations.
 STAFF_ROLES = (Role.agent, Role.supervisor, Role.admin)
+PRESENCE_ORDER = {"online": 0, "busy": 1, "away": 2, "offline": 3}
 
 
 async def build_board(session: AsyncSession, workspace_id: uuid.UUID, now: datetime) -> Board:
@@ -120,7 +121,7 @@ async def _agents(session: AsyncSession, workspace_id: uuid.UUID) -> list[AgentR
             .order_by(User.name)
         )
     ).all()
-    return [
+    rows_kept = [
         AgentRow(
             id=user.id,
             name=user.name,
@@ -134,6 +135,8 @@ async def _agents(session: AsyncSession, workspace_id: uuid.UUID) -> list[AgentR
         # Admins and supervisors who hold no conversations are watchers, not agents.
         if user.role == Role.agent or n
     ]
+    # Grouped by presence, the ones who can take work first; by name within a group.
+    return sorted(rows_kept, key=lambda a: (PRESENCE_ORDER.get(a.presence, 9), a.name))
 
 
 async def _in_progress(

@@ -17,7 +17,7 @@ from kefu.routing import hours
 from kefu.routing.acd import GroupPolicy
 from kefu.routing.rules import Rule, TargetKind, ordered, validate_rule
 from kefu.routing.schemas import CalendarIn, CalendarOut, RuleIn, RuleOut
-from kefu.routing.service import calendar_of, require_group, rule_of
+from kefu.routing.service import calendar_of, rule_of
 from kefu.routing.tables import BusinessCalendar, RoutingRule
 
 
@@ -252,17 +252,28 @@ async def delete_calendar(
 # group policy
 
 
+async def _group(session: AsyncSession, workspace_id: uuid.UUID, group_id: uuid.UUID) -> SkillGroup:
+    group = await session.scalar(
+        sa.select(SkillGroup).where(
+            SkillGroup.id == group_id, SkillGroup.workspace_id == workspace_id
+        )
+    )
+    if group is None:
+        raise NotFound(f"skill group {group_id} not found")
+    return group
+
+
 async def get_policy(
     session: AsyncSession, workspace_id: uuid.UUID, group_id: uuid.UUID
 ) -> GroupPolicy:
-    group = await require_group(session, workspace_id, group_id)
+    group = await _group(session, workspace_id, group_id)
     return GroupPolicy.from_group(group.strategy, group.settings or {})
 
 
 async def set_policy(
     session: AsyncSession, workspace_id: uuid.UUID, group_id: uuid.UUID, policy: GroupPolicy
 ) -> GroupPolicy:
-    group = await require_group(session, workspace_id, group_id)
+    group = await _group(session, workspace_id, group_id)
     problems: list[str] = []
     if not 0 <= policy.sticky_days <= 365:
         problems.append("sticky_days must be between 0 and 365")

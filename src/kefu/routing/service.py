@@ -224,21 +224,27 @@ async def load_agents(
     if not users:
         return []
     ids = [u.id for u in users]
+    # When every agent is loaded anyway, filtering by workspace beats a long IN list of
+    # ids; for one group, the ids keep the load count to that group's conversations.
+    many = whole_workspace and len(ids) > 50
+    member_rows = sa.select(GroupMember.group_id, GroupMember.user_id)
+    member_rows = member_rows.where(
+        GroupMember.workspace_id == workspace_id if many else GroupMember.user_id.in_(ids)
+    )
     groups: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
-    for gid, uid in await session.execute(
-        sa.select(GroupMember.group_id, GroupMember.user_id).where(GroupMember.user_id.in_(ids))
-    ):
+    for gid, uid in await session.execute(member_rows):
         groups[uid].add(gid)
-    load: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)
-    for assignee, channel, count in await session.execute(
+    load_rows = (
         sa.select(Conversation.assignee_id, Conversation.channel, sa.func.count())
         .where(
             Conversation.workspace_id == workspace_id,
-            Conversation.assignee_id.in_(ids),
             Conversation.status.in_([str(s) for s in LOAD_STATUSES]),
+            Conversation.assignee_id.is_not(None) if many else Conversation.assignee_id.in_(ids),
         )
         .group_by(Conversation.assignee_id, Conversation.channel)
-    ):
+    )
+    load: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)
+    for assignee, channel, count in await session.execute(load_rows):
         if assignee is not None:
             load[assignee][channel] = int(count)
     return [
@@ -346,6 +352,14 @@ async def route(
     (by the bot or by a transfer to a group: `keep_group`), and assign it at once if an
     agent can take it; otherwise it waits in the queue. Runs inside the caller's
     transaction and only adds rows; the caller publishes after commit."""
+    # Handed over by the bot (status bot -> queued in this very session, before any
+    # flush): the bot is done with it, so rules aiming at the bot are skipped. Read first,
+    # because the first query below autoflushes and clears the history.
+    replaced = sa.inspect(conversation).attrs.status.history.deleted
+    from_bot = ConversationStatus.bot.value in replaced
+    # Entering the queue anew (opened, reopened, handed over, transferred) starts the
+    # wait now; a reopened conversation must not jump the line with yesterday's time.
+    rejoins = any(status != ConversationStatus.queued.value for status in replaced)
     workspace_id = conversation.workspace_id
     # A reopened conversation's own last agent counts for sticky routing too.
     previous = (conversation.assignee_id, conversation.assigned_at)
@@ -364,7 +378,7 @@ async def route(
             conversation.inbox_id,
             facts,
             now,
-            skip_bot=bool(attributes.get(BOT_SERVED)),
+            skip_bot=from_bot or bool(attributes.get(BOT_SERVED)),
         )
         decision_data = {
             "rule_id": str(decision.rule_id) if decision.rule_id else None,
@@ -393,7 +407,13 @@ async def route(
     conversation.group_id = group_id
     conversation.assignee_id = None
     conversation.status = ConversationStatus.queued
-    conversation.queued_at = conversation.queued_at or now
+    if rejoins or conversation.queued_at is None:
+        conversation.queued_at = now
+    if OVERFLOWED in (conversation.attributes or {}):
+        # A new wait may overflow again.
+        conversation.attributes = {
+            k: v for k, v in conversation.attributes.items() if k != OVERFLOWED
+        }
 
     policies = await policies_of(session, workspace_id)
     policy = policies.get(group_id, acd.GroupPolicy())
@@ -670,17 +690,24 @@ async def _write_assignments(
     if not plan:
         return
     conversations = cast(sa.Table, Conversation.__table__)
-    await session.execute(
-        sa.update(conversations)
-        .where(conversations.c.id == sa.bindparam("b_id"))
-        .values(
-            assignee_id=sa.bindparam("b_agent"),
-            assigned_at=now,
-            status=ConversationStatus.open.value,
-            updated_at=now,
-        ),
-        [{"b_id": a.conversation_id, "b_agent": a.agent_id} for a in plan],
-    )
+    fields = {"assigned_at": now, "status": ConversationStatus.open.value, "updated_at": now}
+    if session.get_bind().dialect.name == "postgresql":
+        # One UPDATE ... FROM (VALUES ...) instead of a round trip per row.
+        pairs = sa.values(sa.column("cid", sa.Uuid), sa.column("aid", sa.Uuid), name="picked").data(
+            [(a.conversation_id, a.agent_id) for a in plan]
+        )
+        await session.execute(
+            sa.update(conversations)
+            .where(conversations.c.id == pairs.c.cid)
+            .values(assignee_id=pairs.c.aid, **fields)
+        )
+    else:
+        await session.execute(
+            sa.update(conversations)
+            .where(conversations.c.id == sa.bindparam("b_id"))
+            .values(assignee_id=sa.bindparam("b_agent"), **fields),
+            [{"b_id": a.conversation_id, "b_agent": a.agent_id} for a in plan],
+        )
     rows = []
     for a in plan:
         conversation = waiting[a.conversation_id]
@@ -894,3 +921,14 @@ def _event_row(
 
 def _s(value: uuid.UUID | None) -> str | None:
     return str(value) if value else None
+
+
+async def hand_over_from_bot(
+    session: AsyncSession, conversation: Conversation, now: datetime
+) -> None:
+    """The bot asks for a human: route again, skipping rules that target the bot (so a
+    "bot first" rule does not send the conversation straight back)."""
+    conversation.attributes = {**(conversation.attributes or {}), BOT_SERVED: True}
+    conversation.status = ConversationStatus.queued
+    conversation.queued_at = now
+    await route(session, conversation, now)

@@ -41,10 +41,11 @@ class RoutingRule(Base):
 
 class BusinessCalendar(Base):
     __tablename__ = "business_calendars"
+    # The unique index also serves lookups by workspace.
     __table_args__ = (sa.UniqueConstraint("workspace_id", "name"),)
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
     workspace_id: Mapped[uuid.UUID] = mapped_column(
-        sa.ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("workspaces.id", ondelete="CASCADE")
     )
     name: Mapped[str] = mapped_column(sa.String(200))
     timezone: Mapped[str] = mapped_column(sa.String(64), default="Asia/Shanghai")

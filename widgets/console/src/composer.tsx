@@ -79,18 +79,21 @@ export function Composer({ conversation }: { conversation: Conversation }) {
     }
   };
 
-  const replaceToken = (start: number, insert: string) => {
+  const replaceToken = (start: number, insert: string, end?: number) => {
     const el = ref.current;
-    const caret = el?.selectionStart ?? text.length;
-    const next = text.slice(0, start) + insert + text.slice(caret);
+    const caret = end ?? el?.selectionStart ?? text.length;
+    const current = el?.value ?? text;
+    const next = current.slice(0, start) + insert + current.slice(caret);
+    const pos = start + insert.length;
+    // Write the DOM at once, caret included: a fast typist's next key must land after
+    // the insertion, not wherever a later render would put the caret.
+    if (el) {
+      el.value = next;
+      el.focus();
+      el.setSelectionRange(pos, pos);
+    }
     setText(next);
     setPopup(null);
-    requestAnimationFrame(() => {
-      if (!el) return;
-      el.focus();
-      const pos = start + insert.length;
-      el.setSelectionRange(pos, pos);
-    });
   };
 
   const pick = async (index: number) => {
@@ -100,6 +103,9 @@ export function Composer({ conversation }: { conversation: Conversation }) {
       return;
     }
     const qr = popup.items[index];
+    // The token ends where the caret is now; the render below is a network round trip.
+    const end = ref.current?.selectionStart ?? undefined;
+    setPopup(null);
     let body = fillVariables(qr.body, conversation);
     try {
       const r = await post<{ body: string }>(`/api/v1/quick-replies/${qr.id}/render`, {
@@ -109,7 +115,7 @@ export function Composer({ conversation }: { conversation: Conversation }) {
     } catch {
       // The local fill above already covers the common variables.
     }
-    replaceToken(popup.start, body);
+    replaceToken(popup.start, body, end);
   };
 
   const send = async () => {
@@ -128,8 +134,9 @@ export function Composer({ conversation }: { conversation: Conversation }) {
     } catch (e) {
       reportError(e);
     } finally {
+      // Focus is left where it is: the text area never lost it, and taking it back
+      // after the round trip would steal the next keystroke from wherever the agent went.
       setSending(false);
-      ref.current?.focus();
     }
   };
 

@@ -1,5 +1,5 @@
-import { useEffect, useRef, useState } from "preact/hooks";
-import { Conversation, contactName, patch } from "./api";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+import { Conversation, Message, contactName, get, patch, qs } from "./api";
 import { formatTime, t } from "./i18n";
 import { MessageItem } from "./messages";
 import { Composer } from "./composer";
@@ -201,12 +201,33 @@ function ConversationList() {
   );
 }
 
+/** Escape closes a dialog wherever focus is, and focus returns where it was. */
+function useEscape(onClose: () => void): void {
+  // A layout effect: listening from the moment the dialog is on screen, not a frame later.
+  useLayoutEffect(() => {
+    const before = document.activeElement as HTMLElement | null;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === "Escape") {
+        e.preventDefault();
+        e.stopPropagation();
+        onClose();
+      }
+    };
+    window.addEventListener("keydown", onKey, true);
+    return () => {
+      window.removeEventListener("keydown", onKey, true);
+      before?.focus();
+    };
+  }, []);
+}
+
 export function TransferDialog({ onClose }: { onClose: () => void }) {
   const [groupId, setGroupId] = useState("");
   const [agentId, setAgentId] = useState("");
   const [note, setNote] = useState("");
   const first = useRef<HTMLSelectElement>(null);
   useEffect(() => first.current?.focus(), []);
+  useEscape(onClose);
   const submit = async (e: Event) => {
     e.preventDefault();
     const body: Record<string, string> = { note };
@@ -223,7 +244,6 @@ export function TransferDialog({ onClose }: { onClose: () => void }) {
         aria-modal="true"
         aria-labelledby="transfer-title"
         onSubmit={submit}
-        onKeyDown={(e) => e.key === "Escape" && onClose()}
       >
         <h2 id="transfer-title">{t("transfer.title")}</h2>
         <label>
@@ -393,6 +413,59 @@ function Actions({ c, onTransfer }: { c: Conversation; onTransfer: () => void })
   );
 }
 
+/** The contact's earlier conversations, on any channel, above the current one. */
+function EarlierHistory({ c }: { c: Conversation }) {
+  const [earlier, setEarlier] = useState<Conversation[]>([]);
+  const [loaded, setLoaded] = useState<{ c: Conversation; messages: Message[] }[] | null>(null);
+  const contactId = c.contact?.id ?? c.contact_id;
+  useEffect(() => {
+    if (!contactId) return;
+    get<{ items: Conversation[] }>("/api/v1/conversations" + qs({ contact: contactId }))
+      .then((page) => setEarlier(page.items.filter((x) => x.id !== c.id && x.id < c.id)))
+      .catch(() => setEarlier([]));
+  }, [contactId]);
+  if (!earlier.length) return null;
+  if (!loaded) {
+    const load = async () => {
+      try {
+        const oldestFirst = [...earlier].reverse();
+        const pages = await Promise.all(
+          oldestFirst.map((x) => get<{ items: Message[] }>(`/api/v1/conversations/${x.id}/messages`)),
+        );
+        setLoaded(oldestFirst.map((x, i) => ({ c: x, messages: pages[i].items })));
+      } catch (e) {
+        reportError(e);
+      }
+    };
+    return (
+      <li class="earlier">
+        <button type="button" class="ghost" onClick={() => void load()}>
+          {t("conv.earlier", { n: earlier.length })}
+        </button>
+      </li>
+    );
+  }
+  return (
+    <>
+      {loaded.map(({ c: old, messages: list }) => (
+        <>
+          <li class="divider" role="separator" aria-label={t("conv.earlier_one", { channel: t(`channel.${old.channel}`), date: formatTime(old.created_at) })}>
+            <span>
+              {t(`channel.${old.channel}`)} · {formatTime(old.created_at)} · {t(`status.${old.status}`)}
+            </span>
+          </li>
+          {list.map((m) => (
+            <MessageItem key={m.id} m={m} channel={old.channel} />
+          ))}
+        </>
+      ))}
+      <li class="divider now" role="separator" aria-label={t("conv.current")}>
+        <span>{t("conv.current")}</span>
+      </li>
+    </>
+  );
+}
+
 function ConversationPane() {
   const c = current.value;
   const [transferOpen, setTransferOpen] = useState(false);
@@ -437,6 +510,7 @@ function ConversationPane() {
         <Actions key={c.id} c={c} onTransfer={() => setTransferOpen(true)} />
       </header>
       <ol class="timeline" ref={logRef} role="log" aria-label={t("conv.timeline")} aria-live="polite">
+        <EarlierHistory key={c.id} c={c} />
         {msgs.map((m) => (
           <MessageItem key={m.seq} m={m} channel={c.channel} />
         ))}
@@ -460,6 +534,7 @@ function isTypingTarget(el: EventTarget | null): boolean {
 function KeyHelp({ onClose }: { onClose: () => void }) {
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => ref.current?.focus(), []);
+  useEscape(onClose);
   return (
     <div class="backdrop" onClick={onClose}>
       <div
@@ -469,7 +544,6 @@ function KeyHelp({ onClose }: { onClose: () => void }) {
         aria-labelledby="keys-title"
         tabIndex={-1}
         ref={ref}
-        onKeyDown={(e) => e.key === "Escape" && onClose()}
       >
         <h2 id="keys-title">{t("keys.title")}</h2>
         <p>{t("keys.help")}</p>

@@ -61,6 +61,7 @@ function PresenceSwitch() {
 function Login() {
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
+  const [workspace, setWorkspace] = useState(localStorage.getItem("kefu.workspace") ?? "");
   const [error, setError] = useState("");
   const [busy, setBusy] = useState(false);
   const submit = async (e: Event) => {
@@ -68,10 +69,16 @@ function Login() {
     setBusy(true);
     setError("");
     try {
-      await post("/api/v1/auth/login", { email, password });
+      await post("/api/v1/auth/login", { email, password, workspace: workspace.trim() || null });
+      if (workspace.trim()) localStorage.setItem("kefu.workspace", workspace.trim());
       await loadMe();
     } catch (err) {
-      setError(err instanceof ApiError && err.status < 500 ? t("login.failed") : String(err));
+      // The server's sentence says what to do (e.g. name the workspace); show it too.
+      setError(
+        err instanceof ApiError && err.status < 500
+          ? `${t("login.failed")} (${err.detail})`
+          : String(err),
+      );
     } finally {
       setBusy(false);
     }
@@ -105,6 +112,18 @@ function Login() {
             onInput={(e) => setPassword(e.currentTarget.value)}
           />
         </label>
+        <details open={!!workspace}>
+          <summary>{t("login.more")}</summary>
+          <label>
+            {t("login.workspace")}
+            <input
+              name="workspace"
+              autocomplete="organization"
+              value={workspace}
+              onInput={(e) => setWorkspace(e.currentTarget.value)}
+            />
+          </label>
+        </details>
         {error && (
           <p role="alert" class="error">
             {error}

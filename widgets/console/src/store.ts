@@ -169,11 +169,24 @@ export async function loadConversations(more = false): Promise<void> {
     let items: Conversation[] = [];
     let next: string | null = null;
     if (v === "mentions") {
-      const ids = mentions.value;
-      const got = await Promise.allSettled(
-        ids.map((id) => get<Conversation>(`/api/v1/conversations/${id}`)),
+      // Server side: conversations whose text has "@<my name>" (notes are searched too);
+      // plus mentions heard live in this browser that the search may not rank yet.
+      const name = me.value?.name ?? "";
+      const found = name
+        ? (
+            await get<{ items: Conversation[] }>(
+              "/api/v1/conversations" +
+                qs({ q: `@${name}`, channel: f.channel, status: f.status, label: f.label, inbox: f.inbox }),
+            )
+          ).items
+        : [];
+      const known = new Set(found.map((c) => c.id));
+      const extra = await Promise.allSettled(
+        mentions.value
+          .filter((id) => !known.has(id))
+          .map((id) => get<Conversation>(`/api/v1/conversations/${id}`)),
       );
-      items = got.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+      items = [...found, ...extra.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []))];
     } else {
       const queries = viewQueries(v, f);
       const pages = await Promise.all(
@@ -213,8 +226,12 @@ export async function loadCounts(): Promise<void> {
     return page.items.filter((c) => c.status !== "resolved").length;
   };
   try {
-    const [mine, queued] = await Promise.all([one({ assignee: "me" }), one({ status: "queued" })]);
-    counts.value = { mine, queued, mentions: mentions.value.length };
+    const [mine, queued, mentioned] = await Promise.all([
+      one({ assignee: "me" }),
+      one({ status: "queued" }),
+      one({ q: `@${m.name}` }),
+    ]);
+    counts.value = { mine, queued, mentions: Math.max(mentioned, mentions.value.length) };
   } catch {
     // Counts are a convenience; the list itself reports errors.
   }
@@ -283,9 +300,12 @@ export function mergeMessages(incoming: Message[]): void {
   messages.value = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
 }
 
+/** Update in place: a list that reorders under the agent's j/k is disorienting. */
 export function upsertConversation(c: Conversation): void {
-  const rest = conversations.value.filter((x) => x.id !== c.id);
-  conversations.value = [c, ...rest];
+  const list = conversations.value;
+  conversations.value = list.some((x) => x.id === c.id)
+    ? list.map((x) => (x.id === c.id ? c : x))
+    : [c, ...list];
 }
 
 export async function act(path: string, body: unknown = {}): Promise<boolean> {

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 22:19:35.871939
+Create Date: 2026-11-22 23:13:58.579465
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
+
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -43,6 +44,31 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_workspaces")),
         sa.UniqueConstraint("slug", name=op.f("uq_workspaces_slug")),
+    )
+    op.create_table(
+        "business_calendars",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("workspace_id", sa.Uuid(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("timezone", sa.String(length=64), nullable=False),
+        sa.Column(
+            "weekly", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False
+        ),
+        sa.Column(
+            "special_days", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False
+        ),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_business_calendars_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_business_calendars")),
+        sa.UniqueConstraint(
+            "workspace_id", "name", name=op.f("uq_business_calendars_workspace_id_name")
+        ),
     )
     op.create_table(
         "contacts",
@@ -80,6 +106,103 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_contacts_phone"), ["phone"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_contacts_workspace_id"), ["workspace_id"], unique=False
+        )
+
+    op.create_table(
+        "knowledge_categories",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("workspace_id", sa.Uuid(), nullable=False),
+        sa.Column("parent_id", sa.Uuid(), nullable=True),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("path", sa.String(length=1000), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["parent_id"],
+            ["knowledge_categories.id"],
+            name=op.f("fk_knowledge_categories_parent_id_knowledge_categories"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_knowledge_categories_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_knowledge_categories")),
+        sa.UniqueConstraint(
+            "workspace_id", "path", name=op.f("uq_knowledge_categories_workspace_id_path")
+        ),
+    )
+    with op.batch_alter_table("knowledge_categories", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_knowledge_categories_workspace_id"), ["workspace_id"], unique=False
+        )
+
+    op.create_table(
+        "knowledge_versions",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("workspace_id", sa.Uuid(), nullable=False),
+        sa.Column("entry_id", sa.Uuid(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("change", sa.String(length=16), nullable=False),
+        sa.Column(
+            "changed_fields",
+            sa.JSON().with_variant(postgresql.JSONB(), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "snapshot", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False
+        ),
+        sa.Column("changed_by", sa.Uuid(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_knowledge_versions_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_knowledge_versions")),
+        sa.UniqueConstraint(
+            "entry_id", "version", name=op.f("uq_knowledge_versions_entry_id_version")
+        ),
+    )
+    with op.batch_alter_table("knowledge_versions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_knowledge_versions_entry_id"), ["entry_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_knowledge_versions_workspace_id"), ["workspace_id"], unique=False
+        )
+
+    op.create_table(
+        "routing_rules",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("workspace_id", sa.Uuid(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("priority", sa.Integer(), nullable=False),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("match", sa.String(length=8), nullable=False),
+        sa.Column(
+            "conditions", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False
+        ),
+        sa.Column(
+            "target", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False
+        ),
+        sa.Column("set_priority", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_routing_rules_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_routing_rules")),
+    )
+    with op.batch_alter_table("routing_rules", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_routing_rules_ws_priority", ["workspace_id", "priority"], unique=False
         )
 
     op.create_table(
@@ -268,6 +391,98 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_inboxes_workspace_id"), ["workspace_id"], unique=False)
 
     op.create_table(
+        "knowledge_entries",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("workspace_id", sa.Uuid(), nullable=False),
+        sa.Column("key", sa.String(length=120), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("title", sa.String(length=500), nullable=False),
+        sa.Column(
+            "similar", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False
+        ),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column(
+            "channels", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False
+        ),
+        sa.Column(
+            "attachments", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False
+        ),
+        sa.Column("locale", sa.String(length=16), nullable=False),
+        sa.Column("category_id", sa.Uuid(), nullable=True),
+        sa.Column("tags", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("visibility", sa.String(length=16), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("insertions", sa.Integer(), nullable=False),
+        sa.Column("bot_answers", sa.Integer(), nullable=False),
+        sa.Column("helpful", sa.Integer(), nullable=False),
+        sa.Column("not_helpful", sa.Integer(), nullable=False),
+        sa.Column("created_by", sa.Uuid(), nullable=True),
+        sa.Column("updated_by", sa.Uuid(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["category_id"],
+            ["knowledge_categories.id"],
+            name=op.f("fk_knowledge_entries_category_id_knowledge_categories"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_knowledge_entries_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_knowledge_entries")),
+        sa.UniqueConstraint(
+            "workspace_id", "key", name=op.f("uq_knowledge_entries_workspace_id_key")
+        ),
+    )
+    with op.batch_alter_table("knowledge_entries", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_knowledge_entries_category_id"), ["category_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_knowledge_entries_workspace_id"), ["workspace_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_knowledge_entries_ws_status_locale",
+            ["workspace_id", "status", "locale"],
+            unique=False,
+        )
+
+    op.create_table(
+        "routing_cursors",
+        sa.Column("group_id", sa.Uuid(), nullable=False),
+        sa.Column("workspace_id", sa.Uuid(), nullable=False),
+        sa.Column("last_agent_id", sa.Uuid(), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["group_id"],
+            ["skill_groups.id"],
+            name=op.f("fk_routing_cursors_group_id_skill_groups"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["last_agent_id"],
+            ["users.id"],
+            name=op.f("fk_routing_cursors_last_agent_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_routing_cursors_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("group_id", name=op.f("pk_routing_cursors")),
+    )
+    with op.batch_alter_table("routing_cursors", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_routing_cursors_workspace_id"), ["workspace_id"], unique=False
+        )
+
+    op.create_table(
         "conversations",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("workspace_id", sa.Uuid(), nullable=False),
@@ -375,6 +590,47 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("inbox_id", "key", name=op.f("pk_inbound_receipts")),
     )
     op.create_table(
+        "web_visitors",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("workspace_id", sa.Uuid(), nullable=False),
+        sa.Column("inbox_id", sa.Uuid(), nullable=False),
+        sa.Column("external_id", sa.String(length=255), nullable=True),
+        sa.Column("verified", sa.Boolean(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=True),
+        sa.Column("email", sa.String(length=320), nullable=True),
+        sa.Column("phone", sa.String(length=64), nullable=True),
+        sa.Column("language", sa.String(length=16), nullable=True),
+        sa.Column("entry_point", sa.String(length=200), nullable=True),
+        sa.Column("page_url", sa.String(length=2000), nullable=True),
+        sa.Column("page_title", sa.String(length=500), nullable=True),
+        sa.Column("referrer", sa.String(length=2000), nullable=True),
+        sa.Column(
+            "attributes", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False
+        ),
+        sa.Column("prechat_done", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["inbox_id"],
+            ["inboxes.id"],
+            name=op.f("fk_web_visitors_inbox_id_inboxes"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_web_visitors_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_web_visitors")),
+    )
+    with op.batch_alter_table("web_visitors", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_web_visitors_inbox_id"), ["inbox_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_web_visitors_workspace_id"), ["workspace_id"], unique=False
+        )
+
+    op.create_table(
         "events",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("workspace_id", sa.Uuid(), nullable=False),
@@ -405,6 +661,155 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_events_workspace_id"), ["workspace_id"], unique=False)
         batch_op.create_index(
             "ix_events_ws_type_created", ["workspace_id", "type", "created_at"], unique=False
+        )
+
+    op.create_table(
+        "knowledge_bot_sessions",
+        sa.Column("conversation_id", sa.Uuid(), nullable=False),
+        sa.Column("workspace_id", sa.Uuid(), nullable=False),
+        sa.Column("misses", sa.Integer(), nullable=False),
+        sa.Column(
+            "offered", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False
+        ),
+        sa.Column("last_entry_id", sa.Uuid(), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["conversation_id"],
+            ["conversations.id"],
+            name=op.f("fk_knowledge_bot_sessions_conversation_id_conversations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_knowledge_bot_sessions_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("conversation_id", name=op.f("pk_knowledge_bot_sessions")),
+    )
+    with op.batch_alter_table("knowledge_bot_sessions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_knowledge_bot_sessions_workspace_id"), ["workspace_id"], unique=False
+        )
+
+    op.create_table(
+        "knowledge_feedback",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("workspace_id", sa.Uuid(), nullable=False),
+        sa.Column("entry_id", sa.Uuid(), nullable=False),
+        sa.Column("helpful", sa.Boolean(), nullable=False),
+        sa.Column("comment", sa.Text(), nullable=True),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("conversation_id", sa.Uuid(), nullable=True),
+        sa.Column("user_id", sa.Uuid(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["conversation_id"],
+            ["conversations.id"],
+            name=op.f("fk_knowledge_feedback_conversation_id_conversations"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["entry_id"],
+            ["knowledge_entries.id"],
+            name=op.f("fk_knowledge_feedback_entry_id_knowledge_entries"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_knowledge_feedback_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_knowledge_feedback")),
+    )
+    with op.batch_alter_table("knowledge_feedback", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_knowledge_feedback_entry_id"), ["entry_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_knowledge_feedback_workspace_id"), ["workspace_id"], unique=False
+        )
+
+    op.create_table(
+        "knowledge_unanswered",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("workspace_id", sa.Uuid(), nullable=False),
+        sa.Column("normalized", sa.String(length=500), nullable=False),
+        sa.Column("question", sa.Text(), nullable=False),
+        sa.Column("locale", sa.String(length=16), nullable=True),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("resolved_entry_id", sa.Uuid(), nullable=True),
+        sa.Column("last_conversation_id", sa.Uuid(), nullable=True),
+        sa.Column("first_asked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_asked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["last_conversation_id"],
+            ["conversations.id"],
+            name=op.f("fk_knowledge_unanswered_last_conversation_id_conversations"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["resolved_entry_id"],
+            ["knowledge_entries.id"],
+            name=op.f("fk_knowledge_unanswered_resolved_entry_id_knowledge_entries"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_knowledge_unanswered_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_knowledge_unanswered")),
+        sa.UniqueConstraint(
+            "workspace_id",
+            "normalized",
+            name=op.f("uq_knowledge_unanswered_workspace_id_normalized"),
+        ),
+    )
+    with op.batch_alter_table("knowledge_unanswered", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_knowledge_unanswered_workspace_id"), ["workspace_id"], unique=False
+        )
+
+    op.create_table(
+        "knowledge_usage",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("workspace_id", sa.Uuid(), nullable=False),
+        sa.Column("entry_id", sa.Uuid(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("conversation_id", sa.Uuid(), nullable=True),
+        sa.Column("user_id", sa.Uuid(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["conversation_id"],
+            ["conversations.id"],
+            name=op.f("fk_knowledge_usage_conversation_id_conversations"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["entry_id"],
+            ["knowledge_entries.id"],
+            name=op.f("fk_knowledge_usage_entry_id_knowledge_entries"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_knowledge_usage_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_knowledge_usage")),
+    )
+    with op.batch_alter_table("knowledge_usage", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_knowledge_usage_entry_id"), ["entry_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_knowledge_usage_workspace_id"), ["workspace_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_knowledge_usage_ws_created", ["workspace_id", "created_at"], unique=False
         )
 
     op.create_table(
@@ -460,10 +865,43 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "web_page_views",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("workspace_id", sa.Uuid(), nullable=False),
+        sa.Column("visitor_id", sa.Uuid(), nullable=False),
+        sa.Column("url", sa.String(length=2000), nullable=False),
+        sa.Column("title", sa.String(length=500), nullable=False),
+        sa.Column("referrer", sa.String(length=2000), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("seconds_on_page", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["visitor_id"],
+            ["web_visitors.id"],
+            name=op.f("fk_web_page_views_visitor_id_web_visitors"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_web_page_views_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_web_page_views")),
+    )
+    with op.batch_alter_table("web_page_views", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_web_page_views_visitor_started", ["visitor_id", "started_at"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_web_page_views_workspace_id"), ["workspace_id"], unique=False
+        )
+
+    op.create_table(
         "outbox",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("workspace_id", sa.Uuid(), nullable=False),
         sa.Column("message_id", sa.Uuid(), nullable=False),
+        sa.Column("conversation_id", sa.Uuid(), nullable=False),
         sa.Column("inbox_id", sa.Uuid(), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
@@ -471,6 +909,12 @@ def upgrade() -> None:
         sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["conversation_id"],
+            ["conversations.id"],
+            name=op.f("fk_outbox_conversation_id_conversations"),
+            ondelete="CASCADE",
+        ),
         sa.ForeignKeyConstraint(
             ["inbox_id"],
             ["inboxes.id"],
@@ -493,6 +937,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("message_id", name=op.f("uq_outbox_message_id")),
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_outbox_conversation_id"), ["conversation_id"], unique=False
+        )
         batch_op.create_index("ix_outbox_due", ["state", "next_attempt_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_outbox_workspace_id"), ["workspace_id"], unique=False)
 
@@ -504,18 +951,48 @@ def downgrade() -> None:
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_outbox_workspace_id"))
         batch_op.drop_index("ix_outbox_due")
+        batch_op.drop_index(batch_op.f("ix_outbox_conversation_id"))
 
     op.drop_table("outbox")
+    with op.batch_alter_table("web_page_views", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_web_page_views_workspace_id"))
+        batch_op.drop_index("ix_web_page_views_visitor_started")
+
+    op.drop_table("web_page_views")
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_messages_workspace_id"))
 
     op.drop_table("messages")
+    with op.batch_alter_table("knowledge_usage", schema=None) as batch_op:
+        batch_op.drop_index("ix_knowledge_usage_ws_created")
+        batch_op.drop_index(batch_op.f("ix_knowledge_usage_workspace_id"))
+        batch_op.drop_index(batch_op.f("ix_knowledge_usage_entry_id"))
+
+    op.drop_table("knowledge_usage")
+    with op.batch_alter_table("knowledge_unanswered", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_knowledge_unanswered_workspace_id"))
+
+    op.drop_table("knowledge_unanswered")
+    with op.batch_alter_table("knowledge_feedback", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_knowledge_feedback_workspace_id"))
+        batch_op.drop_index(batch_op.f("ix_knowledge_feedback_entry_id"))
+
+    op.drop_table("knowledge_feedback")
+    with op.batch_alter_table("knowledge_bot_sessions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_knowledge_bot_sessions_workspace_id"))
+
+    op.drop_table("knowledge_bot_sessions")
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.drop_index("ix_events_ws_type_created")
         batch_op.drop_index(batch_op.f("ix_events_workspace_id"))
         batch_op.drop_index(batch_op.f("ix_events_conversation_id"))
 
     op.drop_table("events")
+    with op.batch_alter_table("web_visitors", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_web_visitors_workspace_id"))
+        batch_op.drop_index(batch_op.f("ix_web_visitors_inbox_id"))
+
+    op.drop_table("web_visitors")
     op.drop_table("inbound_receipts")
     with op.batch_alter_table("conversations", schema=None) as batch_op:
         batch_op.drop_index(
@@ -529,6 +1006,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_conversations_contact_id"))
 
     op.drop_table("conversations")
+    with op.batch_alter_table("routing_cursors", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_routing_cursors_workspace_id"))
+
+    op.drop_table("routing_cursors")
+    with op.batch_alter_table("knowledge_entries", schema=None) as batch_op:
+        batch_op.drop_index("ix_knowledge_entries_ws_status_locale")
+        batch_op.drop_index(batch_op.f("ix_knowledge_entries_workspace_id"))
+        batch_op.drop_index(batch_op.f("ix_knowledge_entries_category_id"))
+
+    op.drop_table("knowledge_entries")
     with op.batch_alter_table("inboxes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_inboxes_workspace_id"))
 
@@ -555,12 +1042,26 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_skill_groups_workspace_id"))
 
     op.drop_table("skill_groups")
+    with op.batch_alter_table("routing_rules", schema=None) as batch_op:
+        batch_op.drop_index("ix_routing_rules_ws_priority")
+
+    op.drop_table("routing_rules")
+    with op.batch_alter_table("knowledge_versions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_knowledge_versions_workspace_id"))
+        batch_op.drop_index(batch_op.f("ix_knowledge_versions_entry_id"))
+
+    op.drop_table("knowledge_versions")
+    with op.batch_alter_table("knowledge_categories", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_knowledge_categories_workspace_id"))
+
+    op.drop_table("knowledge_categories")
     with op.batch_alter_table("contacts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_contacts_workspace_id"))
         batch_op.drop_index(batch_op.f("ix_contacts_phone"))
         batch_op.drop_index(batch_op.f("ix_contacts_email"))
 
     op.drop_table("contacts")
+    op.drop_table("business_calendars")
     op.drop_table("workspaces")
     op.drop_table("shared_state")
     # ### end Alembic commands ###
