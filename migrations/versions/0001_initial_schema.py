@@ -1,8 +1,8 @@
-"""conversation model
+"""initial schema
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 23:13:58.579465
+Create Date: 2026-11-22 23:15:46.199560
 """
 
 from __future__ import annotations
@@ -449,6 +449,49 @@ def upgrade() -> None:
             "ix_knowledge_entries_ws_status_locale",
             ["workspace_id", "status", "locale"],
             unique=False,
+        )
+
+    op.create_table(
+        "quick_replies",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("workspace_id", sa.Uuid(), nullable=False),
+        sa.Column("owner_id", sa.Uuid(), nullable=True),
+        sa.Column("shortcut", sa.String(length=64), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["owner_id"],
+            ["users.id"],
+            name=op.f("fk_quick_replies_owner_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_quick_replies_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_quick_replies")),
+    )
+    with op.batch_alter_table("quick_replies", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_quick_replies_workspace_id"), ["workspace_id"], unique=False
+        )
+        batch_op.create_index(
+            "uq_quick_replies_personal_shortcut",
+            ["workspace_id", "owner_id", "shortcut"],
+            unique=True,
+            sqlite_where=sa.text("owner_id IS NOT NULL"),
+            postgresql_where=sa.text("owner_id IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "uq_quick_replies_team_shortcut",
+            ["workspace_id", "shortcut"],
+            unique=True,
+            sqlite_where=sa.text("owner_id IS NULL"),
+            postgresql_where=sa.text("owner_id IS NULL"),
         )
 
     op.create_table(
@@ -1010,6 +1053,20 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_routing_cursors_workspace_id"))
 
     op.drop_table("routing_cursors")
+    with op.batch_alter_table("quick_replies", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_quick_replies_team_shortcut",
+            sqlite_where=sa.text("owner_id IS NULL"),
+            postgresql_where=sa.text("owner_id IS NULL"),
+        )
+        batch_op.drop_index(
+            "uq_quick_replies_personal_shortcut",
+            sqlite_where=sa.text("owner_id IS NOT NULL"),
+            postgresql_where=sa.text("owner_id IS NOT NULL"),
+        )
+        batch_op.drop_index(batch_op.f("ix_quick_replies_workspace_id"))
+
+    op.drop_table("quick_replies")
     with op.batch_alter_table("knowledge_entries", schema=None) as batch_op:
         batch_op.drop_index("ix_knowledge_entries_ws_status_locale")
         batch_op.drop_index(batch_op.f("ix_knowledge_entries_workspace_id"))

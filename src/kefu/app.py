@@ -33,7 +33,9 @@ from kefu.knowledge import bot as knowledge_bot
 from kefu.knowledge import service as knowledge
 from kefu.knowledge.api import ROUTES as KNOWLEDGE_ROUTES
 from kefu.people.api import ROUTES as PEOPLE_ROUTES
+from kefu.quickreplies.api import ROUTES as QUICK_REPLY_ROUTES
 from kefu.realtime.bus import EventBus, make_plugin
+from kefu.reports.api import ROUTES as REPORT_ROUTES
 from kefu.realtime.ws import agent_socket
 from kefu.routing.api import ROUTES as ROUTING_ROUTES
 from kefu.routing.timer import run_queue_timer
@@ -112,6 +114,8 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
             *CONTACT_ROUTES,
             *ROUTING_ROUTES,
             *KNOWLEDGE_ROUTES,
+            *QUICK_REPLY_ROUTES,
+            *REPORT_ROUTES,
             *WIDGET_ROUTES,
             *DEMO_SITE_ROUTES,
         ],

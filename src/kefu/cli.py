@@ -51,15 +51,17 @@ async def _with_kefu(settings: Settings, fn: Callable[[Any], Awaitable[int]]) ->
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from kefu.demo import seed
+    from kefu.demo import seed, showcase
 
     async def go(kefu: Any) -> int:
         demo = await seed(kefu)
+        entries = await showcase(kefu, demo)
         base = kefu.settings.public_url or f"http://{kefu.settings.host}:{kefu.settings.port}"
         print("kefu demo workspace 'demo' is ready / 演示工作区已就绪")
         print(f"  demo shop with the chat widget / 演示商城:  {base}/")
         print(f"  agent console / 客服工作台:                 {base}/console")
         print(f"  API docs / 接口文档:                        {base}/schema")
+        print(f"  knowledge base / 知识库: {entries} sample entries; the bot answers first")
         print(f"  password for every demo login / 演示密码:   {demo.password}")
         for login in demo.logins:
             print(f"    {login.role:<18} {login.email:<28} {login.name}")

@@ -126,3 +126,21 @@ async def seed(
             inbox_id=inbox.id,
             widget_key=widget_key,
         )
+
+
+async def showcase(kefu: Kefu, demo: Demo) -> int:
+    """What `kefu demo` adds for a person trying kefu: the sample knowledge base, and the
+    bot answering the demo shop first (it hands over on "转人工" / "agent"). Visitors can
+    chat even when no agent is online; their conversation waits in the queue.
+    Returns how many knowledge entries the demo workspace has from the samples."""
+    from kefu.knowledge import io as knowledge_io
+    from kefu.knowledge import service as knowledge
+
+    report = await knowledge.import_entries(
+        kefu, demo.workspace_id, knowledge_io.read_folder(knowledge_io.SAMPLES)
+    )
+    async with kefu.db.transaction() as session:
+        inbox = await session.get(Inbox, demo.inbox_id)
+        assert inbox is not None
+        inbox.config = {**inbox.config, "bot_enabled": True, "offline_mode": "chat"}
+    return report.created + report.updated + report.unchanged

@@ -14,6 +14,7 @@ DOMAIN_TABLES: tuple[str, ...] = (
     "kefu.routing.tables",
     "kefu.knowledge.tables",
     "kefu.connectors.web.tables",
+    "kefu.quickreplies.tables",
 )
 
 
