@@ -50,9 +50,9 @@ class ApiInbound(msgspec.Struct, frozen=True, kw_only=True):
     message_id: Id
     user: ApiUser
     text: Annotated[str, msgspec.Meta(max_length=20_000)] = ""
-    attachments: list[Attachment] = []
+    attachments: list[Attachment] = msgspec.field(default_factory=list)
     entry_point: str | None = None
-    attributes: dict[str, Any] = {}
+    attributes: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class Accepted(msgspec.Struct, frozen=True):

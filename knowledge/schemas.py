@@ -47,15 +47,15 @@ class EntryIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     title: Title
     kind: EntryKind = EntryKind.faq
     key: Key | None = None
-    similar: list[Annotated[str, msgspec.Meta(min_length=1, max_length=500)]] = []
+    similar: list[Annotated[str, msgspec.Meta(min_length=1, max_length=500)]] = msgspec.field(default_factory=list)
     body: Annotated[str, msgspec.Meta(max_length=100_000)] = ""
     # Per-channel answer variants, e.g. {"wechat": "short text"}; the body is the default.
-    channels: dict[str, str] = {}
-    attachments: list[Attachment] = []
+    channels: dict[str, str] = msgspec.field(default_factory=dict)
+    attachments: list[Attachment] = msgspec.field(default_factory=list)
     locale: Locale = "zh-CN"
     # A path such as "售后/退款"; its parts are created in the category tree on demand.
     category: str | None = None
-    tags: list[Annotated[str, msgspec.Meta(min_length=1, max_length=64)]] = []
+    tags: list[Annotated[str, msgspec.Meta(min_length=1, max_length=64)]] = msgspec.field(default_factory=list)
     status: EntryStatus = EntryStatus.draft
     visibility: Visibility = Visibility.public
 
@@ -187,4 +187,4 @@ class ImportReport(msgspec.Struct, kw_only=True):
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    errors: list[str] = []
+    errors: list[str] = msgspec.field(default_factory=list)

@@ -161,8 +161,14 @@ _EXTENSIONS: tuple[str, ...] = ("kefu.connectors.wechat.simulate", "kefu.knowled
 
 
 def main(argv: list[str] | None = None) -> int:
+    from kefu.conversations.errors import KefuError
+
     args = build_parser().parse_args(argv)
-    result: int = args.fn(args)
+    try:
+        result: int = args.fn(args)
+    except KefuError as exc:
+        print(f"kefu: {exc.detail}", file=sys.stderr)
+        return 2
     return result
 
 

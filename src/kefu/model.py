@@ -117,7 +117,7 @@ class ContactFacts(msgspec.Struct, frozen=True, omit_defaults=True):
     language: str | None = None
     region: str | None = None
     verified: bool = False
-    attributes: dict[str, Any] = {}
+    attributes: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class ConversationFacts(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -128,7 +128,7 @@ class ConversationFacts(msgspec.Struct, frozen=True, omit_defaults=True):
     page_title: str | None = None
     referrer: str | None = None
     language: str | None = None
-    attributes: dict[str, Any] = {}
+    attributes: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class Inbound(msgspec.Struct, frozen=True, kw_only=True):
@@ -145,8 +145,8 @@ class Inbound(msgspec.Struct, frozen=True, kw_only=True):
     body: str = ""
     attachments: tuple[Attachment, ...] = ()
     sent_at: datetime | None = None
-    contact: ContactFacts = ContactFacts()
-    facts: ConversationFacts = ConversationFacts()
+    contact: ContactFacts = msgspec.field(default_factory=ContactFacts)
+    facts: ConversationFacts = msgspec.field(default_factory=ConversationFacts)
     thread_key: str | None = None
     # An `Inbound` that only updates facts (a WeChat subscribe, a page view) is stored
     # as an event message and does not count as the customer writing.

@@ -61,7 +61,7 @@ def decode_cursor(cursor: str) -> uuid.UUID:
 
 
 class Filters(msgspec.Struct, frozen=True, kw_only=True):
-    status: list[ConversationStatus] = []
+    status: list[ConversationStatus] = msgspec.field(default_factory=list)
     assignee: str | None = None  # an agent id, "me" or "none"
     group: uuid.UUID | None = None
     inbox: uuid.UUID | None = None

@@ -61,7 +61,7 @@ class ReplyRequest(msgspec.Struct, frozen=True, kw_only=True):
     body: Body = ""
     note: bool = False
     type: MessageType = MessageType.text
-    attachments: list[Attachment] = []
+    attachments: list[Attachment] = msgspec.field(default_factory=list)
     client_message_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None
 
 

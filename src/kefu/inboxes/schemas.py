@@ -14,7 +14,7 @@ Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 class InboxCreate(msgspec.Struct, frozen=True, kw_only=True):
     kind: ChannelKind
     name: Name
-    config: dict[str, Any] = {}
+    config: dict[str, Any] = msgspec.field(default_factory=dict)
     default_group_id: uuid.UUID | None = None
 
 

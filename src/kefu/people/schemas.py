@@ -37,7 +37,7 @@ class AgentOut(msgspec.Struct, frozen=True, kw_only=True):
     region: str | None
     locale: str
     active: bool
-    group_ids: list[uuid.UUID] = []
+    group_ids: list[uuid.UUID] = msgspec.field(default_factory=list)
     created_at: datetime
 
 
@@ -49,7 +49,7 @@ class AgentCreate(msgspec.Struct, frozen=True, kw_only=True):
     capacity: Capacity | None = None
     region: str | None = None
     locale: str = "zh-CN"
-    group_ids: list[uuid.UUID] = []
+    group_ids: list[uuid.UUID] = msgspec.field(default_factory=list)
 
 
 class AgentUpdate(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -78,8 +78,8 @@ class GroupOut(msgspec.Struct, frozen=True, kw_only=True):
 class GroupCreate(msgspec.Struct, frozen=True, kw_only=True):
     name: Name
     strategy: str = "least_busy"
-    settings: dict[str, Any] = {}
-    member_ids: list[uuid.UUID] = []
+    settings: dict[str, Any] = msgspec.field(default_factory=dict)
+    member_ids: list[uuid.UUID] = msgspec.field(default_factory=list)
 
 
 class GroupUpdate(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

@@ -71,7 +71,7 @@ class AgentState(msgspec.Struct, kw_only=True):
     # optional "total" caps the sum over all kinds.
     capacity: dict[str, Any]
     # Conversations the agent holds now (open or pending), per channel kind.
-    load: dict[str, int] = {}
+    load: dict[str, int] = msgspec.field(default_factory=dict)
     region: str | None = None
     last_assigned_at: datetime | None = None
     online_since: datetime | None = None

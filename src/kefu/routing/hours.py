@@ -30,14 +30,14 @@ class SpecialDay(msgspec.Struct, frozen=True, omit_defaults=True):
 
     date: date
     name: str = ""
-    hours: list[Interval] = []
+    hours: list[Interval] = msgspec.field(default_factory=list)
 
 
 class Calendar(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     timezone: str = "Asia/Shanghai"
     # Keys are "mon".."sun"; a missing day is closed.
-    weekly: dict[str, list[Interval]] = {}
-    special_days: list[SpecialDay] = []
+    weekly: dict[str, list[Interval]] = msgspec.field(default_factory=dict)
+    special_days: list[SpecialDay] = msgspec.field(default_factory=list)
 
 
 class CalendarError(ValueError):

@@ -83,7 +83,7 @@ class Rule(msgspec.Struct, kw_only=True, omit_defaults=True):
     enabled: bool = True
     match: Literal["all", "any"] = "all"
     # No conditions: a catch-all rule.
-    conditions: list[Condition] = []
+    conditions: list[Condition] = msgspec.field(default_factory=list)
     # Raise the conversation's queue priority when this rule matches (e.g. VIP rules).
     set_priority: int | None = None
 
@@ -93,10 +93,10 @@ class ContactProfile(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tr
     gender: str | None = None
     age: int | None = None
     vip_level: int = 0
-    tags: list[str] = []
+    tags: list[str] = msgspec.field(default_factory=list)
     language: str | None = None
     verified: bool = False
-    attributes: dict[str, Any] = {}
+    attributes: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class RoutingFacts(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -108,8 +108,8 @@ class RoutingFacts(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
     page_url: str | None = None
     referrer: str | None = None
     language: str | None = None
-    contact: ContactProfile = ContactProfile()
-    attributes: dict[str, Any] = {}
+    contact: ContactProfile = msgspec.field(default_factory=ContactProfile)
+    attributes: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 FIELDS: dict[str, frozenset[Op]] = {}

@@ -19,7 +19,7 @@ class RuleIn(msgspec.Struct, frozen=True, kw_only=True):
     priority: int = 0
     enabled: bool = True
     match: Literal["all", "any"] = "all"
-    conditions: list[Condition] = []
+    conditions: list[Condition] = msgspec.field(default_factory=list)
     set_priority: int | None = None
 
 
@@ -43,8 +43,8 @@ class RuleList(msgspec.Struct, frozen=True):
 class CalendarIn(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     timezone: str = "Asia/Shanghai"
-    weekly: dict[str, list[Interval]] = {}
-    special_days: list[SpecialDay] = []
+    weekly: dict[str, list[Interval]] = msgspec.field(default_factory=dict)
+    special_days: list[SpecialDay] = msgspec.field(default_factory=list)
 
 
 class CalendarOut(msgspec.Struct, frozen=True, kw_only=True):
