@@ -47,7 +47,9 @@ class EntryIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     title: Title
     kind: EntryKind = EntryKind.faq
     key: Key | None = None
-    similar: list[Annotated[str, msgspec.Meta(min_length=1, max_length=500)]] = msgspec.field(default_factory=list)
+    similar: list[Annotated[str, msgspec.Meta(min_length=1, max_length=500)]] = msgspec.field(
+        default_factory=list
+    )
     body: Annotated[str, msgspec.Meta(max_length=100_000)] = ""
     # Per-channel answer variants, e.g. {"wechat": "short text"}; the body is the default.
     channels: dict[str, str] = msgspec.field(default_factory=dict)
@@ -55,7 +57,9 @@ class EntryIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     locale: Locale = "zh-CN"
     # A path such as "售后/退款"; its parts are created in the category tree on demand.
     category: str | None = None
-    tags: list[Annotated[str, msgspec.Meta(min_length=1, max_length=64)]] = msgspec.field(default_factory=list)
+    tags: list[Annotated[str, msgspec.Meta(min_length=1, max_length=64)]] = msgspec.field(
+        default_factory=list
+    )
     status: EntryStatus = EntryStatus.draft
     visibility: Visibility = Visibility.public
 

@@ -24,7 +24,7 @@ from litestar.enums import RequestEncodingType, ScopeType
 from litestar.exceptions import WebSocketDisconnect
 from litestar.params import Body
 from litestar.response import File
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
 
 import kefu
 from kefu.connectors.web import service, uploads
@@ -495,4 +495,9 @@ async def visitor_socket(socket: WebSocket[Any, Any, Any]) -> None:
         await line.close()
 
 
-ROUTES = [WidgetController, PageViewsController, widget_script, visitor_socket]
+ROUTES: list[ControllerRouterHandler] = [
+    WidgetController,
+    PageViewsController,
+    widget_script,
+    visitor_socket,
+]

@@ -53,7 +53,9 @@ class SendRequest(msgspec.Struct, frozen=True, kw_only=True):
     client_id: ClientId
     body: Body = ""
     type: Literal["text", "image", "file"] = "text"
-    attachments: Annotated[list[Attachment], msgspec.Meta(max_length=5)] = msgspec.field(default_factory=list)
+    attachments: Annotated[list[Attachment], msgspec.Meta(max_length=5)] = msgspec.field(
+        default_factory=list
+    )
 
 
 class LeaveMessageRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -189,6 +191,8 @@ class ClientFrame(msgspec.Struct, frozen=True, kw_only=True):
     client_id: ClientId | None = None
     body: Body = ""
     message_type: Literal["text", "image", "file"] = "text"
-    attachments: Annotated[list[Attachment], msgspec.Meta(max_length=5)] = msgspec.field(default_factory=list)
+    attachments: Annotated[list[Attachment], msgspec.Meta(max_length=5)] = msgspec.field(
+        default_factory=list
+    )
     typing: bool = False
     seq: Annotated[int, msgspec.Meta(ge=0)] = 0

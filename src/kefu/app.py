@@ -20,11 +20,11 @@ from kefu import deps, problems
 from kefu.connectors import wechat
 from kefu.connectors.api_channel import ApiConnector, ApiWebhook
 from kefu.connectors.base import Registry
+from kefu.connectors.web.api import ROUTES as WIDGET_ROUTES
+from kefu.connectors.web.connector import WebConnector
 from kefu.contacts.api import ROUTES as CONTACT_ROUTES
 from kefu.context import Kefu
 from kefu.conversations.api import ROUTES as CONVERSATION_ROUTES
-from kefu.connectors.web.api import ROUTES as WIDGET_ROUTES
-from kefu.connectors.web.connector import WebConnector
 from kefu.conversations.outbox import run_dispatcher
 from kefu.db.engine import Database
 from kefu.demo_site.page import ROUTES as DEMO_SITE_ROUTES
@@ -35,8 +35,8 @@ from kefu.knowledge.api import ROUTES as KNOWLEDGE_ROUTES
 from kefu.people.api import ROUTES as PEOPLE_ROUTES
 from kefu.quickreplies.api import ROUTES as QUICK_REPLY_ROUTES
 from kefu.realtime.bus import EventBus, make_plugin
-from kefu.reports.api import ROUTES as REPORT_ROUTES
 from kefu.realtime.ws import agent_socket
+from kefu.reports.api import ROUTES as REPORT_ROUTES
 from kefu.routing.api import ROUTES as ROUTING_ROUTES
 from kefu.routing.timer import run_queue_timer
 from kefu.settings import Settings, load
