@@ -51,7 +51,7 @@ from kefu.connectors.web.schemas import (
 )
 from kefu.connectors.web.service import Caller
 from kefu.context import Kefu
-from kefu.conversations.errors import Invalid, KefuError, NotFound
+from kefu.conversations.errors import Invalid, KefuError, NotFound, TooLarge, UnsupportedType
 from kefu.conversations.queries import get_visible
 from kefu.model import Attachment, MessageView, SenderKind, utcnow
 from kefu.people.auth import STAFF, AuthUser, require_role
@@ -171,11 +171,11 @@ class WidgetController(Controller):
         limit = kefu.settings.max_upload_bytes
         content = await file.read(limit + 1)
         if len(content) > limit:
-            raise service.TooLarge(f"files are limited to {limit // 1_048_576} MB")
+            raise TooLarge(f"files are limited to {limit // 1_048_576} MB")
         kind = uploads.sniff(content[:4096])
         allowed = {t.strip() for t in kefu.settings.upload_types.split(",")}
         if kind is None or kind not in allowed:
-            raise service.UnsupportedType(
+            raise UnsupportedType(
                 "this kind of file is not accepted here (checked by its content, not its name)"
             )
         key = await asyncio.to_thread(uploads.store, kefu.settings.media_dir, content, kind)

@@ -40,7 +40,14 @@ from kefu.connectors.web.tables import WebPageView, WebVisitor
 from kefu.connectors.web.uploads import locate
 from kefu.context import Kefu
 from kefu.conversations import service as conversations
-from kefu.conversations.errors import Conflict, Forbidden, Invalid, KefuError, NotFound
+from kefu.conversations.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+)
 from kefu.conversations.views import conversation_event, message_event
 from kefu.db.tables import (
     Contact,
@@ -75,26 +82,6 @@ MEDIA_PREFIX = "/api/v1/widget/media/"
 HISTORY_LIMIT = 50
 MAX_ATTRIBUTES = 50
 MAX_ATTRIBUTES_BYTES = 4096
-
-
-class Unauthorized(KefuError):
-    status_code = 401
-    title = "Unauthorized"
-
-
-class TooLarge(KefuError):
-    status_code = 413
-    title = "Payload too large"
-
-
-class UnsupportedType(KefuError):
-    status_code = 415
-    title = "Unsupported media type"
-
-
-class TooManyRequests(KefuError):
-    status_code = 429
-    title = "Too many requests"
 
 
 class Caller:

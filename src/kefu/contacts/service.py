@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.contacts.schemas import ContactOut, ContactUpdate, IdentityOut
 from kefu.context import Kefu
-from kefu.conversations.errors import Conflict, Invalid, NotFound
+from kefu.conversations.errors import Conflict, Invalid
+from kefu.db.scope import one_in_workspace
 from kefu.db.tables import Contact, ContactIdentity, Conversation, ConversationEventRow
 from kefu.model import ConversationStatus, utcnow
 
@@ -17,12 +18,7 @@ from kefu.model import ConversationStatus, utcnow
 async def get_contact(
     session: AsyncSession, workspace_id: uuid.UUID, contact_id: uuid.UUID
 ) -> Contact:
-    contact = await session.scalar(
-        sa.select(Contact).where(Contact.id == contact_id, Contact.workspace_id == workspace_id)
-    )
-    if contact is None:
-        raise NotFound(f"contact {contact_id} not found")
-    return contact
+    return await one_in_workspace(session, Contact, workspace_id, contact_id, "contact")
 
 
 async def contact_out(session: AsyncSession, contact: Contact) -> ContactOut:

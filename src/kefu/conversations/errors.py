@@ -30,3 +30,23 @@ class Conflict(KefuError):
 class Invalid(KefuError):
     status_code = 422
     title = "Invalid request"
+
+
+class Unauthorized(KefuError):
+    status_code = 401
+    title = "Unauthorized"
+
+
+class TooLarge(KefuError):
+    status_code = 413
+    title = "Payload too large"
+
+
+class UnsupportedType(KefuError):
+    status_code = 415
+    title = "Unsupported media type"
+
+
+class TooManyRequests(KefuError):
+    status_code = 429
+    title = "Too many requests"

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kefu.context import Kefu
 from kefu.conversations.errors import Conflict, Invalid, NotFound
 from kefu.conversations.views import conversation_event, message_event
+from kefu.db.scope import one_in_workspace
 from kefu.db.tables import (
     Contact,
     ContactIdentity,
@@ -427,15 +428,9 @@ async def load_conversation(
     *,
     lock: bool = False,
 ) -> Conversation:
-    query = sa.select(Conversation).where(
-        Conversation.id == conversation_id, Conversation.workspace_id == workspace_id
+    return await one_in_workspace(
+        session, Conversation, workspace_id, conversation_id, "conversation", lock=lock
     )
-    if lock:
-        query = query.with_for_update()
-    conversation = await session.scalar(query)
-    if conversation is None:
-        raise NotFound(f"conversation {conversation_id} not found")
-    return conversation
 
 
 async def reply(

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.context import Kefu
-from kefu.conversations.errors import Invalid, NotFound
+from kefu.conversations.errors import Invalid
+from kefu.db.scope import one_in_workspace
 from kefu.db.tables import Inbox, SkillGroup
 from kefu.inboxes.schemas import InboxCreate, InboxOut, InboxUpdate
 from kefu.model import ChannelKind
@@ -124,12 +125,7 @@ async def create_inbox(kefu: Kefu, workspace_id: uuid.UUID, data: InboxCreate) -
 
 
 async def get_inbox(session: AsyncSession, workspace_id: uuid.UUID, inbox_id: uuid.UUID) -> Inbox:
-    inbox = await session.scalar(
-        sa.select(Inbox).where(Inbox.id == inbox_id, Inbox.workspace_id == workspace_id)
-    )
-    if inbox is None:
-        raise NotFound(f"inbox {inbox_id} not found")
-    return inbox
+    return await one_in_workspace(session, Inbox, workspace_id, inbox_id, "inbox")
 
 
 async def list_inboxes(kefu: Kefu, workspace_id: uuid.UUID) -> list[InboxOut]:

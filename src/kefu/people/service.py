@@ -10,7 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.context import Kefu
-from kefu.conversations.errors import Conflict, Invalid, NotFound
+from kefu.conversations.errors import Conflict, Invalid
+from kefu.db.scope import one_in_workspace
 from kefu.db.tables import GroupMember, SkillGroup, User, Workspace
 from kefu.model import Presence, PresenceEvent, Role, utcnow
 from kefu.people.auth import hash_password
@@ -69,12 +70,7 @@ async def agent_out(session: AsyncSession, user: User) -> AgentOut:
 
 
 async def get_agent(session: AsyncSession, workspace_id: uuid.UUID, user_id: uuid.UUID) -> User:
-    user = await session.scalar(
-        sa.select(User).where(User.id == user_id, User.workspace_id == workspace_id)
-    )
-    if user is None:
-        raise NotFound(f"agent {user_id} not found")
-    return user
+    return await one_in_workspace(session, User, workspace_id, user_id, "agent")
 
 
 async def list_agents(kefu: Kefu, workspace_id: uuid.UUID) -> list[AgentOut]:
@@ -198,14 +194,7 @@ async def list_groups(kefu: Kefu, workspace_id: uuid.UUID) -> list[GroupOut]:
 async def get_group(
     session: AsyncSession, workspace_id: uuid.UUID, group_id: uuid.UUID
 ) -> SkillGroup:
-    group = await session.scalar(
-        sa.select(SkillGroup).where(
-            SkillGroup.id == group_id, SkillGroup.workspace_id == workspace_id
-        )
-    )
-    if group is None:
-        raise NotFound(f"skill group {group_id} not found")
-    return group
+    return await one_in_workspace(session, SkillGroup, workspace_id, group_id, "skill group")
 
 
 async def _set_members(

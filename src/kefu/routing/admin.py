@@ -10,7 +10,8 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kefu.conversations.errors import Conflict, Invalid, NotFound
+from kefu.conversations.errors import Conflict, Invalid
+from kefu.db.scope import one_in_workspace
 from kefu.db.tables import SkillGroup, User
 from kefu.model import new_id
 from kefu.routing import hours
@@ -68,14 +69,7 @@ async def list_rules(session: AsyncSession, workspace_id: uuid.UUID) -> list[Rou
 async def _get_rule(
     session: AsyncSession, workspace_id: uuid.UUID, rule_id: uuid.UUID
 ) -> RoutingRule:
-    row = await session.scalar(
-        sa.select(RoutingRule).where(
-            RoutingRule.id == rule_id, RoutingRule.workspace_id == workspace_id
-        )
-    )
-    if row is None:
-        raise NotFound(f"routing rule {rule_id} not found")
-    return row
+    return await one_in_workspace(session, RoutingRule, workspace_id, rule_id, "routing rule")
 
 
 async def get_rule(
@@ -168,14 +162,7 @@ async def list_calendars(session: AsyncSession, workspace_id: uuid.UUID) -> list
 async def get_calendar(
     session: AsyncSession, workspace_id: uuid.UUID, calendar_id: uuid.UUID
 ) -> BusinessCalendar:
-    row = await session.scalar(
-        sa.select(BusinessCalendar).where(
-            BusinessCalendar.id == calendar_id, BusinessCalendar.workspace_id == workspace_id
-        )
-    )
-    if row is None:
-        raise NotFound(f"calendar {calendar_id} not found")
-    return row
+    return await one_in_workspace(session, BusinessCalendar, workspace_id, calendar_id, "calendar")
 
 
 async def _check_calendar(
@@ -253,14 +240,7 @@ async def delete_calendar(
 
 
 async def _group(session: AsyncSession, workspace_id: uuid.UUID, group_id: uuid.UUID) -> SkillGroup:
-    group = await session.scalar(
-        sa.select(SkillGroup).where(
-            SkillGroup.id == group_id, SkillGroup.workspace_id == workspace_id
-        )
-    )
-    if group is None:
-        raise NotFound(f"skill group {group_id} not found")
-    return group
+    return await one_in_workspace(session, SkillGroup, workspace_id, group_id, "skill group")
 
 
 async def get_policy(
