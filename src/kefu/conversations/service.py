@@ -84,7 +84,11 @@ async def ingest(kefu: Kefu, inbound: Inbound) -> IngestResult:
         events: list[Event] = []
         try:
             async with kefu.db.transaction() as session:
-                result = await _ingest_once(session, kefu, inbound, events)
+                # Duplicates are rare: the first attempt leaves them to the unique
+                # indexes, and only a retry after a conflict looks for the stored copy.
+                result = await _ingest_once(
+                    session, kefu, inbound, events, check_duplicate=attempt > 0
+                )
             break
         except IntegrityError:
             if attempt == _INGEST_ATTEMPTS - 1:
@@ -98,16 +102,22 @@ async def ingest(kefu: Kefu, inbound: Inbound) -> IngestResult:
 
 
 async def _ingest_once(
-    session: AsyncSession, kefu: Kefu, inbound: Inbound, events: list[Event]
+    session: AsyncSession,
+    kefu: Kefu,
+    inbound: Inbound,
+    events: list[Event],
+    *,
+    check_duplicate: bool,
 ) -> IngestResult:
     now = utcnow()
     inbox = await session.get(Inbox, inbound.inbox_id)
     if inbox is None or not inbox.active:
         raise UnknownInbox(f"inbox {inbound.inbox_id} does not exist or is disabled")
 
-    duplicate = await _find_duplicate(session, inbox, inbound)
-    if duplicate is not None:
-        return duplicate
+    if check_duplicate:
+        duplicate = await _find_duplicate(session, inbox, inbound)
+        if duplicate is not None:
+            return duplicate
 
     contact, identity = await _resolve_contact(session, inbox, inbound, now)
 
@@ -271,9 +281,11 @@ async def _resolve_contact(
     """Find the person by any identity they came with; create them on first contact.
     Identities the person is newly seen with are linked to the same contact."""
     wanted = [inbound.identity, *inbound.also_known_as]
-    rows = (
-        await session.scalars(
-            sa.select(ContactIdentity).where(
+    found = (
+        await session.execute(
+            sa.select(ContactIdentity, Contact)
+            .join(Contact, Contact.id == ContactIdentity.contact_id)
+            .where(
                 ContactIdentity.workspace_id == inbox.workspace_id,
                 sa.tuple_(ContactIdentity.kind, ContactIdentity.value).in_(
                     [(i.kind, i.value) for i in wanted]
@@ -281,12 +293,11 @@ async def _resolve_contact(
             )
         )
     ).all()
-    by_key = {(row.kind, row.value): row for row in rows}
-    primary = by_key.get((inbound.identity.kind, inbound.identity.value))
-    anchor = primary or (rows[0] if rows else None)
-    contact: Contact | None = None
-    if anchor is not None:
-        contact = await session.get(Contact, anchor.contact_id)
+    by_key = {(row.kind, row.value): row for row, _ in found}
+    owners = {row.kind + "\0" + row.value: owner for row, owner in found}
+    primary_key = inbound.identity.kind + "\0" + inbound.identity.value
+    contact: Contact | None = owners.get(primary_key) or (found[0][1] if found else None)
+    if contact is not None:
         while contact is not None and contact.merged_into_id is not None:
             contact = await session.get(Contact, contact.merged_into_id)
     if contact is None:
