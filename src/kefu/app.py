@@ -15,6 +15,7 @@ from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
 
 from kefu import deps, problems
 from kefu.connectors import wechat
@@ -118,6 +119,13 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
             *REPORT_ROUTES,
             *WIDGET_ROUTES,
             *DEMO_SITE_ROUTES,
+            # The agent console, a single-page app built by `make` from widgets/console.
+            create_static_files_router(
+                path="/console",
+                directories=[STATIC / "console"],
+                html_mode=True,
+                include_in_schema=False,
+            ),
         ],
         dependencies=deps.DEPENDENCIES,
         plugins=[kefu.events.plugin],

@@ -29,7 +29,7 @@ async def demo_shop(inbox: str | None = None, entry: str | None = None) -> Respo
     html = _template().replace("{{inbox}}", escape(key)).replace("{{entry}}", escape(entry_point))
     return Response(
         html,
-        media_type="text/html; charset=utf-8",
+        media_type="text/html",
         headers={"Cache-Control": "no-store"},
     )
 
