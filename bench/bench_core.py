@@ -224,12 +224,19 @@ async def run_database(kind: str, relay: float, workdir: Path) -> str:
                 )
             ).json()["token"]
         p50, p99 = await socket_latency(kefu, demo.inbox_id, base_url, token, rate=500, seconds=6)
+        # At 500 msgs/s offered a slower ingest measures its queue; at half of what it
+        # sustains, the same path shows its own latency.
+        easy = max(10, int(rate / 2))
+        e50, e99 = await socket_latency(kefu, demo.inbox_id, base_url, token, rate=easy, seconds=6)
     finally:
         server.should_exit = True
         await serving
+    name = "postgres" if kind == "postgres" else "sqlite"
     return (
-        f"ingest {'postgres' if kind == 'postgres' else 'sqlite'}: {rate:,.0f} msgs/s, relay {relay:,.0f} msgs/s, "
-        f"ratio {rate / relay:.2f}, p50 {p50:.1f} ms, p99 {p99:.1f} ms"
+        f"ingest {name}: {rate:,.0f} msgs/s, relay {relay:,.0f} msgs/s, "
+        f"ratio {rate / relay:.2f}, p50 {p50:.1f} ms, p99 {p99:.1f} ms\n"
+        f"latency {name} at {easy} msgs/s offered (half the sustained rate): "
+        f"p50 {e50:.1f} ms, p99 {e99:.1f} ms"
     )
 
 

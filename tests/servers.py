@@ -8,11 +8,13 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -40,16 +42,18 @@ class KefuProcess:
             "KEFU_OUTBOX_POLL_SECONDS": "0.2",
             **env,
         }
+        # The log goes to a file: an unread pipe fills up and then blocks the server.
+        self.log = tempfile.NamedTemporaryFile(prefix="kefu-serve-", suffix=".log", delete=False)  # noqa: SIM115
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "kefu.cli", "serve"],
             env=environ,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"kefu serve exited: {self.proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+                raise RuntimeError(f"kefu serve exited: {self.tail()}")
             try:
                 if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
                     return
@@ -57,6 +61,9 @@ class KefuProcess:
                 time.sleep(0.1)
         self.kill()
         raise RuntimeError("kefu serve did not become healthy in 30 s")
+
+    def tail(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")[-2000:]
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, no flushing; what was committed is all that is left."""
