@@ -171,7 +171,7 @@ async def socket_latency(
             delay = target - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            body = f"{BODY} #{i}"
+            body = f"{BODY} #{rate}-{i}"
             sent[body] = time.perf_counter()
             task = asyncio.create_task(
                 limited(
@@ -179,7 +179,7 @@ async def socket_latency(
                     Inbound(
                         inbox_id=inbox_id,
                         identity=Identity("web_visitor", f"lat-{i % 500}"),
-                        channel_message_id=f"lat-{i}",
+                        channel_message_id=f"lat-{rate}-{i}",
                         body=body,
                     ),
                 )
@@ -207,7 +207,7 @@ async def run_database(kind: str, relay: float, workdir: Path) -> str:
     kefu = build_kefu(settings)
     app = create_app(kefu=kefu)
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", ws="websockets")
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", ws="websockets-sansio")
     )
     serving = asyncio.create_task(server.serve())
     while not server.started:

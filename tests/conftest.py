@@ -167,7 +167,7 @@ async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
 async def live_server(app: Litestar) -> AsyncIterator[str]:
     """The app served by uvicorn on a free loopback port, for websockets and browsers."""
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", ws="websockets"
+        app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", ws="websockets-sansio"
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

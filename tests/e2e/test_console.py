@@ -461,7 +461,7 @@ def test_keyboard_walks_the_list_and_acts(browser: Any, server: Server) -> None:
     server.visitor_writes("keys-1", "one", name="Key One")
     server.visitor_writes("keys-2", "two", name="Key Two")
     page = open_console(browser, server, "supervisor")
-    page.get_by_role("button", name="Queued").click()
+    page.get_by_role("button", name="All", exact=True).click()
     first = page.locator(".items .item").first
     first.wait_for()
 

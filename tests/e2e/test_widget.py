@@ -102,7 +102,7 @@ class Server:
             port=self.port,
             log_level="warning",
             lifespan="off",
-            ws="websockets",
+            ws="websockets-sansio",
         )
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve())
