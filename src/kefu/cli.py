@@ -23,7 +23,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         upgrade(settings.database_url)
     host = args.host or settings.host
     port = args.port or settings.port
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", ws="websockets-sansio")
+    uvicorn.run(
+        create_app(settings), host=host, port=port, log_level="info", ws="websockets-sansio"
+    )
     return 0
 
 
