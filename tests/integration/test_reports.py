@@ -4,21 +4,18 @@ level, read through the service and through GET /api/v1/reports/board."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
-from litestar.testing import AsyncTestClient
 
-from kefu.app import create_app
 from kefu.context import Kefu
 from kefu.conversations import service as conversations
 from kefu.db.tables import ConversationEventRow
 from kefu.demo import Demo
 from kefu.model import ConversationStatus, Identity, Inbound, SenderKind, utcnow
 from kefu.reports import metrics
-from kefu.reports.api import ReportsController
 from kefu.reports.service import build_board
 from tests.conftest import login_headers, login_of
 
@@ -177,31 +174,13 @@ async def test_the_board_never_shows_another_workspace(
 # HTTP
 
 
-@pytest.fixture
-async def reports_client(kefu: Kefu) -> AsyncIterator[AsyncTestClient[Any]]:
-    app = create_app(kefu=kefu)
-    if not any(r.path == "/api/v1/reports/board" for r in app.routes):
-        app.register(ReportsController)  # until the lead wires it in create_app
-    app.on_startup.clear()
-    app.on_shutdown.clear()
-    async with AsyncTestClient(app=app) as client:
-        yield client
-
-
-async def hand_over_connections(kefu: Kefu) -> None:
-    """The test client serves on its own event loop, and asyncpg connections belong to
-    the loop that opened them: close the ones the arranging code pooled."""
-    await kefu.db.engine.dispose()
-
-
 async def test_supervisor_reads_the_board_over_http(
-    reports_client: AsyncTestClient[Any], kefu: Kefu, workspace: Demo
+    client: httpx.AsyncClient, kefu: Kefu, workspace: Demo
 ) -> None:
     await visitor_writes(kefu, workspace, "v-1")
-    await hand_over_connections(kefu)
-    headers = await login_headers(reports_client, login_of(workspace, "supervisor"))
+    headers = await login_headers(client, login_of(workspace, "supervisor"))
 
-    response = await reports_client.get("/api/v1/reports/board", headers=headers)
+    response = await client.get("/api/v1/reports/board", headers=headers)
 
     assert response.status_code == 200, response.text
     body = response.json()
@@ -210,12 +189,11 @@ async def test_supervisor_reads_the_board_over_http(
 
 
 async def test_an_agent_may_not_read_the_board(
-    reports_client: AsyncTestClient[Any], kefu: Kefu, workspace: Demo
+    client: httpx.AsyncClient, kefu: Kefu, workspace: Demo
 ) -> None:
-    await hand_over_connections(kefu)
-    headers = await login_headers(reports_client, login_of(workspace, "lina"))
+    headers = await login_headers(client, login_of(workspace, "lina"))
 
-    response = await reports_client.get("/api/v1/reports/board", headers=headers)
+    response = await client.get("/api/v1/reports/board", headers=headers)
 
     assert response.status_code == 403
     assert response.headers["content-type"].startswith("application/problem+json")
