@@ -84,6 +84,8 @@ async def _truncate(url: str) -> None:
     engine = sa.ext.asyncio.create_async_engine(url)
     names = ", ".join(f'"{t.name}"' for t in all_tables().sorted_tables)
     async with engine.begin() as conn:
+        # A connection a previous test leaked would block TRUNCATE for ever: fail instead.
+        await conn.execute(sa.text("SET LOCAL lock_timeout = '30s'"))
         await conn.execute(sa.text(f"TRUNCATE {names} CASCADE"))
     await engine.dispose()
 

@@ -48,3 +48,19 @@ async def test_wrong_password_is_401_with_a_problem_body(
 async def test_openapi_schema_is_served(client: httpx.AsyncClient) -> None:
     schema = (await client.get("/schema/openapi.json")).json()
     assert "/api/v1/conversations" in schema["paths"]
+
+
+async def test_agents_list_colleagues_but_cannot_change_them(
+    client: httpx.AsyncClient, workspace: Demo
+) -> None:
+    headers = await login_headers(client, login_of(workspace, "lina"))
+    listed = await client.get("/api/v1/agents", headers=headers)
+    assert listed.status_code == 200
+    assert login_of(workspace, "tom") in {a["email"] for a in listed.json()["items"]}
+    tom = next(a for a in listed.json()["items"] if a["email"].startswith("tom@"))
+    changed = await client.patch(f"/api/v1/agents/{tom['id']}", json={"name": "x"}, headers=headers)
+    assert changed.status_code == 403
+    presence = await client.put(
+        f"/api/v1/agents/{tom['id']}/presence", json={"presence": "online"}, headers=headers
+    )
+    assert presence.status_code == 403

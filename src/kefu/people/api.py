@@ -16,6 +16,7 @@ from kefu.people import service
 from kefu.people.auth import (
     CSRF_COOKIE,
     SESSION_COOKIE,
+    STAFF,
     AuthUser,
     LoginFailed,
     login,
@@ -108,9 +109,12 @@ class MeController(Controller):
 
 
 class AgentsController(Controller):
+    """Every staff member may list colleagues (for @mentions and transfers); only admins
+    change them, and admins or supervisors set someone else's presence."""
+
     path = "/api/v1/agents"
     tags = ["agents"]
-    guards = [require_role(Role.admin, Role.supervisor)]
+    guards = [require_role(*STAFF)]
 
     @get("/")
     async def list_agents(self, kefu: Kefu, user: AuthUser) -> ItemsAgents:
@@ -133,7 +137,7 @@ class AgentsController(Controller):
     ) -> AgentOut:
         return await service.update_agent(kefu, user.workspace_id, agent_id, data)
 
-    @put("/{agent_id:uuid}/presence")
+    @put("/{agent_id:uuid}/presence", guards=[require_role(Role.admin, Role.supervisor)])
     async def set_presence(
         self, kefu: Kefu, user: AuthUser, agent_id: uuid.UUID, data: PresenceUpdate
     ) -> AgentOut:
