@@ -31,7 +31,9 @@ from kefu.settings import Settings
 BODY = "您好，我想问一下订单 20261122-0042 的物流，什么时候能到？Thanks!"
 CONVERSATIONS = 1000
 MESSAGES = 10_000
-CONCURRENCY = 64
+# 1,000 concurrent conversations: each has one message in flight at a time, as a visitor
+# or a webhook waits for the answer before sending the next.
+CONCURRENCY = CONVERSATIONS
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
 
@@ -105,18 +107,26 @@ async def relay_baseline(messages: int) -> float:
     return messages / elapsed
 
 
-async def ingest_throughput(kefu: Kefu, inbox_id: uuid.UUID) -> float:
+async def ingest_throughput(
+    kefu: Kefu,
+    inbox_id: uuid.UUID,
+    messages: int = MESSAGES,
+    tag: str = "m",
+    concurrency: int = CONCURRENCY,
+) -> float:
     # Open the conversations first so the run measures steady-state messages.
     await _bounded(
-        CONVERSATIONS, CONCURRENCY, lambda i: ingest(kefu, _inbound(inbox_id, i, f"open-{i}"))
+        CONVERSATIONS,
+        concurrency,
+        lambda i: ingest(kefu, _inbound(inbox_id, i, f"open-{i}")),
     )
     started = time.perf_counter()
     await _bounded(
-        MESSAGES,
-        CONCURRENCY,
-        lambda i: ingest(kefu, _inbound(inbox_id, i % CONVERSATIONS, f"m-{i}")),
+        messages,
+        concurrency,
+        lambda i: ingest(kefu, _inbound(inbox_id, i % CONVERSATIONS, f"{tag}-{i}")),
     )
-    return MESSAGES / (time.perf_counter() - started)
+    return messages / (time.perf_counter() - started)
 
 
 def _inbound(inbox_id: uuid.UUID, visitor: int, msgid: str) -> Inbound:
@@ -155,9 +165,9 @@ async def socket_latency(
                             return
 
         listener = asyncio.create_task(listen())
-        # As many ingests in flight as the connection pool serves; more would only wait
-        # for a connection. Queueing still counts: latency is taken before the gate.
-        gate = asyncio.Semaphore(32)
+        # A bound on ingests in flight, as a server has (each holds a request). Queueing
+        # still counts: latency is taken before the gate.
+        gate = asyncio.Semaphore(256)
 
         async def limited(kefu: Kefu, inbound: Inbound) -> None:
             async with gate:
@@ -178,7 +188,9 @@ async def socket_latency(
                     kefu,
                     Inbound(
                         inbox_id=inbox_id,
-                        identity=Identity("web_visitor", f"lat-{i % 500}"),
+                        # The 1,000 conversations the throughput run opened: messages
+                        # of ongoing chats, as in steady state.
+                        identity=Identity("web_visitor", f"bench-{i % CONVERSATIONS}"),
                         channel_message_id=f"lat-{rate}-{i}",
                         body=body,
                     ),
@@ -215,6 +227,14 @@ async def run_database(kind: str, relay: float, workdir: Path) -> str:
     base_url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
     try:
         demo = await seed(kefu, slug="bench", password="bench-pass-1")
+        # The same path with group commit off, a baseline of one transaction per message
+        # (fewer messages: it is slow; as many in flight as the connection pool serves,
+        # since a thousand callers queueing for 40 connections time out).
+        batch, kefu.settings.ingest_batch = kefu.settings.ingest_batch, 1
+        alone = await ingest_throughput(
+            kefu, demo.inbox_id, messages=2000, tag="alone", concurrency=64
+        )
+        kefu.settings.ingest_batch = batch
         rate = await ingest_throughput(kefu, demo.inbox_id)
         async with httpx.AsyncClient(base_url=base_url) as http:
             token = (
@@ -235,6 +255,8 @@ async def run_database(kind: str, relay: float, workdir: Path) -> str:
     return (
         f"ingest {name}: {rate:,.0f} msgs/s, relay {relay:,.0f} msgs/s, "
         f"ratio {rate / relay:.2f}, p50 {p50:.1f} ms, p99 {p99:.1f} ms\n"
+        f"ingest {name} with group commit off (a transaction per message): "
+        f"{alone:,.0f} msgs/s; group commit is {rate / alone:.1f}x that\n"
         f"latency {name} at {easy} msgs/s offered (half the sustained rate): "
         f"p50 {e50:.1f} ms, p99 {e99:.1f} ms"
     )

@@ -28,6 +28,8 @@ class Settings(msgspec.Struct, kw_only=True):
     demo_password: str = "kefu-demo-2026"
     # A resolved conversation reopens when the customer writes again within this window.
     reopen_window_hours: float = 24.0
+    # Inbound messages stored per transaction at most (group commit); 1 turns it off.
+    ingest_batch: int = 200
     max_body_bytes: int = 1_048_576
     max_upload_bytes: int = 10_485_760
     upload_types: str = "image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain"

@@ -4,7 +4,9 @@ record what agents do. Each runs in one transaction and publishes only after com
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 import msgspec
 import sqlalchemy as sa
@@ -13,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.context import Kefu
 from kefu.conversations.errors import Conflict, Invalid, NotFound
+from kefu.conversations.group_commit import GroupCommit
 from kefu.conversations.views import conversation_event, message_event
 from kefu.db.scope import one_in_workspace
 from kefu.db.tables import (
@@ -38,6 +41,7 @@ from kefu.model import (
     MessageType,
     MessageView,
     SenderKind,
+    new_id,
     utcnow,
 )
 from kefu.routing import service as routing
@@ -80,6 +84,26 @@ class UnknownInbox(NotFound):
 async def ingest(kefu: Kefu, inbound: Inbound) -> IngestResult:
     """Store one inbound message exactly once and publish it. Safe to call again with the
     same message: a retry returns the stored result with `duplicate=True`."""
+    stored: Stored | None = None
+    if not inbound.is_event and kefu.settings.ingest_batch > 1:
+        # Most messages go to a conversation that is already open: those are stored
+        # together with whatever else arrived meanwhile (one commit for many).
+        stored = await _group_commit(kefu).submit(inbound)
+    if stored is None:
+        stored = await _ingest_alone(kefu, inbound)
+    result, events = stored
+    for event in events:
+        kefu.events.publish(event)
+    if not result.duplicate and result.message_id is not None:
+        for hook in kefu.after_ingest:
+            kefu.spawn(hook(kefu, result))
+    return result
+
+
+Stored = tuple[IngestResult, list[Event]]
+
+
+async def _ingest_alone(kefu: Kefu, inbound: Inbound) -> Stored:
     for attempt in range(_INGEST_ATTEMPTS):
         events: list[Event] = []
         try:
@@ -93,12 +117,121 @@ async def ingest(kefu: Kefu, inbound: Inbound) -> IngestResult:
         except IntegrityError:
             if attempt == _INGEST_ATTEMPTS - 1:
                 raise
-    for event in events:
-        kefu.events.publish(event)
-    if not result.duplicate and result.message_id is not None:
-        for hook in kefu.after_ingest:
-            kefu.spawn(hook(kefu, result))
-    return result
+    return result, events
+
+
+def _group_commit(kefu: Kefu) -> GroupCommit[Inbound, Stored]:
+    group: GroupCommit[Inbound, Stored] | None = kefu.extras.get("conversations.group_commit")
+    if group is None:
+
+        async def store(inbounds: Sequence[Inbound]) -> list[Stored | None]:
+            return await _append_batch(kefu, inbounds)
+
+        # SQLite has one writer, so one batch at a time; under load PostgreSQL overlaps
+        # a few, so that one batch's round trips do not idle the next.
+        workers = 1 if kefu.db.is_sqlite else 4
+        group = GroupCommit(store, batch=kefu.settings.ingest_batch, workers=workers)
+        kefu.extras["conversations.group_commit"] = group
+    return group
+
+
+async def _append_batch(kefu: Kefu, inbounds: Sequence[Inbound]) -> list[Stored | None]:
+    """Append messages to conversations that are open already, in one transaction. What
+    does not fit that case (a new contact or identity, no open conversation, a merged
+    contact, an unknown inbox) is left `None` for `_ingest_alone`."""
+    now = utcnow()
+    out: list[Stored | None] = [None] * len(inbounds)
+    async with kefu.db.transaction() as session:
+        inboxes = {
+            inbox.id: inbox
+            for inbox in await session.scalars(
+                sa.select(Inbox).where(
+                    Inbox.id.in_(_bucketed({i.inbox_id for i in inbounds})), Inbox.active
+                )
+            )
+        }
+        keys = {
+            (inboxes[i.inbox_id].workspace_id, ident.kind, ident.value)
+            for i in inbounds
+            if i.inbox_id in inboxes
+            for ident in (i.identity, *i.also_known_as)
+        }
+        if not keys:
+            return out
+        # Lock order is contacts, then conversations, each by id, as on the single path
+        # (which updates the contact before it locks the conversation): no deadlocks.
+        found = (
+            await session.execute(
+                sa.select(
+                    ContactIdentity.workspace_id,
+                    ContactIdentity.kind,
+                    ContactIdentity.value,
+                    Contact,
+                )
+                .join(Contact, Contact.id == ContactIdentity.contact_id)
+                .where(identities_matching(keys))
+                .order_by(Contact.id)
+                .with_for_update(of=Contact)
+            )
+        ).all()
+        known = {(workspace_id, kind, value): owner for workspace_id, kind, value, owner in found}
+        ready: list[tuple[int, Inbound, Inbox, Contact]] = []
+        for n, inbound in enumerate(inbounds):
+            inbox = inboxes.get(inbound.inbox_id)
+            if inbox is None:
+                continue
+            primary = known.get((inbox.workspace_id, inbound.identity.kind, inbound.identity.value))
+            if primary is None or primary.merged_into_id is not None:
+                continue
+            if any(
+                (inbox.workspace_id, i.kind, i.value) not in known for i in inbound.also_known_as
+            ):
+                continue
+            ready.append((n, inbound, inbox, primary))
+        if not ready:
+            return out
+        open_conversations = {
+            (c.inbox_id, c.contact_id): c
+            for c in await session.scalars(
+                sa.select(Conversation)
+                .where(
+                    sa.or_(
+                        *(
+                            sa.and_(
+                                Conversation.inbox_id == inbox_id,
+                                Conversation.contact_id.in_(_bucketed(contacts)),
+                            )
+                            for inbox_id, contacts in _grouped(
+                                (inbox.id, contact.id) for _, _, inbox, contact in ready
+                            ).items()
+                        )
+                    ),
+                    Conversation.status != ConversationStatus.resolved,
+                )
+                .order_by(Conversation.id)
+                .with_for_update()
+            )
+        }
+        appended: list[tuple[int, Inbox, Contact, Conversation, NewMessage]] = []
+        for n, inbound, inbox, contact in ready:
+            conversation = open_conversations.get((inbox.id, contact.id))
+            if conversation is None:
+                continue
+            apply_contact_facts(contact, inbound.contact, now)
+            message = _append(inbox, contact, conversation, inbound, now)
+            appended.append((n, inbox, contact, conversation, message))
+        if appended:
+            # One executemany INSERT, without the unit of work's per-object bookkeeping.
+            await session.execute(
+                sa.insert(Message), [msgspec.structs.asdict(m) for *_, m in appended]
+            )
+        await session.flush()
+    for n, inbox, contact, conversation, message in appended:
+        out[n] = (
+            _appended_result(inbox, contact, conversation, message),
+            [message_event(message, contact.name)],
+        )
+    return out
 
 
 async def _ingest_once(
@@ -174,8 +307,114 @@ async def _ingest_once(
             _log(session, conversation, "created", SenderKind.contact, None, {})
         conversation.identity_id = identity.id
 
+    message = _append(inbox, contact, conversation, inbound, now)
+    session.add(Message(**msgspec.structs.asdict(message)))
+
+    if opened or reopened:
+        if inbox.config.get("bot_enabled"):
+            conversation.status = ConversationStatus.bot
+        else:
+            await routing.route(session, conversation, now)
+    await session.flush()
+
+    events.append(message_event(message, contact.name))
+    if opened or reopened:
+        events.append(conversation_event(conversation, "opened" if opened else "reopened"))
+    return _appended_result(inbox, contact, conversation, message, opened, reopened)
+
+
+_T = TypeVar("_T")
+_K = TypeVar("_K")
+
+
+def identities_matching(
+    keys: set[tuple[uuid.UUID, str, str]],
+) -> sa.ColumnElement[bool]:
+    """WHERE for identities given as (workspace, kind, value). Written as `value IN (...)`
+    per workspace and kind, not as a row-value IN, so PostgreSQL searches the unique
+    index on all three columns instead of filtering every identity of that kind."""
+    return sa.or_(
+        *(
+            sa.and_(
+                ContactIdentity.workspace_id == workspace_id,
+                ContactIdentity.kind == kind,
+                ContactIdentity.value.in_(_bucketed(values)),
+            )
+            for (workspace_id, kind), values in _grouped(((w, k), v) for w, k, v in keys).items()
+        )
+    )
+
+
+def _grouped(pairs: Iterable[tuple[_K, _T]]) -> dict[_K, set[_T]]:
+    groups: dict[_K, set[_T]] = {}
+    for key, value in pairs:
+        groups.setdefault(key, set()).add(value)
+    return groups
+
+
+def _bucketed(values: set[_T]) -> list[_T]:
+    """The values, padded by repeating one to a power-of-two count. An IN list of every
+    length is a statement of its own; in buckets, a few prepared statements serve all
+    batch sizes instead of one PREPARE per batch."""
+    items = list(values)
+    size = 1 << max(0, len(items) - 1).bit_length()
+    return items + items[-1:] * (size - len(items))
+
+
+def _appended_result(
+    inbox: Inbox,
+    contact: Contact,
+    conversation: Conversation,
+    message: NewMessage,
+    opened: bool = False,
+    reopened: bool = False,
+) -> IngestResult:
+    return IngestResult(
+        workspace_id=inbox.workspace_id,
+        inbox_id=inbox.id,
+        contact_id=contact.id,
+        conversation_id=conversation.id,
+        message_id=message.id,
+        seq=message.seq,
+        opened=opened,
+        reopened=reopened,
+        status=ConversationStatus(conversation.status),
+    )
+
+
+class NewMessage(msgspec.Struct, kw_only=True, frozen=True):
+    """A message row about to be inserted: added as an ORM object by `_ingest_once`,
+    inserted in bulk by the group commit, and shown (`message_event`) either way."""
+
+    id: uuid.UUID
+    workspace_id: uuid.UUID
+    conversation_id: uuid.UUID
+    inbox_id: uuid.UUID
+    seq: int
+    direction: str
+    sender_kind: str
+    sender_id: uuid.UUID | None
+    type: str
+    body: str
+    attachments: list[Any]
+    channel_message_id: str | None
+    client_message_id: str | None
+    delivery_status: str
+    failure_reason: str | None = None
+    created_at: datetime
+
+
+def _append(
+    inbox: Inbox,
+    contact: Contact,
+    conversation: Conversation,
+    inbound: Inbound,
+    now: datetime,
+) -> NewMessage:
+    """The next message of a conversation (locked by the caller), and what it changes."""
     conversation.last_seq += 1
-    message = Message(
+    message = NewMessage(
+        id=new_id(),
         workspace_id=inbox.workspace_id,
         conversation_id=conversation.id,
         inbox_id=inbox.id,
@@ -191,7 +430,6 @@ async def _ingest_once(
         delivery_status=DeliveryStatus.delivered,
         created_at=now,
     )
-    session.add(message)
     conversation.updated_at = now
     if not inbound.is_event:
         conversation.last_message_at = now
@@ -199,28 +437,7 @@ async def _ingest_once(
         if conversation.status == ConversationStatus.pending:
             conversation.status = ConversationStatus.open
     _apply_facts(conversation, inbound)
-
-    if opened or reopened:
-        if inbox.config.get("bot_enabled"):
-            conversation.status = ConversationStatus.bot
-        else:
-            await routing.route(session, conversation, now)
-    await session.flush()
-
-    events.append(message_event(message, contact.name))
-    if opened or reopened:
-        events.append(conversation_event(conversation, "opened" if opened else "reopened"))
-    return IngestResult(
-        workspace_id=inbox.workspace_id,
-        inbox_id=inbox.id,
-        contact_id=contact.id,
-        conversation_id=conversation.id,
-        message_id=message.id,
-        seq=message.seq,
-        opened=opened,
-        reopened=reopened,
-        status=ConversationStatus(conversation.status),
-    )
+    return message
 
 
 async def _find_duplicate(
@@ -285,12 +502,7 @@ async def _resolve_contact(
         await session.execute(
             sa.select(ContactIdentity, Contact)
             .join(Contact, Contact.id == ContactIdentity.contact_id)
-            .where(
-                ContactIdentity.workspace_id == inbox.workspace_id,
-                sa.tuple_(ContactIdentity.kind, ContactIdentity.value).in_(
-                    [(i.kind, i.value) for i in wanted]
-                ),
-            )
+            .where(identities_matching({(inbox.workspace_id, i.kind, i.value) for i in wanted}))
         )
     ).all()
     by_key = {(row.kind, row.value): row for row, _ in found}
