@@ -462,8 +462,11 @@ def test_keyboard_walks_the_list_and_acts(browser: Any, server: Server) -> None:
     server.visitor_writes("keys-2", "two", name="Key Two")
     page = open_console(browser, server, "supervisor")
     page.get_by_role("button", name="All", exact=True).click()
+    # Wait for the All view itself (both conversations listed), so that the key press
+    # reaches the list it is meant for rather than the view being replaced.
+    expect(page.locator(".items .item", has_text="Key One")).to_be_visible()
+    expect(page.locator(".items .item", has_text="Key Two")).to_be_visible()
     first = page.locator(".items .item").first
-    first.wait_for()
 
     page.locator("body").press("j")
     expect(first).to_have_attribute("aria-current", "true")
