@@ -83,3 +83,12 @@ async def test_one_worker_serves_light_load_and_more_start_when_a_backlog_builds
     assert peak == 1  # below a quarter batch waiting: one worker
     assert len(await asyncio.gather(*(group.submit(i) for i in range(40)))) == 40
     assert peak == 3  # a backlog: every worker busy at once
+
+
+def test_the_bulk_message_row_has_exactly_the_message_tables_columns() -> None:
+    import msgspec
+
+    from kefu.db.tables import Message, NewMessage
+
+    fields = {f.name for f in msgspec.structs.fields(NewMessage)}
+    assert fields == set(Message.__table__.columns.keys())

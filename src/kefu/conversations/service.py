@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import msgspec
 import sqlalchemy as sa
@@ -26,6 +26,7 @@ from kefu.db.tables import (
     InboundReceipt,
     Inbox,
     Message,
+    NewMessage,
     OutboxJob,
     User,
 )
@@ -77,6 +78,10 @@ class UnknownInbox(NotFound):
     pass
 
 
+# What storing one inbound message yields: the result, and the events to publish.
+Stored = tuple[IngestResult, list[Event]]
+
+
 # ---------------------------------------------------------------------------
 # ingest
 
@@ -98,9 +103,6 @@ async def ingest(kefu: Kefu, inbound: Inbound) -> IngestResult:
         for hook in kefu.after_ingest:
             kefu.spawn(hook(kefu, result))
     return result
-
-
-Stored = tuple[IngestResult, list[Event]]
 
 
 async def _ingest_alone(kefu: Kefu, inbound: Inbound) -> Stored:
@@ -169,7 +171,7 @@ async def _append_batch(kefu: Kefu, inbounds: Sequence[Inbound]) -> list[Stored 
                     Contact,
                 )
                 .join(Contact, Contact.id == ContactIdentity.contact_id)
-                .where(identities_matching(keys))
+                .where(_identities_matching(keys))
                 .order_by(Contact.id)
                 .with_for_update(of=Contact)
             )
@@ -327,7 +329,7 @@ _T = TypeVar("_T")
 _K = TypeVar("_K")
 
 
-def identities_matching(
+def _identities_matching(
     keys: set[tuple[uuid.UUID, str, str]],
 ) -> sa.ColumnElement[bool]:
     """WHERE for identities given as (workspace, kind, value). Written as `value IN (...)`
@@ -380,28 +382,6 @@ def _appended_result(
         reopened=reopened,
         status=ConversationStatus(conversation.status),
     )
-
-
-class NewMessage(msgspec.Struct, kw_only=True, frozen=True):
-    """A message row about to be inserted: added as an ORM object by `_ingest_once`,
-    inserted in bulk by the group commit, and shown (`message_event`) either way."""
-
-    id: uuid.UUID
-    workspace_id: uuid.UUID
-    conversation_id: uuid.UUID
-    inbox_id: uuid.UUID
-    seq: int
-    direction: str
-    sender_kind: str
-    sender_id: uuid.UUID | None
-    type: str
-    body: str
-    attachments: list[Any]
-    channel_message_id: str | None
-    client_message_id: str | None
-    delivery_status: str
-    failure_reason: str | None = None
-    created_at: datetime
 
 
 def _append(
@@ -502,7 +482,7 @@ async def _resolve_contact(
         await session.execute(
             sa.select(ContactIdentity, Contact)
             .join(Contact, Contact.id == ContactIdentity.contact_id)
-            .where(identities_matching({(inbox.workspace_id, i.kind, i.value) for i in wanted}))
+            .where(_identities_matching({(inbox.workspace_id, i.kind, i.value) for i in wanted}))
         )
     ).all()
     by_key = {(row.kind, row.value): row for row, _ in found}

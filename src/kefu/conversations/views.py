@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
-from typing import Any, Protocol
-
 import msgspec
 
-from kefu.db.tables import Conversation
+from kefu.db.tables import Conversation, Message, NewMessage
 from kefu.model import (
     Attachment,
     ConversationEvent,
@@ -22,40 +18,7 @@ from kefu.model import (
 )
 
 
-class MessageFields(Protocol):
-    """A stored message: the ORM row, or `NewMessage` where rows are inserted in bulk."""
-
-    @property
-    def id(self) -> uuid.UUID: ...
-    @property
-    def conversation_id(self) -> uuid.UUID: ...
-    @property
-    def workspace_id(self) -> uuid.UUID: ...
-    @property
-    def seq(self) -> int: ...
-    @property
-    def direction(self) -> str: ...
-    @property
-    def sender_kind(self) -> str: ...
-    @property
-    def sender_id(self) -> uuid.UUID | None: ...
-    @property
-    def type(self) -> str: ...
-    @property
-    def body(self) -> str: ...
-    @property
-    def attachments(self) -> list[Any]: ...
-    @property
-    def delivery_status(self) -> str: ...
-    @property
-    def failure_reason(self) -> str | None: ...
-    @property
-    def client_message_id(self) -> str | None: ...
-    @property
-    def created_at(self) -> datetime: ...
-
-
-def message_view(message: MessageFields, sender_name: str | None) -> MessageView:
+def message_view(message: Message | NewMessage, sender_name: str | None) -> MessageView:
     return MessageView(
         id=message.id,
         conversation_id=message.conversation_id,
@@ -74,7 +37,7 @@ def message_view(message: MessageFields, sender_name: str | None) -> MessageView
     )
 
 
-def message_event(message: MessageFields, sender_name: str | None) -> MessageEvent:
+def message_event(message: Message | NewMessage, sender_name: str | None) -> MessageEvent:
     return MessageEvent(
         workspace_id=message.workspace_id,
         conversation_id=message.conversation_id,

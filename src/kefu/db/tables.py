@@ -11,6 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Any, ClassVar
 
+import msgspec
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -276,6 +277,29 @@ class Message(Base):
     delivery_status: Mapped[str] = mapped_column(sa.String(16), default="sent")
     failure_reason: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = _created()
+
+
+class NewMessage(msgspec.Struct, kw_only=True, frozen=True):
+    """A `messages` row as plain data, about to be inserted: the group commit inserts
+    these in bulk, skipping the ORM's per-object cost; the single path adds them as
+    `Message(**asdict(row))`. A test holds its fields to the table's columns."""
+
+    id: uuid.UUID
+    workspace_id: uuid.UUID
+    conversation_id: uuid.UUID
+    inbox_id: uuid.UUID
+    seq: int
+    direction: str
+    sender_kind: str
+    sender_id: uuid.UUID | None
+    type: str
+    body: str
+    attachments: list[Any]
+    channel_message_id: str | None
+    client_message_id: str | None
+    delivery_status: str
+    failure_reason: str | None = None
+    created_at: datetime
 
 
 class ConversationEventRow(Base):
