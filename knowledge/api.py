@@ -13,8 +13,8 @@ from litestar.params import Parameter
 
 from kefu.connectors.web.api import cors_any_origin
 from kefu.context import Kefu
-from kefu.conversations.errors import Forbidden
 from kefu.conversations.queries import get_visible
+from kefu.errors import Forbidden
 from kefu.knowledge import io, service
 from kefu.knowledge.schemas import (
     CategoryView,

@@ -23,9 +23,9 @@ import msgspec
 
 from kefu.context import Kefu
 from kefu.conversations import service as conversations
-from kefu.conversations.errors import Conflict, NotFound
 from kefu.conversations.service import IngestResult
 from kefu.db.tables import Conversation, Inbox, Message
+from kefu.errors import Conflict, NotFound
 from kefu.knowledge import service as knowledge
 from kefu.knowledge.schemas import FeedbackIn
 from kefu.knowledge.search import text as tx

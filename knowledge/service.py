@@ -22,8 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.context import Kefu
-from kefu.conversations.errors import Conflict, Invalid, NotFound
 from kefu.db.tables import Conversation, Inbox, Message
+from kefu.errors import Conflict, Invalid, NotFound
 from kefu.knowledge.relevance import category_paths
 from kefu.knowledge.schemas import (
     CategoryView,

@@ -51,8 +51,8 @@ from kefu.connectors.web.schemas import (
 )
 from kefu.connectors.web.service import Caller
 from kefu.context import Kefu
-from kefu.conversations.errors import Invalid, KefuError, NotFound, TooLarge, UnsupportedType
 from kefu.conversations.queries import get_visible
+from kefu.errors import Invalid, KefuError, NotFound, TooLarge, UnsupportedType
 from kefu.model import Attachment, MessageView, SenderKind, utcnow
 from kefu.people.auth import STAFF, AuthUser, require_role
 from kefu.realtime.bus import conversation_channel

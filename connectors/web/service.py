@@ -40,14 +40,6 @@ from kefu.connectors.web.tables import WebPageView, WebVisitor
 from kefu.connectors.web.uploads import locate
 from kefu.context import Kefu
 from kefu.conversations import service as conversations
-from kefu.conversations.errors import (
-    Conflict,
-    Forbidden,
-    Invalid,
-    NotFound,
-    TooManyRequests,
-    Unauthorized,
-)
 from kefu.conversations.views import conversation_event, message_event
 from kefu.db.tables import (
     Contact,
@@ -57,6 +49,14 @@ from kefu.db.tables import (
     Inbox,
     Message,
     User,
+)
+from kefu.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
 )
 from kefu.model import (
     Attachment,

@@ -181,8 +181,8 @@ class ReplyWindowController(Controller):
     async def reply_window(
         self, kefu: Kefu, user: AuthUser, conversation_id: uuid.UUID
     ) -> ReplyWindow:
-        from kefu.conversations.errors import Invalid
         from kefu.conversations.queries import get_visible
+        from kefu.errors import Invalid
 
         async with kefu.db.session() as session:
             conversation = await get_visible(session, user, conversation_id)

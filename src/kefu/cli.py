@@ -163,7 +163,7 @@ _EXTENSIONS: tuple[str, ...] = ("kefu.connectors.wechat.simulate", "kefu.knowled
 
 
 def main(argv: list[str] | None = None) -> int:
-    from kefu.conversations.errors import KefuError
+    from kefu.errors import KefuError
 
     args = build_parser().parse_args(argv)
     try:

@@ -9,7 +9,8 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from sqlalchemy.exc import IntegrityError
 
-from kefu.conversations.errors import KefuError
+from kefu.errors import KefuError
+from kefu.i18n import Text, locale_of
 
 log = logging.getLogger("kefu")
 
@@ -42,8 +43,18 @@ def problem(
     return Response(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
-def on_kefu_error(_: Request[Any, Any, Any], exc: KefuError) -> Response[dict[str, Any]]:
-    return problem(exc.status_code, exc.detail, exc.title)
+def rendered(text: Text | str, locale: str) -> str:
+    return text.render(locale) if isinstance(text, Text) else text
+
+
+def on_kefu_error(request: Request[Any, Any, Any], exc: KefuError) -> Response[dict[str, Any]]:
+    locale = locale_of(request.headers.get("accept-language"))
+    extra: dict[str, Any] = {}
+    if exc.errors:
+        extra["errors"] = [
+            {"field": e.field, "message": rendered(e.message, locale)} for e in exc.errors
+        ]
+    return problem(exc.status_code, rendered(exc.text, locale), exc.title, **extra)
 
 
 def on_http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:

@@ -11,8 +11,8 @@ import pytest
 
 import kefu.knowledge.tables  # noqa: F401  (registers the tables before the schema is created)
 from kefu.context import Kefu
-from kefu.conversations.errors import Conflict, Invalid, NotFound
 from kefu.demo import Demo
+from kefu.errors import Conflict, Invalid, NotFound
 from kefu.knowledge import io, service
 from kefu.knowledge.schemas import EntryIn, EntryPatch, EntryStatus, FeedbackIn, Visibility
 from kefu.knowledge.search.base import SearchDocument, SearchFilters

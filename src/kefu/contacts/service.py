@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.contacts.schemas import ContactOut, ContactUpdate, IdentityOut
 from kefu.context import Kefu
-from kefu.conversations.errors import Conflict, Invalid
 from kefu.db.scope import one_in_workspace
 from kefu.db.tables import Contact, ContactIdentity, Conversation, ConversationEventRow
+from kefu.errors import Conflict, Invalid
 from kefu.model import ConversationStatus, utcnow
 
 

@@ -173,7 +173,7 @@ class ConversationsController(Controller):
     ) -> ConversationOut:
         await self._check(kefu, user, conversation_id)
         if user.role == Role.agent and data.assignee_id not in (user.id, None):
-            from kefu.conversations.errors import Forbidden
+            from kefu.errors import Forbidden
 
             raise Forbidden("agents can take a conversation themselves; use transfer to hand it on")
         await service.assign(kefu, conversation_id, actor_of(user), assignee_id=data.assignee_id)

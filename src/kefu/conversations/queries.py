@@ -10,11 +10,11 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kefu.conversations.errors import Invalid, NotFound
 from kefu.conversations.schemas import ContactBrief, ConversationOut
 from kefu.conversations.service import sender_names
 from kefu.conversations.views import message_view
 from kefu.db.tables import Contact, Conversation, GroupMember, Message
+from kefu.errors import Invalid, NotFound
 from kefu.model import ChannelKind, ConversationStatus, MessageView, Role
 from kefu.people.auth import AuthUser
 

@@ -14,7 +14,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.context import Kefu
-from kefu.conversations.errors import Conflict, Invalid, NotFound
 from kefu.conversations.group_commit import GroupCommit
 from kefu.conversations.views import conversation_event, message_event
 from kefu.db.scope import one_in_workspace
@@ -30,6 +29,7 @@ from kefu.db.tables import (
     OutboxJob,
     User,
 )
+from kefu.errors import Conflict, Invalid, NotFound
 from kefu.model import (
     Attachment,
     ContactFacts,

@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kefu.conversations.errors import NotFound
 from kefu.db.tables import Base
+from kefu.errors import NotFound
 
 Row = TypeVar("Row", bound=Base)
 

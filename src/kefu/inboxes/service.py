@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.context import Kefu
-from kefu.conversations.errors import Invalid
 from kefu.db.scope import one_in_workspace
 from kefu.db.tables import Inbox, SkillGroup
+from kefu.errors import Invalid
 from kefu.inboxes.schemas import InboxCreate, InboxOut, InboxUpdate
 from kefu.model import ChannelKind
 

@@ -10,9 +10,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.context import Kefu
-from kefu.conversations.errors import Conflict, Invalid
 from kefu.db.scope import one_in_workspace
 from kefu.db.tables import GroupMember, SkillGroup, User, Workspace
+from kefu.errors import Conflict, Invalid
 from kefu.model import Presence, PresenceEvent, Role, utcnow
 from kefu.people.auth import hash_password
 from kefu.people.schemas import (

@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.context import Kefu
-from kefu.conversations.errors import Conflict, Forbidden, NotFound
 from kefu.conversations.queries import get_visible
 from kefu.db.tables import Contact, Inbox, Workspace
+from kefu.errors import Conflict, Forbidden, NotFound
 from kefu.model import Role, utcnow
 from kefu.people.auth import AuthUser
 from kefu.quickreplies import variables

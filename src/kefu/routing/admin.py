@@ -10,9 +10,9 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kefu.conversations.errors import Conflict, Invalid
 from kefu.db.scope import one_in_workspace
 from kefu.db.tables import SkillGroup, User
+from kefu.errors import Conflict, Invalid
 from kefu.model import new_id
 from kefu.routing import hours
 from kefu.routing.acd import GroupPolicy

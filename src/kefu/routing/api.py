@@ -10,8 +10,8 @@ from litestar import Controller, delete, get, post, put
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from kefu.context import Kefu
-from kefu.conversations.errors import NotFound
 from kefu.db.tables import Conversation
+from kefu.errors import NotFound
 from kefu.model import Role, utcnow
 from kefu.people.auth import MANAGERS, STAFF, AuthUser, require_role
 from kefu.routing import admin

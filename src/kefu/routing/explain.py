@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kefu.conversations.errors import Invalid, NotFound
 from kefu.db.tables import Contact, Conversation
+from kefu.errors import Invalid, NotFound
 from kefu.model import ConversationStatus
 from kefu.routing import acd
 from kefu.routing.messages import explain_reason, say

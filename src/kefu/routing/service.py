@@ -24,7 +24,6 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.context import Kefu
-from kefu.conversations.errors import Invalid
 from kefu.db.tables import (
     Contact,
     Conversation,
@@ -34,6 +33,7 @@ from kefu.db.tables import (
     SkillGroup,
     User,
 )
+from kefu.errors import Invalid
 from kefu.model import ConversationEvent, ConversationStatus, Presence, new_id
 from kefu.routing import acd
 from kefu.routing.hours import Calendar
