@@ -112,7 +112,8 @@ def cmd_agent(args: argparse.Namespace) -> int:
     return asyncio.run(_with_kefu(load(), go))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """kefu's command line; `command`, when given, is the one about to run."""
     parser = argparse.ArgumentParser(prog="kefu", description="kefu customer service workspace")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -151,10 +152,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     acreate.set_defaults(fn=cmd_agent)
 
-    for module in _EXTENSIONS:
+    # The domains' subcommands are added unless the command is one of the above: their
+    # modules import most of kefu, which `kefu db upgrade` and `kefu serve` need not pay
+    # for at every start. `kefu --help` and their own commands load them all.
+    if command not in sub.choices:
         import importlib
 
-        importlib.import_module(module).add_parser(sub)
+        for module in _EXTENSIONS:
+            importlib.import_module(module).add_parser(sub)
     return parser
 
 
@@ -162,10 +167,16 @@ def build_parser() -> argparse.ArgumentParser:
 _EXTENSIONS: tuple[str, ...] = ("kefu.connectors.wechat.simulate", "kefu.knowledge.cli")
 
 
+def _command(argv: list[str]) -> str | None:
+    """The subcommand named on the command line (its first word not an option)."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
 def main(argv: list[str] | None = None) -> int:
     from kefu.errors import KefuError
 
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(_command(argv)).parse_args(argv)
     try:
         result: int = args.fn(args)
     except KefuError as exc:

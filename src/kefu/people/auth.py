@@ -5,6 +5,7 @@ requests that change state must echo the `kefu_csrf` cookie in `X-CSRF-Token`
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -32,8 +33,14 @@ CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 _hasher = PasswordHasher()
-# Verifying against a real hash when the e-mail is unknown keeps the timing the same.
-_DUMMY_HASH = _hasher.hash("kefu-timing-equaliser")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against a real hash when the e-mail is unknown keeps the timing the same.
+    Made on first use, not at import: argon2 is slow on purpose, and every `kefu` command
+    that imports this module would pay for it."""
+    return _hasher.hash("kefu-timing-equaliser")
 
 
 class AuthUser(msgspec.Struct, frozen=True, kw_only=True):
@@ -87,7 +94,7 @@ async def login(kefu: Kefu, email: str, password: str, workspace: str | None = N
             raise LoginFailed("this e-mail belongs to several workspaces; give the workspace too")
         user = users[0] if users else None
         if (
-            not verify_password(user.password_hash if user else _DUMMY_HASH, password)
+            not verify_password(user.password_hash if user else _dummy_hash(), password)
             or user is None
         ):
             raise LoginFailed("wrong e-mail or password")
