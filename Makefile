@@ -68,11 +68,11 @@ services:
 	  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
 	    --dir /var/lib/redis --logfile /var/log/redis/ci.log; sleep 1; }
 
+# Migrate, seed the demo and serve in one process (`kefu db upgrade`, `kefu demo`, then
+# `kefu serve`, without importing kefu three times).
 run: install frontend
 	mkdir -p var
-	$(BIN)/kefu db upgrade
-	$(BIN)/kefu demo
-	$(BIN)/kefu serve
+	$(BIN)/kefu serve --migrate --demo
 
 lint: install
 	$(BIN)/ruff check src connectors knowledge tests bench migrations

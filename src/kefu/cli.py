@@ -8,6 +8,8 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import msgspec
+
 from kefu.settings import Settings, load
 
 
@@ -17,14 +19,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from kefu.app import create_app
 
     settings = load()
+    settings = msgspec.structs.replace(
+        settings, host=args.host or settings.host, port=args.port or settings.port
+    )
+    # One process for `make run`'s migrate, seed and serve: each `kefu` start imports
+    # most of kefu again, which costs more than the work when there is nothing to do.
     if args.migrate:
         from kefu.db.migrate import upgrade
 
         upgrade(settings.database_url)
-    host = args.host or settings.host
-    port = args.port or settings.port
+    if args.demo:
+        _seed_demo(settings)
     uvicorn.run(
-        create_app(settings), host=host, port=port, log_level="info", ws="websockets-sansio"
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        ws="websockets-sansio",
     )
     return 0
 
@@ -53,6 +64,10 @@ async def _with_kefu(settings: Settings, fn: Callable[[Any], Awaitable[int]]) ->
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    return _seed_demo(load())
+
+
+def _seed_demo(settings: Settings) -> int:
     from kefu.demo import seed, showcase
 
     async def go(kefu: Any) -> int:
@@ -69,7 +84,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(f"    {login.role:<18} {login.email:<28} {login.name}")
         return 0
 
-    return asyncio.run(_with_kefu(load(), go))
+    return asyncio.run(_with_kefu(settings, go))
 
 
 def cmd_workspace(args: argparse.Namespace) -> int:
@@ -121,6 +136,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--migrate", action="store_true", help="upgrade the database first")
+    serve.add_argument(
+        "--demo", action="store_true", help="then seed the demo workspace and print its logins"
+    )
     serve.set_defaults(fn=cmd_serve)
 
     db = sub.add_parser("db", help="migrate the database")

@@ -10,12 +10,14 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 
 from kefu.app import build_kefu
@@ -24,6 +26,7 @@ from kefu.inboxes.schemas import InboxCreate
 from kefu.inboxes.service import create_inbox
 from kefu.model import ChannelKind
 from kefu.settings import Settings
+from tests.servers import free_port
 
 
 def kefu(tmp_path: Path, *args: str, **env_vars: str) -> subprocess.CompletedProcess[str]:
@@ -244,3 +247,47 @@ def test_simulate_against_an_unmigrated_database_is_one_line_not_a_traceback(
     assert result.returncode == 2
     [line] = result.stderr.splitlines()
     assert line.startswith("kefu simulate: cannot read the inbox from sqlite+aiosqlite:///")
+
+
+def test_serve_migrate_demo_is_make_run_in_one_process(tmp_path: Path) -> None:
+    """What `make run` starts: a fresh database migrated, the demo seeded and its logins
+    printed, then the server answering on KEFU_PORT."""
+    port = free_port()
+    log = tmp_path / "serve.log"
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "KEFU_PUBLIC_URL"},
+        "KEFU_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/run.db",
+        "KEFU_SECRET_KEY": "cli-test",
+        "KEFU_DEMO_PASSWORD": "demo-pass-123",
+        "KEFU_PORT": str(port),
+    }
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "kefu.cli", "serve", "--migrate", "--demo"],
+            env=env,
+            cwd=tmp_path,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "no /health in 120 s:\n" + log.read_text()
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        printed = log.read_text()
+        assert f"agent console / 客服工作台:                 {base}/console" in printed
+        assert printed.count("@demo.kefu") == 5 and "demo-pass-123" in printed
+        login = httpx.post(
+            f"{base}/api/v1/auth/login",
+            json={"email": "lina@demo.kefu", "password": "demo-pass-123"},
+        )
+        assert login.status_code == 200, login.text
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
