@@ -150,15 +150,22 @@ def wechat_inbox(migrated: Path) -> uuid.UUID:
     return asyncio.run(make())
 
 
-class Received(BaseHTTPRequestHandler):
-    """Stands in for kefu's webhook: records what was posted and answers as kefu does."""
+class Listener(ThreadingHTTPServer):
+    """Stands in for kefu's webhook: records each POST (path, query, body) and answers
+    `success` as kefu does."""
 
-    posts: list[tuple[str, dict[str, list[str]], bytes]]
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Record)
+        self.posts: list[tuple[str, dict[str, list[str]], bytes]] = []
+
+
+class _Record(BaseHTTPRequestHandler):
+    server: Listener
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["content-length"]))
         url = urlsplit(self.path)
-        self.server.posts.append((url.path, parse_qs(url.query), body))  # type: ignore[attr-defined]
+        self.server.posts.append((url.path, parse_qs(url.query), body))
         self.send_response(200)
         self.send_header("content-type", "text/plain")
         self.end_headers()
@@ -169,9 +176,8 @@ class Received(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def listener() -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Received)
-    server.posts = []  # type: ignore[attr-defined]
+def listener() -> Iterator[Listener]:
+    server = Listener()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
@@ -195,12 +201,12 @@ def _simulate(migrated: Path, inbox: uuid.UUID, **env: str) -> subprocess.Comple
 
 
 def test_simulate_posts_to_the_port_in_kefu_port(
-    migrated: Path, wechat_inbox: uuid.UUID, listener: ThreadingHTTPServer
+    migrated: Path, wechat_inbox: uuid.UUID, listener: Listener
 ) -> None:
     result = _simulate(migrated, wechat_inbox, KEFU_PORT=str(listener.server_port))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "200 success"
-    [(path, query, body)] = listener.posts  # type: ignore[attr-defined]
+    [(path, query, body)] = listener.posts
     assert path == f"/connectors/wechat/{wechat_inbox}"
     # Signed as WeChat signs: sha1 of the sorted token, timestamp and nonce.
     [timestamp], [nonce], [signature] = query["timestamp"], query["nonce"], query["signature"]
@@ -211,12 +217,12 @@ def test_simulate_posts_to_the_port_in_kefu_port(
 
 
 def test_simulate_prefers_kefu_public_url_to_the_port(
-    migrated: Path, wechat_inbox: uuid.UUID, listener: ThreadingHTTPServer, dead_port: int
+    migrated: Path, wechat_inbox: uuid.UUID, listener: Listener, dead_port: int
 ) -> None:
     public = f"http://127.0.0.1:{listener.server_port}/"
     result = _simulate(migrated, wechat_inbox, KEFU_PUBLIC_URL=public, KEFU_PORT=str(dead_port))
     assert result.returncode == 0, result.stderr
-    [(path, _, _)] = listener.posts  # type: ignore[attr-defined]
+    [(path, _, _)] = listener.posts
     assert path == f"/connectors/wechat/{wechat_inbox}"
 
 
