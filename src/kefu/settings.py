@@ -46,6 +46,9 @@ class Settings(msgspec.Struct, kw_only=True):
     webhook_tolerance_seconds: int = 300
     debug: bool = False
     cookie_secure: bool = False
+    # `make bench` creates and drops its own kefu_bench* databases through this admin
+    # connection; the server's maintenance database, never another suite's.
+    bench_admin_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
 
     @property
     def is_sqlite(self) -> bool:
