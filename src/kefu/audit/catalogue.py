@@ -43,8 +43,10 @@ def _a(
 # Route templates as Litestar reports them (`scope["path_template"]`: no type suffixes).
 AUDITED: dict[tuple[str, str], Audited] = {
     # Sign-in, sessions, people and roles
-    ("POST", "/api/v1/auth/login"): _a("auth.login", "agent", "Signed in", "登录"),
-    ("POST", "/api/v1/auth/logout"): _a("auth.logout", "agent", "Signed out", "退出登录"),
+    ("POST", "/api/v1/auth/login"): _a("auth.login", "agent", "Signed in", "登录", on_self=True),
+    ("POST", "/api/v1/auth/logout"): _a(
+        "auth.logout", "agent", "Signed out", "退出登录", on_self=True
+    ),
     ("PUT", "/api/v1/agents/me/password"): _a(
         "agent.password_change", "agent", "Changed own password", "修改了自己的密码", on_self=True
     ),
