@@ -5,6 +5,7 @@ shared by every process through the database or Redis, decided before any hashin
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -124,6 +125,25 @@ async def test_200_wrong_passwords_across_two_processes_are_throttled_without_ha
                 f"Too many sign-in attempts; try again in {retry_after} seconds."
             )
             assert "登录尝试次数过多" in other_process.json()["detail"]
+
+
+@pytest.mark.parametrize("store", ["database", "redis"])
+async def test_guesses_sent_all_at_once_do_not_slip_past_the_check_together(
+    database_url: str, store: str, hasher: CountingHasher
+) -> None:
+    """Each attempt is counted when admitted, before its password is checked: 60 guesses
+    in flight at once on two processes still get only the five free checks."""
+    settings = throttled_settings(database_url, store)
+    async with running(settings) as one, running(settings) as two:
+        demo = await seed(one, slug=f"acme{uuid.uuid4().hex[:6]}", password=PASSWORD)
+        email = next(x.email for x in demo.logins if x.email.startswith("admin@"))
+        async with client_of(one) as a, client_of(two) as b:
+            responses = await asyncio.gather(
+                *(sign_in(a if i % 2 else b, email, f"guess-{i}") for i in range(60))
+            )
+        statuses = sorted(r.status_code for r in responses)
+        assert statuses == [401] * 5 + [429] * 55
+        assert hasher.verifies == 5
 
 
 @pytest.mark.parametrize("store", ["database", "redis"])
