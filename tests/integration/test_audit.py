@@ -269,3 +269,20 @@ def test_the_coverage_check_would_catch_a_forgotten_route(app: Litestar) -> None
     app.register(purge)
     with pytest.raises(AssertionError, match="purge"):
         test_every_staff_route_that_changes_something_is_audited_or_says_why_not(app)
+
+
+async def test_an_audit_write_that_fails_does_not_turn_a_done_change_into_an_error(
+    client: httpx.AsyncClient, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kefu.audit import service
+
+    async def broken(*_: object) -> None:
+        raise RuntimeError("audit store down")
+
+    monkeypatch.setattr(service, "record", broken)
+    made = await client.post(
+        "/api/v1/inboxes", json={"kind": "web", "name": "Still made", "config": {}}, headers=admin
+    )
+    # The inbox exists, so the client must hear so (a 500 would invite a duplicate).
+    assert made.status_code == 201
+    assert made.json()["name"] == "Still made"

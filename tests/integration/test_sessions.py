@@ -186,6 +186,15 @@ async def test_sign_in_accepts_only_json(
     assert "kefu_session" not in response.headers.get("set-cookie", "")
 
 
+async def test_malformed_text_plain_sign_in_is_415_not_a_parse_error(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post(
+        "/api/v1/auth/login", content="email=a&password=b", headers={"Content-Type": "text/plain"}
+    )
+    assert response.status_code == 415
+
+
 async def test_sign_in_with_json_and_a_charset_works(
     client: httpx.AsyncClient, workspace: Demo
 ) -> None:
