@@ -51,7 +51,7 @@ def hasher(monkeypatch: pytest.MonkeyPatch) -> CountingHasher:
 async def running(settings: Settings) -> AsyncIterator[Kefu]:
     kefu = build_kefu(settings)
     store = throttle.store_for(kefu)
-    if isinstance(store, throttle.RedisStore):
+    if isinstance(store, throttle.RedisStore) and store.url == REDIS_URL:
         # Redis outlives the per-test database: start from a clean namespace.
         from redis.asyncio import Redis
 
@@ -185,6 +185,22 @@ async def test_one_ip_guessing_many_accounts_is_throttled(
             assert (await sign_in(sprayer, real, PASSWORD)).status_code == 429
         async with client_of(kefu, ip="203.0.113.10") as colleague:
             assert (await sign_in(colleague, real, PASSWORD)).status_code == 200
+
+
+async def test_with_redis_down_the_database_keeps_count(
+    database_url: str, hasher: CountingHasher
+) -> None:
+    # Nothing listens on port 1: every Redis call fails to connect.
+    settings = throttled_settings(database_url, "database", redis_url="redis://127.0.0.1:1/0")
+    settings.fanout = "memory"
+    async with running(settings) as kefu:
+        assert isinstance(throttle.store_for(kefu), throttle.RedisStore)
+        demo = await seed(kefu, slug=f"acme{uuid.uuid4().hex[:6]}", password=PASSWORD)
+        email = next(x.email for x in demo.logins if x.email.startswith("lina@"))
+        async with client_of(kefu) as client:
+            assert (await sign_in(client, email, PASSWORD)).status_code == 200
+            statuses = [(await sign_in(client, email, "wrong-wrong")).status_code for _ in range(7)]
+        assert statuses == [401] * 5 + [429] * 2
 
 
 async def test_the_wait_doubles_after_each_failure_and_is_forgotten_later(kefu: Kefu) -> None:

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import sqlalchemy as sa
+from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
 
 from kefu.db.engine import Database
@@ -216,17 +217,39 @@ return failures
 class RedisStore:
     """Counters and locks as Redis keys with expiry; each decision is one Lua script, so
     it is atomic across processes. A connection per call: sign-ins are rare enough, and
-    nothing is left open when the app stops."""
+    nothing is left open when the app stops. While Redis cannot be reached the database
+    keeps count instead: sign-in neither fails nor goes unthrottled."""
 
-    def __init__(self, url: str, namespace: str, policy: Policy) -> None:
+    def __init__(
+        self, url: str, namespace: str, policy: Policy, fallback: DatabaseStore | None = None
+    ) -> None:
         self.url = url
         self.prefix = f"kefu:{namespace}:login:"
         self.policy = policy
+        self.fallback = fallback
 
     def _names(self, key: Key) -> list[str]:
         return [self.prefix + key.name + ":n", self.prefix + key.name + ":lock"]
 
     async def admit(self, keys: Sequence[Key], now: datetime) -> float:
+        try:
+            return await self._admit(keys)
+        except (RedisError, OSError) as exc:
+            if self.fallback is None:
+                raise
+            log.warning("Redis unreachable for the sign-in throttle (%s); using the database", exc)
+            return await self.fallback.admit(keys, now)
+
+    async def succeeded(self, keys: Sequence[Key]) -> None:
+        try:
+            await self._succeeded(keys)
+        except (RedisError, OSError) as exc:
+            if self.fallback is None:
+                raise
+            log.warning("Redis unreachable for the sign-in throttle (%s); using the database", exc)
+            await self.fallback.succeeded(keys)
+
+    async def _admit(self, keys: Sequence[Key]) -> float:
         from redis.asyncio import Redis
 
         names = [name for key in keys for name in self._names(key)]
@@ -239,7 +262,7 @@ class RedisStore:
             waited = await redis.eval(_ADMIT, len(names), *names, *args)
         return int(waited) / 1000.0
 
-    async def succeeded(self, keys: Sequence[Key]) -> None:
+    async def _succeeded(self, keys: Sequence[Key]) -> None:
         from redis.asyncio import Redis
 
         async with Redis.from_url(self.url) as redis:
@@ -259,7 +282,9 @@ def store_for(kefu: Kefu) -> Store:
         if settings.redis_url:
             # Deployments sharing one Redis are told apart by their database.
             namespace = hashlib.sha256(settings.database_url.encode()).hexdigest()[:12]
-            store = RedisStore(settings.redis_url, namespace, policy)
+            store = RedisStore(
+                settings.redis_url, namespace, policy, fallback=DatabaseStore(kefu.db, policy)
+            )
         else:
             store = DatabaseStore(kefu.db, policy)
         kefu.extras["login_throttle"] = store
