@@ -18,6 +18,8 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from kefu import deps, problems
+from kefu.audit.api import ROUTES as AUDIT_ROUTES
+from kefu.audit.middleware import audit_middleware
 from kefu.connectors import api, web, wechat
 from kefu.connectors.base import Registry
 from kefu.contacts.api import ROUTES as CONTACT_ROUTES
@@ -116,6 +118,7 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
             *KNOWLEDGE_ROUTES,
             *QUICK_REPLY_ROUTES,
             *REPORT_ROUTES,
+            *AUDIT_ROUTES,
             *DEMO_SITE_ROUTES,
             # The agent console, a single-page app built by `make` from widgets/console.
             create_static_files_router(
@@ -127,6 +130,7 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
         ],
         dependencies=deps.DEPENDENCIES,
         plugins=[kefu.events.plugin],
+        middleware=[audit_middleware],
         exception_handlers=problems.HANDLERS,
         lifespan=[lifespan],
         state=State({"kefu": kefu}),
