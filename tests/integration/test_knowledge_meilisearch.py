@@ -21,7 +21,8 @@ import kefu.knowledge.tables  # noqa: F401  (registers the tables before the sch
 from kefu.app import build_kefu
 from kefu.context import Kefu
 from kefu.demo import Demo
-from kefu.knowledge import service
+from kefu.knowledge import entries
+from kefu.knowledge import index as knowledge_index
 from kefu.knowledge.schemas import EntryIn, EntryStatus
 from kefu.knowledge.search.base import SearchDocument, SearchFilters
 from kefu.knowledge.search.meilisearch import (
@@ -352,7 +353,7 @@ async def test_the_service_uses_meilisearch_when_configured(
     state, url = fake
     meili = build_kefu(msgspec.structs.replace(kefu.settings, meili_url=url, meili_key=KEY))
     try:
-        created = await service.create_entry(
+        created = await entries.create_entry(
             meili,
             workspace.workspace_id,
             EntryIn(title="怎么开发票？", status=EntryStatus.published),
@@ -360,11 +361,11 @@ async def test_the_service_uses_meilisearch_when_configured(
         )
         uid = f"kefu_knowledge_{workspace.workspace_id.hex}"
         assert str(created.id) in state.indexes[uid]["docs"]  # indexed on save, not later
-        hits = (await service.search(meili, workspace.workspace_id, "发票")).hits
+        hits = (await knowledge_index.search(meili, workspace.workspace_id, "发票")).hits
         assert [h.id for h in hits] == [str(created.id)]
-        await service.delete_entry(meili, workspace.workspace_id, created.id, None)
+        await entries.delete_entry(meili, workspace.workspace_id, created.id, None)
         assert state.indexes[uid]["docs"] == {}
-        assert await service.reindex(meili, workspace.workspace_id) == 0
+        assert await knowledge_index.reindex(meili, workspace.workspace_id) == 0
     finally:
-        await service.search_index(meili).close()
+        await knowledge_index.close(meili)
         await meili.db.dispose()
