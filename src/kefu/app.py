@@ -30,7 +30,7 @@ from kefu.db.engine import Database
 from kefu.demo_site.page import ROUTES as DEMO_SITE_ROUTES
 from kefu.inboxes.api import ROUTES as INBOX_ROUTES
 from kefu.knowledge import bot as knowledge_bot
-from kefu.knowledge import service as knowledge
+from kefu.knowledge import index as knowledge_index
 from kefu.knowledge.api import ROUTES as KNOWLEDGE_ROUTES
 from kefu.people.api import ROUTES as PEOPLE_ROUTES
 from kefu.quickreplies.api import ROUTES as QUICK_REPLY_ROUTES
@@ -94,7 +94,7 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
             if settings.run_dispatcher
             else []
         )
-        kefu.spawn(knowledge.warm_up(kefu))
+        kefu.spawn(knowledge_index.warm_up(kefu))
         try:
             yield
         finally:
@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
             await asyncio.gather(*workers)
             await kefu.drain()
             await kefu.connectors.aclose()
-            await knowledge.search_index(kefu).close()
+            await knowledge_index.close(kefu)
             await kefu.db.dispose()
 
     return Litestar(
