@@ -120,9 +120,12 @@ function TextInput({ field, value, onChange, label }: FieldProps) {
     const map = value as Record<string, string>;
     return (
       <div class="stack tight">
-        {(["zh-CN", "en"] as const).map((loc) =>
-          input(map[loc] ?? "", (s) => onChange({ ...map, [loc]: s }), `${label} (${t(`lang.${loc}`)})`),
-        )}
+        {(["zh-CN", "en"] as const).map((loc) => (
+          <div class="lang-input">
+            <span class="chip">{t(`lang.${loc}`)}</span>
+            {input(map[loc] ?? "", (s) => onChange({ ...map, [loc]: s }), `${label} (${t(`lang.${loc}`)})`)}
+          </div>
+        ))}
       </div>
     );
   }

@@ -23,7 +23,8 @@ function PolicyEditor({ group }: { group: Group }) {
   const errors = useErrors();
   useEffect(() => {
     get<{ policy: Policy }>(`/api/v1/routing/groups/${group.id}/policy`)
-      .then((p) => setPolicy(p.policy))
+      // The server leaves defaults out (least_busy, no modifiers): fill them in.
+      .then((p) => setPolicy({ ...p.policy, strategy: p.policy.strategy ?? group.strategy ?? "least_busy" }))
       .catch(() => setPolicy({ strategy: group.strategy ?? "least_busy" }));
   }, [group.id]);
   if (!policy) return null;

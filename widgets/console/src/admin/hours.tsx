@@ -206,8 +206,8 @@ export function HoursAdmin({ unavailable }: { unavailable: () => void }) {
     open_now: false,
   };
   const usedBy = (id: string) => [
-    ...rules.filter((r) => r.conditions.some((c) => c.field === "time" && c.value === id)).map((r) => `${t("admin.rule")}「${r.name}」`),
-    ...inboxes.value.filter((i) => i.config?.calendar_id === id).map((i) => `${t("admin.inbox")}「${i.name}」`),
+    ...rules.filter((r) => r.conditions.some((c) => c.field === "time" && c.value === id)).map((r) => t("admin.used_rule", { name: r.name })),
+    ...inboxes.value.filter((i) => i.config?.calendar_id === id).map((i) => t("admin.used_inbox", { name: i.name })),
   ];
   return (
     <>

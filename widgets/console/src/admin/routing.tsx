@@ -91,6 +91,8 @@ function valueWords(cond: Condition, calendars: Calendar[]): string {
 export function conditionWords(cond: Condition, calendars: Calendar[]): string {
   if (cond.op === "in_hours" || cond.op === "out_of_hours")
     return t(`op.${cond.op}_of`, { calendar: calendarName(calendars, cond.value) });
+  // "VIP level is 3 or more" reads better than "is within 3 or more".
+  if (cond.op === "range") return `${fieldLabel(cond.field)} ${t("op.range_is")} ${valueWords(cond, calendars)}`;
   if (cond.op === "exists") return `${fieldLabel(cond.field)} ${cond.value === false ? t("op.absent") : t("op.present")}`;
   return `${fieldLabel(cond.field)} ${t(`op.${cond.op}`)} ${valueWords(cond, calendars)}`;
 }
