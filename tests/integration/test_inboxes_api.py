@@ -461,3 +461,21 @@ def test_app_mounts_every_connectors_routes(app: Litestar) -> None:
         "/connectors/wechat/{inbox_id:str}",
         "/api/v1/widget/sessions",
     } <= paths
+
+
+async def test_secrets_left_in_an_old_rows_config_are_not_shown(
+    client: httpx.AsyncClient, kefu: Kefu, workspace: Demo, admin: dict[str, str]
+) -> None:
+    async with kefu.db.transaction() as session:
+        row = Inbox(
+            workspace_id=workspace.workspace_id,
+            kind="wechat",
+            name="旧公众号",
+            public_key="old-row",
+            config={"appid": "wx_old", "secret": "kept-in-config", "token": "tok"},
+        )
+        session.add(row)
+        await session.flush()
+        inbox_id = row.id
+    shown = (await client.get(f"/api/v1/inboxes/{inbox_id}", headers=admin)).json()
+    assert shown["config"] == {"appid": "wx_old"}

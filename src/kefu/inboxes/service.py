@@ -63,12 +63,15 @@ def webhook_url(kefu: Kefu, inbox: Inbox) -> str | None:
 
 
 def inbox_out(kefu: Kefu, inbox: Inbox, generated: Mapping[str, str] | None = None) -> InboxOut:
+    connector = kefu.connectors.find(inbox.kind)
+    # Rows made by hand (or before settings were declared) may hold secrets in config.
+    hidden = names_of(connector.secrets_type) if connector is not None else frozenset()
     return InboxOut(
         id=inbox.id,
         kind=ChannelKind(inbox.kind),
         name=inbox.name,
         public_key=inbox.public_key,
-        config=dict(inbox.config or {}),
+        config={k: v for k, v in (inbox.config or {}).items() if k not in hidden},
         secrets_set=sorted(k for k, v in (inbox.secrets or {}).items() if v),
         default_group_id=inbox.default_group_id,
         active=inbox.active,
