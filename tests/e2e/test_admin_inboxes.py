@@ -57,7 +57,9 @@ async def console_as(
     await page.get_by_label(email).fill(login_of(demo, who))
     await page.get_by_label(password).fill(PASSWORD)
     await page.get_by_role("button", name=submit, exact=True).click()
-    await page.get_by_role("combobox", name={"en": "Presence", "zh-CN": "在线状态"}[locale]).wait_for()
+    await page.get_by_role(
+        "combobox", name={"en": "Presence", "zh-CN": "在线状态"}[locale]
+    ).wait_for()
     await page.goto(f"{url}/console/#{path}")
     return page
 

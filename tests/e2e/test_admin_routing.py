@@ -69,7 +69,9 @@ async def console_as(
     await page.get_by_label(email).fill(login_of(demo, who))
     await page.get_by_label(password).fill(PASSWORD)
     await page.get_by_role("button", name=submit, exact=True).click()
-    await page.get_by_role("combobox", name={"en": "Presence", "zh-CN": "在线状态"}[locale]).wait_for()
+    await page.get_by_role(
+        "combobox", name={"en": "Presence", "zh-CN": "在线状态"}[locale]
+    ).wait_for()
     await page.goto(f"{url}/console/#{path}")
     return page
 
@@ -193,9 +195,7 @@ async def test_calendar_rules_and_explain_in_the_browser(
     inbox = (await client.get(f"/api/v1/inboxes/{workspace.inbox_id}", headers=admin)).json()
     calendars = (await client.get("/api/v1/routing/calendars", headers=admin)).json()["items"]
     assert inbox["config"]["calendar_id"] == calendars[0]["id"]
-    assert calendars[0]["special_days"] == [
-        {"date": "2026-10-01", "name": "National Day 国庆节"}
-    ]
+    assert calendars[0]["special_days"] == [{"date": "2026-10-01", "name": "National Day 国庆节"}]
     rules = (await client.get("/api/v1/routing/rules", headers=admin)).json()["items"]
     assert [r["name"] for r in rules] == ["Pricing page visitors", "Closed: leave a message"]
     assert rules[0]["conditions"] == [
@@ -222,7 +222,11 @@ async def test_every_admin_screen_reads_in_the_chosen_language(
             "weekly": {d: [{"start": "09:00", "end": "18:00"}] for d in ("mon", "tue", "wed")},
             "special_days": [
                 {"date": "2026-10-01", "name": "国庆节"},
-                {"date": "2026-10-11", "name": "调休", "hours": [{"start": "09:00", "end": "17:00"}]},
+                {
+                    "date": "2026-10-11",
+                    "name": "调休",
+                    "hours": [{"start": "09:00", "end": "17:00"}],
+                },
             ],
         },
     )
@@ -247,12 +251,18 @@ async def test_every_admin_screen_reads_in_the_chosen_language(
     await expect(page.locator(".rules-table tbody th")).to_have_text(["VIP 贵宾"])
     vip = {"en": "VIP level is 3 or more", "zh-CN": "VIP 等级 为 3 及以上"}[locale]
     await expect(page.locator(".rules-table")).to_contain_text(vip)
-    await page.get_by_role("button", name={"en": "Edit: VIP 贵宾", "zh-CN": "编辑: VIP 贵宾"}[locale]).click()
+    await page.get_by_role(
+        "button", name={"en": "Edit: VIP 贵宾", "zh-CN": "编辑: VIP 贵宾"}[locale]
+    ).click()
     await shot(page, f"routing-editor-{locale}")
-    explain = page.get_by_role("region", name={"en": "Explain routing", "zh-CN": "路由解释"}[locale])
+    explain = page.get_by_role(
+        "region", name={"en": "Explain routing", "zh-CN": "路由解释"}[locale]
+    )
     await explain.get_by_role("button", name={"en": "Find", "zh-CN": "查找"}[locale]).click()
     await explain.get_by_role("button", name=re.compile("Alice Wang")).click()
-    await explain.get_by_role("button", name={"en": "Explain", "zh-CN": "解释"}[locale], exact=True).click()
+    await explain.get_by_role(
+        "button", name={"en": "Explain", "zh-CN": "解释"}[locale], exact=True
+    ).click()
     result = explain.get_by_role("status")
     missing = {
         "en": "VIP level is 0, but the rule wants VIP level is 3 or more",

@@ -146,7 +146,15 @@ export function SchemaInput(props: FieldProps) {
           value={typeof value === "string" ? value : ""}
           onInput={(e) => onChange(e.currentTarget.value)}
         />
-        {isSet && <span class="chip st-resolved" data-testid={`set-${field.name}`}>{t("admin.secret_set")}</span>}
+        {isSet && value !== null && <span class="chip st-resolved" data-testid={`set-${field.name}`}>{t("admin.secret_set")}</span>}
+        {isSet && !field.required && !field.generated && (
+          value === null ? (
+            <button type="button" class="ghost small" onClick={() => onChange("")}>{t("admin.secret_keep")}</button>
+          ) : (
+            <button type="button" class="ghost small" aria-label={`${t("admin.secret_clear")}: ${label}`} onClick={() => onChange(null)}>{t("admin.secret_clear")}</button>
+          )
+        )}
+        {value === null && <span class="chip prio">{t("admin.secret_cleared")}</span>}
       </span>
     );
   }

@@ -52,7 +52,8 @@ function configBody(schema: ChannelSchema, draft: Record<string, unknown>): Reco
     const v = draft[f.name];
     // A blank secret keeps the stored one; a blank optional text is left out.
     if (f.secret) {
-      if (typeof v === "string" && v !== "") body[f.name] = v;
+      // null clears an optional secret (e.g. the previous EncodingAESKey after a rollover).
+      if ((typeof v === "string" && v !== "") || v === null) body[f.name] = v;
     } else if (v !== undefined && !(v === "" && !f.required) && v !== null) {
       body[f.name] = v;
     }
