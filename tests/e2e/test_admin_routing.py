@@ -113,7 +113,7 @@ async def test_calendar_rules_and_explain_in_the_browser(
     await new.get_by_label("Special day 1: Date").fill("2026-10-01")
     await new.get_by_label("Special day 1: Occasion").fill("National Day 国庆节")
     await expect(new.get_by_label("Special day 1: Hours")).to_have_value("closed")
-    await new.get_by_role("button", name="Create", exact=True).click()
+    await new.get_by_role("button", name="Save", exact=True).click()
     saved = page.get_by_role("form", name="Shop hours 门店")
     await expect(saved.get_by_label("Special day 1: Occasion")).to_have_value(
         "National Day 国庆节", timeout=WAIT_MS
@@ -153,6 +153,7 @@ async def test_calendar_rules_and_explain_in_the_browser(
 
     # Explain Alice's real conversation as of National Day: the holiday rule wins.
     explain = page.get_by_role("region", name="Explain routing")
+    await explain.get_by_role("radio", name="A conversation").check()
     await explain.get_by_label("Customer name, e-mail or message text").fill("Alice")
     await explain.get_by_role("button", name="Find").click()
     await explain.get_by_role("button", name=re.compile("Alice Wang")).click()
@@ -258,6 +259,9 @@ async def test_every_admin_screen_reads_in_the_chosen_language(
     explain = page.get_by_role(
         "region", name={"en": "Explain routing", "zh-CN": "路由解释"}[locale]
     )
+    await explain.get_by_role(
+        "radio", name={"en": "A conversation", "zh-CN": "真实会话"}[locale]
+    ).check()
     await explain.get_by_role("button", name={"en": "Find", "zh-CN": "查找"}[locale]).click()
     await explain.get_by_role("button", name=re.compile("Alice Wang")).click()
     await explain.get_by_role(

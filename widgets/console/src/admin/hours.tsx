@@ -174,7 +174,7 @@ function CalendarEditor({ cal, usedBy, onSaved }: { cal: Calendar; usedBy: strin
       )}
       <OtherErrors errors={errors} known={(f) => f === "name" || f === "timezone" || /^special_days\[\d+\]\.date$/.test(f)} />
       <div class="inline">
-        <button type="submit" class="primary">{cal.id ? t("admin.save") : t("admin.create")}</button>
+        <button type="submit" class="primary">{t("admin.save")}</button>
         {cal.id && <button type="button" class="ghost" onClick={() => void remove()}>{t("admin.delete")}</button>}
       </div>
     </form>

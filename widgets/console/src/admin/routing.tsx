@@ -365,7 +365,7 @@ function reasonWords(r: ReasonOut, calendars: Calendar[]): string {
 }
 
 function ExplainTool({ calendars }: { calendars: Calendar[] }) {
-  const [mode, setMode] = useState<"conversation" | "facts">("conversation");
+  const [mode, setMode] = useState<"conversation" | "facts">("facts");
   const [query, setQuery] = useState("");
   const [found, setFound] = useState<Conversation[] | null>(null);
   const [picked, setPicked] = useState<Conversation | null>(null);
