@@ -275,6 +275,32 @@ async def test_every_admin_screen_reads_in_the_chosen_language(
     await expect(result).to_contain_text(missing, timeout=WAIT_MS)
     await result.scroll_into_view_if_needed()
     await shot(page, f"routing-{locale}")
+    # Sticky, region and VIP modifiers can be chosen; the strategy names are translated.
+    await page.goto(f"{live_server}/console/#/admin/groups")
+    policy = page.get_by_role(
+        "form", name={"en": "Distribution", "zh-CN": "分配方式"}[locale] + ": 售后服务 After-sales"
+    )
+    strategy = {"en": "Longest idle", "zh-CN": "空闲最久优先"}[locale]
+    await policy.get_by_role("combobox").first.select_option(label=strategy)
+    sticky = {
+        "en": "Returning customers get their last agent",
+        "zh-CN": "老客户优先分配给上次接待的客服",
+    }
+    await policy.get_by_label(sticky[locale]).check()
+    vip = {"en": "Serve higher VIP levels first", "zh-CN": "高 VIP 等级优先接待"}
+    await policy.get_by_label(vip[locale]).check()
+    await policy.get_by_role("button").last.click()
+    await expect(page.get_by_text({"en": "Saved", "zh-CN": "已保存"}[locale])).to_be_visible(
+        timeout=WAIT_MS
+    )
+    group_id = workspace.groups["aftersales"]
+    stored = await client.get(f"/api/v1/routing/groups/{group_id}/policy", headers=admin)
+    assert stored.json()["policy"] == {
+        "strategy": "longest_idle",
+        "sticky_days": 7,
+        "vip_first": True,
+    }
+
     for section in ("hours", "groups", "inboxes", "agents"):
         await page.goto(f"{live_server}/console/#/admin/{section}")
         await page.locator(".admin-body table, .admin-body form").first.wait_for()
