@@ -10,8 +10,9 @@ import { InboxesAdmin } from "./admin/inboxes";
 import { RoutingAdmin } from "./admin/routing";
 
 export { widgetSnippet } from "./admin/inboxes";
+import { AuditScreen } from "./audit";
 
-const SECTIONS = ["inboxes", "agents", "groups", "routing", "hours", "quick"] as const;
+const SECTIONS = ["inboxes", "agents", "groups", "routing", "hours", "quick", "audit"] as const;
 type Section = (typeof SECTIONS)[number];
 
 function Unavailable() {
@@ -216,6 +217,7 @@ export function AdminScreen() {
           </>
         )}
         {section === "quick" && <QuickRepliesAdmin />}
+        {section === "audit" && <AuditScreen />}
       </section>
     </main>
   );
