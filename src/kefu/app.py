@@ -18,11 +18,10 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from kefu import deps, problems
-from kefu.connectors import wechat
-from kefu.connectors.api_channel import ApiConnector, ApiWebhook
+from kefu.audit.api import ROUTES as AUDIT_ROUTES
+from kefu.audit.middleware import audit_middleware
+from kefu.connectors import api, web, wechat
 from kefu.connectors.base import Registry
-from kefu.connectors.web.api import ROUTES as WIDGET_ROUTES
-from kefu.connectors.web.connector import WebConnector
 from kefu.contacts.api import ROUTES as CONTACT_ROUTES
 from kefu.context import Kefu
 from kefu.conversations.api import ROUTES as CONVERSATION_ROUTES
@@ -31,7 +30,7 @@ from kefu.db.engine import Database
 from kefu.demo_site.page import ROUTES as DEMO_SITE_ROUTES
 from kefu.inboxes.api import ROUTES as INBOX_ROUTES
 from kefu.knowledge import bot as knowledge_bot
-from kefu.knowledge import service as knowledge
+from kefu.knowledge import index as knowledge_index
 from kefu.knowledge.api import ROUTES as KNOWLEDGE_ROUTES
 from kefu.people.api import ROUTES as PEOPLE_ROUTES
 from kefu.quickreplies.api import ROUTES as QUICK_REPLY_ROUTES
@@ -58,6 +57,10 @@ async def health(kefu: Any) -> Health:
     return Health(status="ok", database="ok")
 
 
+# Every installed channel: one package under connectors/ with an `install(kefu)`.
+CHANNELS = (web, wechat, api)
+
+
 def build_kefu(settings: Settings) -> Kefu:
     """The running core: database, fan-out and every channel's connector."""
     kefu = Kefu(
@@ -66,9 +69,8 @@ def build_kefu(settings: Settings) -> Kefu:
         events=EventBus(make_plugin(settings)),
         connectors=Registry(),
     )
-    kefu.connectors.register(ApiConnector())
-    kefu.connectors.register(WebConnector())
-    wechat.install(kefu)
+    for channel in CHANNELS:
+        channel.install(kefu)
     return kefu
 
 
@@ -92,7 +94,7 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
             if settings.run_dispatcher
             else []
         )
-        kefu.spawn(knowledge.warm_up(kefu))
+        kefu.spawn(knowledge_index.warm_up(kefu))
         try:
             yield
         finally:
@@ -100,15 +102,14 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
             await asyncio.gather(*workers)
             await kefu.drain()
             await kefu.connectors.aclose()
-            await knowledge.search_index(kefu).close()
+            await knowledge_index.close(kefu)
             await kefu.db.dispose()
 
     return Litestar(
         route_handlers=[
             health,
             agent_socket,
-            ApiWebhook,
-            *wechat.routes(),
+            *kefu.connectors.routes(),
             *PEOPLE_ROUTES,
             *INBOX_ROUTES,
             *CONVERSATION_ROUTES,
@@ -117,7 +118,7 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
             *KNOWLEDGE_ROUTES,
             *QUICK_REPLY_ROUTES,
             *REPORT_ROUTES,
-            *WIDGET_ROUTES,
+            *AUDIT_ROUTES,
             *DEMO_SITE_ROUTES,
             # The agent console, a single-page app built by `make` from widgets/console.
             create_static_files_router(
@@ -129,6 +130,7 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
         ],
         dependencies=deps.DEPENDENCIES,
         plugins=[kefu.events.plugin],
+        middleware=[audit_middleware],
         exception_handlers=problems.HANDLERS,
         lifespan=[lifespan],
         state=State({"kefu": kefu}),
