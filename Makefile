@@ -81,8 +81,13 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# Parallel workers (pytest-xdist): one per core by default, each with its own PostgreSQL
+# database; whole files go to one worker, so a module's browser and server are shared.
+# PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= auto
+
 pytest: install frontend system-deps services
-	$(BIN)/pytest -p no:cacheprovider
+	$(BIN)/pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile
 
 test: lint typecheck pytest
 

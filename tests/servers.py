@@ -1,7 +1,9 @@
-"""Real `kefu serve` processes and tiny HTTP receivers for tests that cross processes."""
+"""Servers for tests: uvicorn inside the test's event loop (`LoopServer`, `serve`), real
+`kefu serve` processes, and tiny HTTP receivers for tests that cross processes."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -11,13 +13,14 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
+import uvicorn
 
 from kefu.settings import Settings
 
@@ -26,6 +29,97 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+class LoopServer:
+    """An ASGI app served by uvicorn on loopback inside the running event loop, so that
+    it shares the loop (and the database pool) with the test.
+
+    Started and stopped through uvicorn's startup()/shutdown steps rather than serve():
+    serve() notices `should_exit` on a 0.1 s tick and its shutdown sleeps another 0.1 s
+    and polls every 0.1 s, which adds ~0.2-0.3 s to every test that runs a server. Here
+    the wait is for the connections to close, polled every 5 ms and bounded."""
+
+    def __init__(
+        self,
+        app: Any,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        lifespan: Literal["on", "off", "auto"] = "off",
+        ws: str = "auto",
+    ) -> None:
+        self.app = app
+        self.host = host
+        self.port = port
+        self.lifespan = lifespan
+        self.ws = ws
+        self._server: uvicorn.Server | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    async def start(self) -> str:
+        config = uvicorn.Config(
+            self.app,
+            host=self.host,
+            port=self.port,
+            log_level="warning",
+            lifespan=self.lifespan,
+            ws=self.ws,  # type: ignore[arg-type]
+        )
+        config.load()
+        server = uvicorn.Server(config)
+        server.lifespan = config.lifespan_class(config)
+        await server.startup()
+        if not server.started:
+            raise RuntimeError(f"uvicorn did not start on {self.host}:{self.port}")
+        self._server = server
+        self.port = server.servers[0].sockets[0].getsockname()[1]
+        return self.url
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        for listener in server.servers:
+            listener.close()
+        # Idle keep-alive connections close at once; busy ones after their response;
+        # websockets get a close frame.
+        for connection in list(server.server_state.connections):
+            connection.shutdown()
+        deadline = time.monotonic() + timeout
+        state = server.server_state
+        while (state.connections or state.tasks) and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+        for task in list(state.tasks):
+            task.cancel()
+        for listener in server.servers:
+            await listener.wait_closed()
+        await server.lifespan.shutdown()
+
+
+@asynccontextmanager
+async def serve(
+    app: Any,
+    host: str = "127.0.0.1",
+    *,
+    lifespan: Literal["on", "off", "auto"] = "on",
+    ws: str = "auto",
+) -> AsyncIterator[str]:
+    """Run an ASGI app on a free loopback port inside the current event loop; yields its
+    URL (the same contract as `kefu.connectors.wechat.standin.serve`, stopped faster)."""
+    server = LoopServer(app, host=host, lifespan=lifespan, ws=ws)
+    url = await server.start()
+    try:
+        yield url
+    finally:
+        await server.stop()
 
 
 class KefuProcess:

@@ -62,11 +62,19 @@ class WeChatConnector:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.db = db
-        self.http = http or httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
+        self._http = http
         self.media: MediaStore = media or FileMediaStore("var/media")
         self._base_url = base_url
         self._clock = clock
         self._apis: dict[tuple[str, str, str], WeChatAPI] = {}
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        # Made on first use: a client's TLS context costs ~25 ms, and most processes (and
+        # every test that builds a Kefu) never talk to WeChat.
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
+        return self._http
 
     def api_for(self, inbox: InboxView) -> WeChatAPI:
         appid = setting(inbox, "appid")
@@ -85,7 +93,8 @@ class WeChatConnector:
         return self._apis[key]
 
     async def aclose(self) -> None:
-        await self.http.aclose()
+        if self._http is not None:
+            await self._http.aclose()
 
     # -- the channel's contract -----------------------------------------------------
 

@@ -32,13 +32,16 @@ ARTIFACTS = ROOT / "test-artifacts" / "console"
 CHROMIUM = "/usr/bin/chromium"
 T = TypeVar("T")
 
-if not (CONSOLE / "index.html").exists():
-    pytest.skip(
-        "the console is not built: run `npm --prefix widgets/console run build`",
-        allow_module_level=True,
-    )
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+
+def require_console_and_chromium() -> None:
+    """A missing build or browser fails every test here (it used to skip the module
+    silently, so a CI run without them looked green)."""
+    if not (CONSOLE / "index.html").exists():
+        pytest.fail(
+            "the console is not built: run `make frontend` (or npm --prefix widgets/console run build)"
+        )
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no Chromium at {CHROMIUM}: run `make system-deps` (apt-get install chromium)")
 
 
 def _free_port() -> int:
@@ -183,6 +186,7 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    require_console_and_chromium()
     s = Server(tmp_path_factory.mktemp("console"))
     yield s
     s.stop()
@@ -191,6 +195,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
+
+    require_console_and_chromium()
 
     with sync_playwright() as p:
         b = p.chromium.launch(

@@ -18,21 +18,24 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
+import pytest_asyncio
 import websockets
 from litestar import Litestar
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-import kefu.connectors.web.tables  # noqa: F401  (registers the widget's tables for create_all)
+import kefu.connectors.web.tables
 from kefu.connectors.web import api as web_api
 from kefu.context import Kefu
 from kefu.db.tables import Inbox
-from kefu.demo import Demo
+from kefu.demo import Demo, seed
 from kefu.demo_site import page as demo_page
-from tests.conftest import login_headers, login_of
+from kefu.settings import Settings
+from tests.conftest import PASSWORD, asgi_client, login_headers, login_of, running_kefu
 from tests.integration.test_widget_api import widget_app
+from tests.servers import LoopServer
 
-pytestmark = pytest.mark.e2e
+# Browser tests run on SQLite only (see tests/conftest.py); one event loop per module.
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -82,53 +85,45 @@ def app(kefu: Kefu) -> Litestar:
     return shop_app(kefu)
 
 
-class Server:
-    """uvicorn on a loopback port that a test can stop and start again (same port)."""
+# One Chromium for the whole module, so every test and fixture here runs in the module's
+# event loop (Playwright's objects belong to the loop that started them). The fixtures
+# below are the shared ones from tests/conftest.py, rebuilt in that loop.
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def kefu(settings: Settings) -> AsyncIterator[Kefu]:
+    async with running_kefu(settings) as running:
+        yield running
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def workspace(kefu: Kefu) -> Demo:
+    return await seed(kefu, slug="acme", password=PASSWORD)
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    async with asgi_client(app) as test_client:
+        yield test_client
+
+
+class Server(LoopServer):
+    """The shop served on loopback; a test may stop it and start it again on the same port."""
 
     def __init__(self, app: Litestar) -> None:
-        self.app = app
-        self.port = 0
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def start(self) -> None:
-        config = uvicorn.Config(
-            self.app,
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
-            lifespan="off",
-            ws="websockets-sansio",
-        )
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve())
-        while not self._server.started:
-            await asyncio.sleep(0.01)
-            if self._task.done():
-                self._task.result()
-        self.port = self._server.servers[0].sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        assert self._server is not None and self._task is not None
-        self._server.should_exit = True
-        await self._task
+        super().__init__(app, lifespan="off", ws="websockets-sansio")
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="module")
 async def server(app: Litestar) -> AsyncIterator[Server]:
     live = Server(app)
     await live.start()
     yield live
-    if live._task is not None and not live._task.done():
-        await live.stop()
+    await live.stop()
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def chromium() -> AsyncIterator[Browser]:
     if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
         pytest.fail("Debian's chromium is required at /usr/bin/chromium (apt-get install chromium)")
     async with async_playwright() as p:
@@ -138,6 +133,17 @@ async def browser() -> AsyncIterator[Browser]:
         )
         yield launched
         await launched.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def browser(chromium: Browser) -> AsyncIterator[Browser]:
+    """The module's Chromium; what a test opened in it is closed after the test, so no page
+    of an earlier test keeps reconnecting while the next one runs."""
+    before = set(chromium.contexts)
+    yield chromium
+    for context in chromium.contexts:
+        if context not in before:
+            await context.close()
 
 
 async def visitor_page(

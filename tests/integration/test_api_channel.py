@@ -90,6 +90,7 @@ def test_signature_round_trip_and_refusals() -> None:
     assert sign(SECRET, now, body) == headers["X-Kefu-Signature"]
 
 
+@pytest.mark.engine_sensitive
 async def test_signed_message_is_ingested_and_a_retry_is_stored_once(
     client: httpx.AsyncClient, kefu: Kefu, workspace: Demo
 ) -> None:
@@ -104,6 +105,7 @@ async def test_signed_message_is_ingested_and_a_retry_is_stored_once(
     assert await _rows(kefu) == (1, 1, 1)
 
 
+@pytest.mark.engine_sensitive
 @pytest.mark.parametrize(
     ("case", "status", "reason"),
     [

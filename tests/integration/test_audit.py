@@ -150,6 +150,7 @@ async def test_only_admins_read_the_log_and_only_their_workspace(
     assert await audit(client, theirs, action="inbox.create") == []
 
 
+@pytest.mark.engine_sensitive
 async def test_filters_and_pages_newest_first(
     client: httpx.AsyncClient, workspace: Demo, admin: dict[str, str]
 ) -> None:
@@ -271,6 +272,7 @@ def test_the_coverage_check_would_catch_a_forgotten_route(app: Litestar) -> None
         test_every_staff_route_that_changes_something_is_audited_or_says_why_not(app)
 
 
+@pytest.mark.engine_sensitive
 async def test_an_audit_write_that_fails_does_not_turn_a_done_change_into_an_error(
     client: httpx.AsyncClient, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -251,6 +251,7 @@ async def test_only_generated_secrets_can_be_rotated(
     assert response.json()["errors"][0]["field"] == "config.token"
 
 
+@pytest.mark.engine_sensitive
 async def test_field_errors_are_said_in_the_request_language(
     client: httpx.AsyncClient, admin: dict[str, str], wechat_api: tuple[StandIn, str]
 ) -> None:
@@ -283,6 +284,7 @@ async def test_field_errors_are_said_in_the_request_language(
     )
 
 
+@pytest.mark.engine_sensitive
 async def test_rules_across_fields_and_references_name_their_field(
     client: httpx.AsyncClient, admin: dict[str, str], wechat_api: tuple[StandIn, str]
 ) -> None:

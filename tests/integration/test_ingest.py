@@ -19,6 +19,9 @@ from kefu.model import (
     SenderKind,
 )
 
+# Engine-sensitive (locking, dedup by unique index, group commit, per-conversation order): SQLite and PostgreSQL.
+pytestmark = pytest.mark.engine_sensitive
+
 
 def text(
     demo: Demo, body: str, *, visitor: str = "v-1", msgid: str | None = None, **kw: object

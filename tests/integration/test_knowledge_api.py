@@ -102,6 +102,7 @@ async def test_agents_cannot_edit_and_do_not_see_drafts(
     assert (await client.get("/api/v1/knowledge")).status_code == 401
 
 
+@pytest.mark.engine_sensitive
 @pytest.mark.parametrize(
     "body",
     [
@@ -258,6 +259,7 @@ async def test_categories_rename_and_bad_names(
     assert sorted_.status_code == 400
 
 
+@pytest.mark.engine_sensitive
 async def test_a_bad_import_writes_nothing(
     client: httpx.AsyncClient, manager: dict[str, str]
 ) -> None:

@@ -17,6 +17,9 @@ from kefu.knowledge import bot, entries, index, io, unanswered
 from kefu.knowledge.tables import BotSession, KnowledgeEntry
 from kefu.model import ConversationStatus, Identity, Inbound
 
+# Engine-sensitive (the bot session row is locked FOR UPDATE; misses race on a unique key): SQLite and PostgreSQL.
+pytestmark = pytest.mark.engine_sensitive
+
 
 async def bot_inbox(kefu: Kefu, demo: Demo, **bot_config: object) -> None:
     async with kefu.db.transaction() as session:

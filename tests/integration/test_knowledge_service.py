@@ -18,6 +18,9 @@ from kefu.knowledge.schemas import EntryIn, EntryPatch, EntryStatus, FeedbackIn,
 from kefu.knowledge.search.base import SearchDocument, SearchFilters
 from kefu.knowledge.search.embedded import EmbeddedIndex
 
+# Engine-sensitive (versions under FOR UPDATE, unique keys, ordering, category paths): SQLite and PostgreSQL.
+pytestmark = pytest.mark.engine_sensitive
+
 
 def entry(title: str, **kw: object) -> EntryIn:
     return EntryIn(title=title, status=EntryStatus.published, **kw)  # type: ignore[arg-type]

@@ -25,6 +25,10 @@ from kefu.people import throttle
 from kefu.settings import Settings
 from tests.conftest import PASSWORD, make_settings
 
+# Engine-sensitive (counts shared through the database under concurrent guesses): SQLite and
+# PostgreSQL.
+pytestmark = pytest.mark.engine_sensitive
+
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 import sqlalchemy as sa
 
 from kefu.connectors.base import DeliveryError, InboxView
@@ -11,6 +12,9 @@ from kefu.conversations.service import Actor, ingest, reply
 from kefu.db.tables import Message, OutboxJob
 from kefu.demo import Demo
 from kefu.model import ChannelKind, Identity, Inbound, Outbound, SenderKind, SendResult, utcnow
+
+# Engine-sensitive (SKIP LOCKED claims, delivery order across retries): SQLite and PostgreSQL.
+pytestmark = pytest.mark.engine_sensitive
 
 
 class FlakyChannel:

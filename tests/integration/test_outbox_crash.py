@@ -8,6 +8,7 @@ import time
 import uuid
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from kefu.context import Kefu
@@ -20,6 +21,9 @@ from kefu.model import ChannelKind, Identity, Inbound
 from kefu.settings import Settings
 from tests.conftest import PASSWORD, login_of
 from tests.servers import KefuProcess, Receiver
+
+# Engine-sensitive (what a killed process committed, claimed again with SKIP LOCKED): SQLite and PostgreSQL.
+pytestmark = pytest.mark.engine_sensitive
 
 
 async def test_reply_committed_before_a_sigkill_is_delivered_after_restart(

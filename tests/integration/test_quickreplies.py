@@ -122,6 +122,7 @@ async def test_team_replies_are_written_by_supervisors_and_read_by_everyone(
     assert await count_rows(api, kefu) == 1
 
 
+@pytest.mark.engine_sensitive
 async def test_a_taken_shortcut_is_a_conflict_and_writes_nothing(
     api: AsyncTestClient[Any], kefu: Kefu, workspace: Demo
 ) -> None:
@@ -139,6 +140,7 @@ async def test_a_taken_shortcut_is_a_conflict_and_writes_nothing(
     assert await count_rows(api, kefu) == 1
 
 
+@pytest.mark.engine_sensitive
 @pytest.mark.parametrize(
     "body",
     [
@@ -161,6 +163,7 @@ async def test_bad_input_is_a_problem_and_writes_nothing(
     assert await count_rows(api, kefu) == 0
 
 
+@pytest.mark.engine_sensitive
 async def test_search_puts_shortcuts_that_start_with_the_typed_word_first(
     api: AsyncTestClient[Any], workspace: Demo
 ) -> None:

@@ -19,6 +19,9 @@ from kefu.reports import metrics
 from kefu.reports.service import build_board
 from tests.conftest import login_headers, login_of
 
+# Engine-sensitive (aggregates, MIN/COALESCE over timestamps and day boundaries in SQL): SQLite and PostgreSQL.
+pytestmark = pytest.mark.engine_sensitive
+
 
 async def visitor_writes(kefu: Kefu, demo: Demo, visitor: str, body: str = "你好") -> uuid.UUID:
     result = await conversations.ingest(

@@ -46,6 +46,7 @@ NINE_TO_SIX = {
 }
 
 
+@pytest.mark.engine_sensitive
 async def test_admin_builds_rules_and_explain_says_why(
     api: httpx.AsyncClient, workspace: Demo
 ) -> None:
@@ -147,6 +148,7 @@ async def test_explain_a_real_conversation_shows_the_agent_it_would_get(
     assert queue.json().get("position") is None
 
 
+@pytest.mark.engine_sensitive
 @pytest.mark.parametrize(
     ("rule", "detail"),
     [
@@ -196,6 +198,7 @@ async def test_bad_rules_are_refused_with_a_problem_and_nothing_is_stored(
         assert await session.scalar(sa.select(sa.func.count()).select_from(RoutingRule)) == 0
 
 
+@pytest.mark.engine_sensitive
 async def test_malformed_rule_json_is_a_4xx_problem(
     api: httpx.AsyncClient, workspace: Demo
 ) -> None:
@@ -237,6 +240,7 @@ async def test_rules_of_another_workspace_are_invisible(
     assert gone.status_code == 404
 
 
+@pytest.mark.engine_sensitive
 async def test_calendar_update_validation_and_delete_in_use(
     api: httpx.AsyncClient, workspace: Demo
 ) -> None:

@@ -37,6 +37,9 @@ from kefu.routing import service as routing
 from kefu.routing.tables import BusinessCalendar, RoutingRule
 from kefu.routing.timer import run_queue_timer, sweep
 
+# Engine-sensitive (FOR UPDATE, SKIP LOCKED, dialect-specific batch writes, queue order): SQLite and PostgreSQL.
+pytestmark = pytest.mark.engine_sensitive
+
 
 def agent_id(demo: Demo, local: str) -> uuid.UUID:
     return next(login.id for login in demo.logins if login.email.startswith(local + "@"))

@@ -207,6 +207,7 @@ async def test_sign_in_with_json_and_a_charset_works(
     assert response.status_code == 200, response.text
 
 
+@pytest.mark.engine_sensitive
 async def test_a_nul_in_the_sign_in_email_is_a_4xx(
     client: httpx.AsyncClient, workspace: Demo
 ) -> None:
@@ -216,6 +217,7 @@ async def test_a_nul_in_the_sign_in_email_is_a_4xx(
     assert response.status_code == 400
 
 
+@pytest.mark.engine_sensitive
 async def test_the_last_active_admin_cannot_be_demoted_or_deactivated(
     client: httpx.AsyncClient, workspace: Demo
 ) -> None:

@@ -17,11 +17,12 @@ from kefu.connectors.base import DeliveryError
 from kefu.connectors.wechat.client import WeChatAPI
 from kefu.connectors.wechat.connector import WeChatConnector
 from kefu.connectors.wechat.media import FileMediaStore
-from kefu.connectors.wechat.standin import StandIn, create_standin, serve
+from kefu.connectors.wechat.standin import StandIn, create_standin
 from kefu.connectors.wechat.token import SharedToken
 from kefu.context import Kefu
 from kefu.db.engine import Database
 from kefu.model import Attachment, ChannelKind, Identity, MessageType, Outbound, utcnow
+from tests.servers import serve
 
 OPENID = "oUser-42"
 
@@ -66,6 +67,7 @@ def outbound(**changes: Any) -> Outbound:
     return Outbound(**values)
 
 
+@pytest.mark.engine_sensitive
 async def test_ten_processes_asking_at_once_fetch_one_token(
     kefu: Kefu, wechat: tuple[StandIn, str], http: httpx.AsyncClient
 ) -> None:
@@ -82,6 +84,7 @@ async def test_ten_processes_asking_at_once_fetch_one_token(
     assert set(tokens) == {state.tokens_issued[0]}
 
 
+@pytest.mark.engine_sensitive
 @pytest.mark.parametrize("error", ["invalidate", "expire"])
 async def test_token_error_refreshes_and_retries_the_send_once(
     kefu: Kefu, wechat: tuple[StandIn, str], http: httpx.AsyncClient, error: str
@@ -106,6 +109,7 @@ async def test_classic_token_endpoint_is_the_fallback(
     assert state.calls == ["/cgi-bin/stable_token", "/cgi-bin/token"]
 
 
+@pytest.mark.engine_sensitive
 async def test_token_is_renewed_before_it_expires(kefu: Kefu) -> None:
     now = [utcnow()]
     fetched: list[str | None] = []
@@ -123,6 +127,7 @@ async def test_token_is_renewed_before_it_expires(kefu: Kefu) -> None:
     assert fetched == [None, None]
 
 
+@pytest.mark.engine_sensitive
 async def test_a_crashed_refresher_does_not_block_the_others(kefu: Kefu) -> None:
     async def broken(rejected: str | None) -> tuple[str, int]:
         raise httpx.ConnectError("down")

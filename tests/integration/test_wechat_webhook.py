@@ -18,7 +18,7 @@ import websockets
 
 from kefu.app import create_app
 from kefu.connectors.wechat.connector import WeChatConnector
-from kefu.connectors.wechat.standin import StandIn, create_standin, serve
+from kefu.connectors.wechat.standin import StandIn, create_standin
 from kefu.connectors.wechat.webhook import AccountKeys, Mode, seal_request
 from kefu.context import Kefu
 from kefu.conversations.outbox import dispatch_due
@@ -28,6 +28,7 @@ from kefu.inboxes.schemas import InboxCreate
 from kefu.inboxes.service import create_inbox
 from kefu.model import ChannelKind, utcnow
 from tests.conftest import login_headers, login_of
+from tests.servers import serve
 
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 OPENID = "oWeChatUser_0001"
@@ -152,6 +153,7 @@ async def test_text_message_is_stored_for_the_openid_in_every_mode(
     assert (identity.kind, identity.value) == ("wechat_openid", OPENID)
 
 
+@pytest.mark.engine_sensitive
 @pytest.mark.parametrize(
     ("name", "change", "status"),
     [
@@ -172,6 +174,7 @@ async def test_bad_requests_get_a_problem_and_store_nothing(
     assert await setup.count(Message, Contact, Conversation) == [0, 0, 0]
 
 
+@pytest.mark.engine_sensitive
 async def test_ciphertext_signed_right_but_undecryptable_is_400(setup: Setup) -> None:
     inbox_id, keys = await setup.inbox(Mode.safe)
     from kefu.connectors.wechat.crypto import sign
@@ -197,6 +200,7 @@ async def test_unknown_inbox_is_404(setup: Setup) -> None:
     assert await setup.count(Message) == [0]
 
 
+@pytest.mark.engine_sensitive
 async def test_oversized_body_is_refused(setup: Setup) -> None:
     inbox_id, keys = await setup.inbox(Mode.plain)
     response = await setup.post(inbox_id, keys, text_xml("x" * 70_000))
@@ -204,6 +208,7 @@ async def test_oversized_body_is_refused(setup: Setup) -> None:
     assert await setup.count(Message) == [0]
 
 
+@pytest.mark.engine_sensitive
 async def test_same_msgid_twenty_times_at_once_and_again_later_stores_one_message(
     setup: Setup,
 ) -> None:
@@ -217,6 +222,7 @@ async def test_same_msgid_twenty_times_at_once_and_again_later_stores_one_messag
     assert await setup.count(Message, Contact, Conversation) == [1, 1, 1]
 
 
+@pytest.mark.engine_sensitive
 async def test_menu_click_sets_the_entry_point_and_an_event_retry_is_stored_once(
     setup: Setup,
 ) -> None:
@@ -301,6 +307,7 @@ async def test_simulated_text_reaches_the_agent_socket_and_the_reply_reaches_wec
     ]
 
 
+@pytest.mark.engine_sensitive
 async def test_simulator_posts_what_the_webhook_stores_once_despite_retries(
     setup: Setup,
 ) -> None:
@@ -335,6 +342,7 @@ async def test_simulated_qr_subscribe_then_text_opens_a_conversation(setup: Setu
     assert conversation.contact_id == identity.contact_id
 
 
+@pytest.mark.engine_sensitive
 async def test_agent_sees_replies_left_and_the_sixth_reply_fails_with_a_reason(
     setup: Setup,
 ) -> None:

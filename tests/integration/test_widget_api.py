@@ -110,6 +110,7 @@ async def test_new_visitor_gets_a_token_and_the_inbox_settings_but_no_secrets(
     assert "identity_secret" not in response.text and "demo-identity" not in response.text
 
 
+@pytest.mark.engine_sensitive
 async def test_returning_visitor_sees_their_history(wc: httpx.AsyncClient, workspace: Demo) -> None:
     first = await start(wc, workspace)
     assert (await say(wc, first, "我的订单什么时候发货？")).status_code == 200
@@ -134,6 +135,7 @@ async def test_forged_or_foreign_token_is_refused_and_never_reused(
     assert elsewhere["visitor_id"] != mine["visitor_id"]
 
 
+@pytest.mark.engine_sensitive
 async def test_unknown_inbox_and_bad_bodies_are_problems_not_500(
     wc: httpx.AsyncClient, workspace: Demo
 ) -> None:
@@ -154,6 +156,7 @@ async def test_unknown_inbox_and_bad_bodies_are_problems_not_500(
 # --------------------------------------------------------------------------- messages
 
 
+@pytest.mark.engine_sensitive
 async def test_same_client_id_twice_stores_one_message(
     wc: httpx.AsyncClient, kefu: Kefu, workspace: Demo
 ) -> None:
@@ -614,6 +617,7 @@ async def test_widget_script_is_served_as_utf8_javascript(wc: httpx.AsyncClient)
     assert b"data-inbox" in response.content or b"inbox" in response.content
 
 
+@pytest.mark.engine_sensitive
 async def test_waiting_visitors_see_their_place_in_the_queue(
     wc: httpx.AsyncClient, workspace: Demo
 ) -> None:
@@ -628,6 +632,7 @@ async def test_waiting_visitors_see_their_place_in_the_queue(
     assert [(v["status"], v["queue_position"]) for v in views] == [("queued", 1), ("queued", 2)]
 
 
+@pytest.mark.engine_sensitive
 async def test_prechat_form_requires_the_fields_the_inbox_marks_required(
     wc: httpx.AsyncClient, kefu: Kefu, workspace: Demo
 ) -> None:

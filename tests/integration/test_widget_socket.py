@@ -36,6 +36,7 @@ async def next_frame(ws: Any, kind: str) -> dict[str, Any]:
             return dict(frame)
 
 
+@pytest.mark.engine_sensitive
 async def test_resume_replays_what_the_visitor_missed_in_order(
     client: httpx.AsyncClient, live_server: str, workspace: Demo
 ) -> None:
@@ -70,6 +71,7 @@ async def test_resume_replays_what_the_visitor_missed_in_order(
         assert frame["conversation"]["id"] == first["conversation_id"]
 
 
+@pytest.mark.engine_sensitive
 async def test_send_is_acked_once_and_replies_are_pushed_but_notes_never(
     client: httpx.AsyncClient, live_server: str, workspace: Demo
 ) -> None:

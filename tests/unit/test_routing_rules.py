@@ -58,7 +58,7 @@ CASES: list[tuple[Condition, bool]] = [
     (cond("channel", "not_in", ["voice"]), True),
     (cond("channel", "not_equals", "web"), False),
     (cond("inbox", "equals", str(INBOX)), True),
-    (cond("inbox", "equals", str(uuid.uuid4())), False),
+    (cond("inbox", "equals", "0192f000-0000-7000-8000-000000000002"), False),
     (cond("page_url", "prefix", "https://shop.example.com/products/"), True),
     (cond("page_url", "prefix", "https://shop.example.com/cart"), False),
     (cond("page_url", "glob", "https://*.example.com/products/*"), True),
