@@ -32,7 +32,8 @@ from kefu.db.tables import (
     Workspace,
 )
 from kefu.model import new_id, utcnow
-from kefu.routing import service as routing
+from kefu.routing.queue import assign_waiting
+from kefu.routing.route import route
 from kefu.settings import Settings
 
 PG_ADMIN = os.environ.get("KEFU_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -232,7 +233,7 @@ async def _one_process(url: str) -> str:
     workspace_id = await _seed(url)
     kefu = build_kefu(Settings(database_url=url, secret_key="bench", run_dispatcher=False))
     started = time.perf_counter()
-    events = await routing.assign_waiting(kefu, workspace_id, utcnow())
+    events = await assign_waiting(kefu, workspace_id, utcnow())
     elapsed = time.perf_counter() - started
     await kefu.db.dispose()
     assigned = sum(1 for e in events if e.change == "assigned")
@@ -280,7 +281,7 @@ async def _arrivals(url: str, workspace_id: uuid.UUID, count: int = 1000) -> str
             )
             session.add(conversation)
             await session.flush()
-            await routing.route(session, conversation, now)
+            await route(session, conversation, now)
             assigned += conversation.status == "open"
         took.append(time.perf_counter() - started)
     await kefu.db.dispose()
@@ -296,7 +297,7 @@ async def _arrivals(url: str, workspace_id: uuid.UUID, count: int = 1000) -> str
 def _serve(url: str, workspace_id: uuid.UUID, barrier: Any, out: Any) -> None:
     async def run() -> int:
         kefu = build_kefu(Settings(database_url=url, secret_key="bench", run_dispatcher=False))
-        events = await routing.assign_waiting(kefu, workspace_id, utcnow())
+        events = await assign_waiting(kefu, workspace_id, utcnow())
         await kefu.db.dispose()
         return sum(1 for e in events if e.change == "assigned")
 
