@@ -95,11 +95,12 @@ async def reply(
 ) -> MessageView:
     """Record a reply (committed as `pending` with an outbox job, so it is never lost) or
     an internal note (never sent to the customer)."""
-    if not body.strip() and not attachments:
-        raise Invalid("a message needs a body or an attachment")
     events: list[Event] = []
     async with kefu.db.transaction() as session:
+        # Seen first, then validated: another workspace's id answers 404, whatever the body.
         conversation = await load_conversation(session, actor, conversation_id, lock=True)
+        if not body.strip() and not attachments:
+            raise Invalid("a message needs a body or an attachment")
         if client_message_id:
             existing = await session.scalar(
                 sa.select(Message).where(
@@ -244,10 +245,10 @@ async def assign(
 ) -> ConversationOut:
     """Assign to an agent (or unassign), or transfer to an agent or a group with a note
     that the receiving side sees."""
-    if transfer and assignee_id is None and group_id is None:
-        raise Invalid("a transfer needs an agent or a group")
     async with kefu.db.transaction() as session:
         conversation = await load_conversation(session, actor, conversation_id, lock=True)
+        if transfer and assignee_id is None and group_id is None:
+            raise Invalid("a transfer needs an agent or a group")
         now = utcnow()
         if assignee_id is not None:
             agent = await session.scalar(

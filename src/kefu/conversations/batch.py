@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import msgspec
 import sqlalchemy as sa
 
 from kefu.context import Kefu
@@ -20,13 +19,13 @@ from kefu.conversations.messages import (
     bucketed,
     grouped,
     identities_matching,
+    insert_messages,
 )
 from kefu.db.tables import (
     Contact,
     ContactIdentity,
     Conversation,
     Inbox,
-    Message,
     NewMessage,
 )
 from kefu.model import ConversationStatus, Inbound, utcnow
@@ -139,10 +138,7 @@ async def append_batch(kefu: Kefu, inbounds: Sequence[Inbound]) -> list[Stored |
             message = append_inbound(contact, conversation, inbound, now)
             appended.append((n, inbox, contact, conversation, message))
         if appended:
-            # One executemany INSERT, without the unit of work's per-object bookkeeping.
-            await session.execute(
-                sa.insert(Message), [msgspec.structs.asdict(m) for *_, m in appended]
-            )
+            await insert_messages(session, [m for *_, m in appended])
         await session.flush()
     for n, inbox, contact, conversation, message in appended:
         out[n] = (

@@ -82,7 +82,13 @@ def next_message(
 
 
 def add_message(session: AsyncSession, message: NewMessage) -> None:
+    """Insert with the caller's unit of work (flushed with its other rows)."""
     session.add(Message(**msgspec.structs.asdict(message)))
+
+
+async def insert_messages(session: AsyncSession, messages: Sequence[NewMessage]) -> None:
+    """One executemany INSERT, without the unit of work's per-object bookkeeping."""
+    await session.execute(sa.insert(Message), [msgspec.structs.asdict(m) for m in messages])
 
 
 def append_inbound(
