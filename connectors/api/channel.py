@@ -6,15 +6,17 @@ Out: replies are POSTed, signed the same way, to the inbox's `webhook_url`."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import httpx
 import msgspec
 from litestar import Controller, Request, post
-from litestar.exceptions import ClientException, NotFoundException, PermissionDeniedException
 from litestar.status_codes import HTTP_202_ACCEPTED
+from litestar.types import ControllerRouterHandler
 
-from kefu.connectors.base import DeliveryError, InboxView
+from kefu.connectors.api.config import ApiConfig, ApiSecrets
+from kefu.connectors.base import Capabilities, DeliveryError, InboxView
 from kefu.connectors.signing import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -24,6 +26,8 @@ from kefu.connectors.signing import (
 )
 from kefu.context import Kefu
 from kefu.db.tables import Inbox
+from kefu.errors import FieldError, Forbidden, KefuError, NotFound
+from kefu.i18n import Text
 from kefu.model import (
     Attachment,
     ChannelKind,
@@ -102,7 +106,7 @@ class ApiWebhook(Controller):
         async with kefu.db.session() as session:
             inbox = await session.get(Inbox, inbox_id)
         if inbox is None or inbox.kind != ChannelKind.api or not inbox.active:
-            raise NotFoundException(f"no API inbox {inbox_id}")
+            raise NotFound(f"no API inbox {inbox_id}")
         try:
             verify(
                 inbox.secrets.get("signing_secret", ""),
@@ -112,12 +116,12 @@ class ApiWebhook(Controller):
                 tolerance=kefu.settings.webhook_tolerance_seconds,
             )
         except SignatureError as exc:
-            raise PermissionDeniedException(str(exc)) from None
+            raise Forbidden(str(exc)) from None
         try:
             payload = msgspec.json.decode(body, type=ApiInbound)
             inbound = to_inbound(inbox.id, payload)
         except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
-            raise ClientException(f"malformed message: {exc}") from None
+            raise KefuError(f"malformed message: {exc}") from None
         from kefu.conversations.ingest import ingest
 
         result = await ingest(kefu, inbound)
@@ -126,10 +130,23 @@ class ApiWebhook(Controller):
 
 class ApiConnector:
     kind = ChannelKind.api
+    label = Text("API (signed webhooks)", "API（签名 Webhook）")
+    config_type = ApiConfig
+    secrets_type = ApiSecrets
+    capabilities = Capabilities(media=True)
 
     def __init__(self, client: httpx.AsyncClient | None = None, timeout: float = 10.0) -> None:
         self._client = client
         self.timeout = timeout
+
+    def webhook_path(self, inbox_id: uuid.UUID) -> str:
+        return f"/connectors/api/{inbox_id}"
+
+    def routes(self) -> Sequence[ControllerRouterHandler]:
+        return [ApiWebhook]
+
+    def check(self, public: ApiConfig, secrets: ApiSecrets) -> list[FieldError]:
+        return []
 
     async def send(self, inbox: InboxView, outbound: Outbound) -> SendResult:
         url = inbox.config.get("webhook_url")
