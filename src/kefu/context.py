@@ -14,6 +14,7 @@ from kefu.settings import Settings
 
 if TYPE_CHECKING:
     from kefu.conversations.messages import IngestResult
+    from kefu.knowledge.index import IndexState
 
 AfterIngest = Callable[["Kefu", "IngestResult"], Awaitable[None]]
 
@@ -34,6 +35,7 @@ class Kefu:
         self.outbox_wakeup = asyncio.Event()
         # Per-domain services that live as long as the app (search index, API clients).
         self.extras: dict[str, Any] = {}
+        self.knowledge_index: IndexState | None = None  # made on first use (knowledge.index)
         self._tasks: set[asyncio.Task[None]] = set()
 
     def spawn(self, coro: Awaitable[None]) -> None:
