@@ -22,7 +22,7 @@ import websockets
 from bench.databases import fresh_database
 from kefu.app import build_kefu, create_app
 from kefu.context import Kefu
-from kefu.conversations.service import ingest
+from kefu.conversations.ingest import ingest
 from kefu.db.metadata import all_tables
 from kefu.demo import seed
 from kefu.model import Identity, Inbound

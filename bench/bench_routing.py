@@ -31,7 +31,8 @@ from kefu.db.tables import (
     Workspace,
 )
 from kefu.model import new_id, utcnow
-from kefu.routing import service as routing
+from kefu.routing.queue import assign_waiting
+from kefu.routing.route import route
 from kefu.settings import Settings
 
 DB_NAME = "kefu_bench_routing"
@@ -215,7 +216,7 @@ async def _one_process(url: str) -> str:
     workspace_id = await _seed(url)
     kefu = build_kefu(Settings(database_url=url, secret_key="bench", run_dispatcher=False))
     started = time.perf_counter()
-    events = await routing.assign_waiting(kefu, workspace_id, utcnow())
+    events = await assign_waiting(kefu, workspace_id, utcnow())
     elapsed = time.perf_counter() - started
     await kefu.db.dispose()
     assigned = sum(1 for e in events if e.change == "assigned")
@@ -263,7 +264,7 @@ async def _arrivals(url: str, workspace_id: uuid.UUID, count: int = 1000) -> str
             )
             session.add(conversation)
             await session.flush()
-            await routing.route(session, conversation, now)
+            await route(session, conversation, now)
             assigned += conversation.status == "open"
         took.append(time.perf_counter() - started)
     await kefu.db.dispose()
@@ -279,7 +280,7 @@ async def _arrivals(url: str, workspace_id: uuid.UUID, count: int = 1000) -> str
 def _serve(url: str, workspace_id: uuid.UUID, barrier: Any, out: Any) -> None:
     async def run() -> int:
         kefu = build_kefu(Settings(database_url=url, secret_key="bench", run_dispatcher=False))
-        events = await routing.assign_waiting(kefu, workspace_id, utcnow())
+        events = await assign_waiting(kefu, workspace_id, utcnow())
         await kefu.db.dispose()
         return sum(1 for e in events if e.change == "assigned")
 

@@ -4,7 +4,7 @@
 hits, the thresholds and what the bot did so far; `render()` turns a decision into words
 in the conversation's language. `on_ingest` is the thin shell the core runs after each
 inbound message (`kefu.after_ingest`): it searches, decides, replies through
-`conversations.reply()` as the bot, and hands over by putting the conversation in the
+`conversations.actions.reply()` as the bot, and hands over by putting the conversation in the
 queue, where routing takes it (routing remembers the bot served it and will not route it
 back).
 """
@@ -22,8 +22,8 @@ from typing import Any, Literal
 import msgspec
 
 from kefu.context import Kefu
-from kefu.conversations import service as conversations
-from kefu.conversations.service import IngestResult
+from kefu.conversations.actions import Actor, change_status, reply
+from kefu.conversations.ingest import IngestResult
 from kefu.db.tables import Conversation, Inbox, Message
 from kefu.errors import Conflict, NotFound
 from kefu.knowledge import assist, index, unanswered
@@ -295,11 +295,9 @@ async def on_ingest(kefu: Kefu, result: IngestResult) -> None:
     except Exception:
         # A broken bot must not strand the customer in `bot` status: hand over instead.
         log.exception("bot failed on conversation %s; handing over", result.conversation_id)
-        actor = conversations.Actor(workspace_id=result.workspace_id, kind=SenderKind.bot)
+        actor = Actor(workspace_id=result.workspace_id, kind=SenderKind.bot)
         with contextlib.suppress(Exception):
-            await conversations.change_status(
-                kefu, result.conversation_id, actor, ConversationStatus.queued
-            )
+            await change_status(kefu, result.conversation_id, actor, ConversationStatus.queued)
     finally:
         if not lock.locked():
             _locks(kefu).pop(result.conversation_id, None)
@@ -385,16 +383,14 @@ async def serve(
             conversation_id=conversation_id,
         )
 
-    actor = conversations.Actor(
+    actor = Actor(
         workspace_id=workspace_id,
         kind=SenderKind.bot,
         name=config.name or ("智能助手" if language == "zh" else "Assistant"),
     )
-    await conversations.reply(kefu, conversation_id, actor, render(decision, language, answer_text))
+    await reply(kefu, conversation_id, actor, render(decision, language, answer_text))
     if decision.action == "hand_over":
         # Conflict: an agent took it, or a parallel hand-over queued it first.
         with contextlib.suppress(Conflict):
-            await conversations.change_status(
-                kefu, conversation_id, actor, ConversationStatus.queued
-            )
+            await change_status(kefu, conversation_id, actor, ConversationStatus.queued)
     return decision

@@ -122,7 +122,7 @@ class ApiWebhook(Controller):
             inbound = to_inbound(inbox.id, payload)
         except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
             raise KefuError(f"malformed message: {exc}") from None
-        from kefu.conversations.service import ingest
+        from kefu.conversations.ingest import ingest
 
         result = await ingest(kefu, inbound)
         return Accepted(result.conversation_id, result.message_id, result.duplicate)

@@ -1,5 +1,5 @@
 """The visitor side of the web widget: sessions, identity, messages, page views, leave-a-
-message and ratings. Messages enter through `kefu.conversations.service.ingest` like
+message and ratings. Messages enter through `kefu.conversations.ingest.ingest` like
 every channel's; this module only decides who the visitor is and what they may see.
 
 A visitor sees only conversations of their own contact in the widget's inbox, and never
@@ -39,8 +39,9 @@ from kefu.connectors.web.schemas import (
 from kefu.connectors.web.tables import WebPageView, WebVisitor
 from kefu.connectors.web.uploads import locate
 from kefu.context import Kefu
-from kefu.conversations import service as conversations
-from kefu.conversations.views import conversation_event, message_event
+from kefu.conversations.events import conversation_event, log_event, message_event
+from kefu.conversations.ingest import ingest
+from kefu.conversations.messages import sender_names
 from kefu.db.tables import (
     Contact,
     ContactIdentity,
@@ -75,6 +76,7 @@ from kefu.model import (
     utcnow,
 )
 from kefu.routing import hours
+from kefu.routing.queue import queue_status
 
 VISITOR_IDENTITY = "web_visitor"
 EXTERNAL_IDENTITY = "external"
@@ -479,15 +481,13 @@ async def visitor_messages(
     rows = list((await session.scalars(query)).all())
     if last is not None:
         rows.reverse()
-    names = await conversations.sender_names(session, rows)
+    names = await sender_names(session, rows)
     return [visitor_message(m, names.get(m.sender_id) if m.sender_id else None) for m in rows]
 
 
 async def conversation_view(
     session: AsyncSession, conversation: Conversation, now: datetime
 ) -> ConversationView:
-    from kefu.routing.service import queue_status
-
     assignee = (
         await session.get(User, conversation.assignee_id) if conversation.assignee_id else None
     )
@@ -579,7 +579,7 @@ async def send(
     if not body.strip() and not files:
         raise Invalid("a message needs text or an attachment")
     message_type = MessageType(type) if files else MessageType.text
-    result = await conversations.ingest(
+    result = await ingest(
         kefu,
         Inbound(
             inbox_id=caller.inbox.id,
@@ -597,7 +597,7 @@ async def send(
     async with kefu.db.session() as session:
         message = await session.get(Message, result.message_id)
         assert message is not None
-        names = await conversations.sender_names(session, [message])
+        names = await sender_names(session, [message])
     return SendResult(
         conversation_id=result.conversation_id,
         seq=message.seq,
@@ -629,7 +629,7 @@ async def leave_message(
         visitor.email = email or visitor.email
         visitor.phone = phone or visitor.phone
         caller = Caller(visitor, caller.inbox)
-    result = await conversations.ingest(
+    result = await ingest(
         kefu,
         Inbound(
             inbox_id=caller.inbox.id,
@@ -658,7 +658,7 @@ async def rate(kefu: Kefu, caller: Caller, data: RatingRequest) -> None:
         conversation.csat_score = data.score
         conversation.csat_comment = data.comment.strip() or None
         conversation.updated_at = utcnow()
-        conversations.log_event(
+        log_event(
             session,
             conversation,
             "rated",
@@ -707,7 +707,7 @@ async def mark_read(kefu: Kefu, caller: Caller, conversation_id: uuid.UUID, seq:
         for message in rows:
             message.delivery_status = DeliveryStatus.read
         await session.flush()
-        names = await conversations.sender_names(session, rows)
+        names = await sender_names(session, rows)
         events = [message_event(m, names.get(m.sender_id) if m.sender_id else None) for m in rows]
     for event in events:
         kefu.events.publish(event)

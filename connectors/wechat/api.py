@@ -112,7 +112,7 @@ class WeChatWebhook(Controller):
             raise WebhookRefused(exc) from None
         except NotAMessage:
             return Response(SUCCESS, media_type=MediaType.TEXT)
-        from kefu.conversations.service import ingest
+        from kefu.conversations.ingest import ingest
 
         result = await ingest(kefu, inbound)
         pending = [a for a in inbound.attachments if a.channel_ref]
@@ -158,7 +158,7 @@ async def download_media(kefu: Kefu, inbox: Inbox, message_id: uuid.UUID) -> Non
         )
     if stored == attachments:
         return
-    from kefu.conversations.views import message_event
+    from kefu.conversations.events import message_event
 
     async with kefu.db.transaction() as session:
         row = await session.get(Message, message_id, with_for_update=True)

@@ -13,7 +13,7 @@ from kefu.realtime.bus import EventBus
 from kefu.settings import Settings
 
 if TYPE_CHECKING:
-    from kefu.conversations.service import IngestResult
+    from kefu.conversations.messages import IngestResult
     from kefu.knowledge.index import IndexState
 
 AfterIngest = Callable[["Kefu", "IngestResult"], Awaitable[None]]

@@ -17,14 +17,10 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from kefu.context import Kefu
+from kefu.conversations.ingest import ingest
 from kefu.demo import Demo
 from kefu.model import ContactFacts, ConversationFacts, Identity, Inbound
 from tests.conftest import PASSWORD, login_headers, login_of
-
-try:  # the ingest path is being split out of conversations.service
-    from kefu.conversations.ingest import ingest  # type: ignore[import-not-found,unused-ignore]
-except ImportError:  # pragma: no cover - depends on which branch is merged
-    from kefu.conversations.service import ingest
 
 pytestmark = [
     pytest.mark.e2e,

@@ -18,7 +18,8 @@ import uvicorn
 
 from kefu.app import build_kefu, create_app
 from kefu.context import Kefu
-from kefu.conversations import service as conversations
+from kefu.conversations.actions import Actor, reply
+from kefu.conversations.ingest import ingest
 from kefu.db.metadata import all_tables
 from kefu.demo import Demo, seed
 from kefu.model import ContactFacts, ConversationFacts, Identity, Inbound
@@ -148,7 +149,7 @@ class Server:
         self, inbox_id: uuid.UUID, identity: Identity, body: str, name: str | None = None
     ) -> uuid.UUID:
         async def write() -> uuid.UUID:
-            result = await conversations.ingest(
+            result = await ingest(
                 self.kefu,
                 Inbound(
                     inbox_id=inbox_id,
@@ -167,7 +168,7 @@ class Server:
         self, visitor: str, body: str, name: str | None = None, page: str | None = None
     ) -> uuid.UUID:
         async def write() -> uuid.UUID:
-            result = await conversations.ingest(
+            result = await ingest(
                 self.kefu,
                 Inbound(
                     inbox_id=self.demo.inbox_id,
@@ -251,7 +252,7 @@ async def rich_history(server: Server, visitor: str, conversation_id: uuid.UUID)
         (MessageType.call, "02:14", ()),
     ]
     for i, (type_, body, attachments) in enumerate(kinds):
-        await conversations.ingest(
+        await ingest(
             server.kefu,
             Inbound(
                 inbox_id=server.demo.inbox_id,
@@ -263,16 +264,14 @@ async def rich_history(server: Server, visitor: str, conversation_id: uuid.UUID)
             ),
         )
     lina = next(x for x in server.demo.logins if x.email.startswith("lina@"))
-    actor = conversations.Actor(
+    actor = Actor(
         workspace_id=server.demo.workspace_id,
         kind=SenderKind.agent,
         user_id=lina.id,
         name=lina.name,
     )
-    await conversations.reply(
-        server.kefu, conversation_id, actor, "您好陈女士，金卡会员享 9 折，黑卡 8.5 折。"
-    )
-    await conversations.reply(
+    await reply(server.kefu, conversation_id, actor, "您好陈女士，金卡会员享 9 折，黑卡 8.5 折。")
+    await reply(
         server.kefu, conversation_id, actor, "@王芳 Wang Fang 能否叠加优惠券？请确认。", note=True
     )
 

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from kefu.connectors.api.channel import ApiConnector
 from kefu.connectors.signing import SignatureError, sign, signed_headers, verify
 from kefu.context import Kefu
+from kefu.conversations.actions import Actor, reply
 from kefu.conversations.outbox import dispatch_due
-from kefu.conversations.service import Actor, reply
 from kefu.db.tables import Contact, Conversation, Message
 from kefu.demo import Demo
 from kefu.inboxes.schemas import InboxCreate

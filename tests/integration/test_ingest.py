@@ -7,7 +7,8 @@ import pytest
 import sqlalchemy as sa
 
 from kefu.context import Kefu
-from kefu.conversations.service import Actor, change_status, ingest
+from kefu.conversations.actions import Actor, change_status
+from kefu.conversations.ingest import ingest
 from kefu.db.tables import Contact, ContactIdentity, Conversation, ConversationEventRow, Message
 from kefu.demo import Demo
 from kefu.model import (
@@ -149,7 +150,7 @@ async def test_customer_writing_after_resolve_reopens_within_window_and_opens_ne
 async def test_unknown_inbox_is_refused_and_writes_nothing(kefu: Kefu, workspace: Demo) -> None:
     import uuid
 
-    from kefu.conversations.service import UnknownInbox
+    from kefu.conversations.ingest import UnknownInbox
 
     bad = Inbound(inbox_id=uuid.uuid4(), identity=Identity("web_visitor", "v"), body="x")
     try:
@@ -222,7 +223,7 @@ async def test_a_batch_mixing_known_new_duplicate_and_unknown_messages_treats_ea
 ) -> None:
     import uuid
 
-    from kefu.conversations.service import UnknownInbox
+    from kefu.conversations.ingest import UnknownInbox
 
     stored = await ingest(kefu, text(workspace, "open", visitor="known", msgid="dup"))
     outcomes = await asyncio.gather(

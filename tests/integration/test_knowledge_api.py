@@ -11,7 +11,7 @@ from litestar import Litestar
 
 import kefu.knowledge.tables  # noqa: F401  (registers the tables before the schema is created)
 from kefu.context import Kefu
-from kefu.conversations.service import ingest
+from kefu.conversations.ingest import ingest
 from kefu.demo import Demo
 from kefu.knowledge import entries, io, unanswered
 from kefu.knowledge.api import ROUTES

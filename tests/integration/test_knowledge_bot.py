@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 import kefu.knowledge.tables  # noqa: F401  (registers the tables before the schema is created)
 from kefu.context import Kefu
-from kefu.conversations.service import ingest
+from kefu.conversations.ingest import ingest
 from kefu.db.tables import Conversation, Inbox, Message
 from kefu.demo import Demo
 from kefu.knowledge import bot, entries, index, io, unanswered

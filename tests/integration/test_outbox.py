@@ -7,8 +7,9 @@ import sqlalchemy as sa
 
 from kefu.connectors.base import DeliveryError, InboxView
 from kefu.context import Kefu
+from kefu.conversations.actions import Actor, reply
+from kefu.conversations.ingest import ingest
 from kefu.conversations.outbox import dispatch_due
-from kefu.conversations.service import Actor, ingest, reply
 from kefu.db.tables import Message, OutboxJob
 from kefu.demo import Demo
 from kefu.model import ChannelKind, Identity, Inbound, Outbound, SenderKind, SendResult, utcnow

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from kefu.context import Kefu
-from kefu.conversations.service import ingest
+from kefu.conversations.ingest import ingest
 from kefu.db.tables import Message
 from kefu.demo import Demo
 from kefu.inboxes.schemas import InboxCreate

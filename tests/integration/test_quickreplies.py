@@ -15,7 +15,7 @@ from litestar.testing import AsyncTestClient
 import kefu.quickreplies.tables  # registers the table before the test database is made
 from kefu.app import create_app
 from kefu.context import Kefu
-from kefu.conversations import service as conversations
+from kefu.conversations.ingest import ingest
 from kefu.demo import Demo
 from kefu.model import ContactFacts, Identity, Inbound
 from kefu.quickreplies import variables
@@ -72,7 +72,7 @@ async def count_rows(api: AsyncTestClient[Any], kefu: Kefu) -> int:
 
 
 async def _visitor_writes(kefu: Kefu, demo: Demo, name: str) -> uuid.UUID:
-    result = await conversations.ingest(
+    result = await ingest(
         kefu,
         Inbound(
             inbox_id=demo.inbox_id,

@@ -15,7 +15,7 @@ import websockets
 
 from kefu.app import build_kefu
 from kefu.context import Kefu
-from kefu.conversations.service import ingest
+from kefu.conversations.ingest import ingest
 from kefu.demo import Demo, seed
 from kefu.inboxes.schemas import InboxCreate
 from kefu.inboxes.service import create_inbox

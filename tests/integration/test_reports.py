@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from kefu.context import Kefu
-from kefu.conversations import service as conversations
+from kefu.conversations.actions import Actor, assign, change_status, reply
+from kefu.conversations.ingest import ingest
 from kefu.db.tables import ConversationEventRow
 from kefu.demo import Demo
 from kefu.model import ConversationStatus, Identity, Inbound, SenderKind, utcnow
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.engine_sensitive
 
 
 async def visitor_writes(kefu: Kefu, demo: Demo, visitor: str, body: str = "你好") -> uuid.UUID:
-    result = await conversations.ingest(
+    result = await ingest(
         kefu,
         Inbound(
             inbox_id=demo.inbox_id,
@@ -37,9 +38,9 @@ async def visitor_writes(kefu: Kefu, demo: Demo, visitor: str, body: str = "你�
     return result.conversation_id
 
 
-def agent(demo: Demo, local: str) -> conversations.Actor:
+def agent(demo: Demo, local: str) -> Actor:
     login = next(x for x in demo.logins if x.email.startswith(local + "@"))
-    return conversations.Actor(
+    return Actor(
         workspace_id=demo.workspace_id, kind=SenderKind.agent, user_id=login.id, name=login.name
     )
 
@@ -69,7 +70,7 @@ async def test_assigning_moves_the_conversation_from_queue_to_the_agents_load(
     conversation_id = await visitor_writes(kefu, workspace, "v-1")
     lina = agent(workspace, "lina")
 
-    await conversations.assign(kefu, conversation_id, lina, assignee_id=lina.user_id)
+    await assign(kefu, conversation_id, lina, assignee_id=lina.user_id)
     board = await board_of(kefu, workspace)
 
     assert sum(q.queued for q in board.queues) == 0
@@ -87,9 +88,9 @@ async def test_resolved_work_leaves_the_board_and_counts_for_today(
 ) -> None:
     conversation_id = await visitor_writes(kefu, workspace, "v-1")
     lina = agent(workspace, "lina")
-    await conversations.assign(kefu, conversation_id, lina, assignee_id=lina.user_id)
-    await conversations.reply(kefu, conversation_id, lina, "您好，请问有什么可以帮您？")
-    await conversations.change_status(kefu, conversation_id, lina, ConversationStatus.resolved)
+    await assign(kefu, conversation_id, lina, assignee_id=lina.user_id)
+    await reply(kefu, conversation_id, lina, "您好，请问有什么可以帮您？")
+    await change_status(kefu, conversation_id, lina, ConversationStatus.resolved)
 
     board = await board_of(kefu, workspace)
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from litestar import Litestar
 
 from kefu.context import Kefu
-from kefu.conversations.service import ingest
+from kefu.conversations.ingest import ingest
 from kefu.db.tables import User
 from kefu.demo import Demo
 from kefu.model import ConversationFacts, Identity, Inbound

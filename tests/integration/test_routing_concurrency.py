@@ -31,7 +31,8 @@ from kefu.db.tables import (
     Workspace,
 )
 from kefu.model import utcnow
-from kefu.routing import service as routing
+from kefu.routing.queue import assign_waiting
+from kefu.routing.route import route
 from kefu.settings import Settings
 
 pytestmark = pytest.mark.postgres
@@ -120,11 +121,11 @@ async def _arrive_and_serve(
                 )
                 session.add(conversation)
                 await session.flush()
-                await routing.route(session, conversation, now)
+                await route(session, conversation, now)
 
     async def serve_queue() -> None:
         while pending:
-            await routing.assign_waiting(kefu, workspace_id, utcnow())
+            await assign_waiting(kefu, workspace_id, utcnow())
 
     await asyncio.gather(
         *(open_conversations() for _ in range(TASKS_PER_PROCESS)),
@@ -137,7 +138,7 @@ async def _arrive_and_serve(
 async def _serve_only(url: str, workspace_id: uuid.UUID) -> None:
     kefu = build_kefu(Settings(database_url=url, secret_key="x", run_dispatcher=False))
     await asyncio.gather(
-        *(routing.assign_waiting(kefu, workspace_id, utcnow()) for _ in range(TASKS_PER_PROCESS))
+        *(assign_waiting(kefu, workspace_id, utcnow()) for _ in range(TASKS_PER_PROCESS))
     )
     await kefu.db.dispose()
 

@@ -12,7 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from kefu.context import Kefu
-from kefu.conversations.service import Actor, assign, change_status, ingest
+from kefu.conversations.actions import Actor, assign, change_status
+from kefu.conversations.ingest import ingest
 from kefu.db.tables import (
     Contact,
     Conversation,
@@ -33,7 +34,8 @@ from kefu.model import (
     utcnow,
 )
 from kefu.people.auth import hash_password
-from kefu.routing import service as routing
+from kefu.routing.queue import assign_waiting, queue_status
+from kefu.routing.route import hand_over_from_bot
 from kefu.routing.tables import BusinessCalendar, RoutingRule
 from kefu.routing.timer import run_queue_timer, sweep
 
@@ -134,14 +136,14 @@ async def test_nobody_online_queues_then_capacity_serves_in_arrival_order(
         conv = await conversation(kefu, cid)
         assert conv.status == "queued" and conv.assignee_id is None
         async with kefu.db.session() as session:
-            status = await routing.queue_status(session, conv, utcnow())
+            status = await queue_status(session, conv, utcnow())
         assert status.position == n
         assert status.estimated_wait_seconds is None  # nobody online to serve
     assert "queued" in await event_types(kefu, first)
 
     lina = agent_id(workspace, "lina")
     await set_agent(kefu, lina, presence="online", capacity={"web": 2})
-    events = await routing.assign_waiting(kefu, workspace.workspace_id, utcnow())
+    events = await assign_waiting(kefu, workspace.workspace_id, utcnow())
 
     assigned = [e.conversation_id for e in events if e.change == "assigned"]
     assert assigned == [first, second]
@@ -151,7 +153,7 @@ async def test_nobody_online_queues_then_capacity_serves_in_arrival_order(
     }
     assert positions == {third: 1}
     async with kefu.db.session() as session:
-        status = await routing.queue_status(session, await conversation(kefu, third), utcnow())
+        status = await queue_status(session, await conversation(kefu, third), utcnow())
     # Two web slots among online agents, no history yet: half the default handling time.
     assert status.position == 1 and status.estimated_wait_seconds == 150
 
@@ -212,7 +214,7 @@ async def test_vip_rule_raises_priority_and_jumps_the_queue(kefu: Kefu, workspac
     vip = await visitor_writes(kefu, workspace, "vip", region="vip-land")
     assert (await conversation(kefu, vip)).priority == 9
     await set_agent(kefu, agent_id(workspace, "lina"), presence="online", capacity={"web": 1})
-    events = await routing.assign_waiting(kefu, workspace.workspace_id, utcnow())
+    events = await assign_waiting(kefu, workspace.workspace_id, utcnow())
     assert [e.conversation_id for e in events if e.change == "assigned"] == [vip]
     assert (await conversation(kefu, plain)).status == "queued"
 
@@ -301,9 +303,9 @@ async def test_overdue_conversation_overflows_to_another_group(kefu: Kefu, works
     tom = agent_id(workspace, "tom")
     await set_agent(kefu, tom, presence="online")
 
-    assert await routing.assign_waiting(kefu, workspace.workspace_id, utcnow()) == []
+    assert await assign_waiting(kefu, workspace.workspace_id, utcnow()) == []
     later = utcnow() + timedelta(seconds=90)
-    events = await routing.assign_waiting(kefu, workspace.workspace_id, later)
+    events = await assign_waiting(kefu, workspace.workspace_id, later)
     assert [(e.change, e.conversation_id) for e in events][:2] == [
         ("overflowed", cid),
         ("assigned", cid),
@@ -320,9 +322,7 @@ async def test_overdue_conversation_without_overflow_group_leaves_a_message(
         assert group is not None
         group.settings = {"max_wait_seconds": 60, "overflow_leave_message": True}
     cid = await visitor_writes(kefu, workspace, "patient")
-    events = await routing.assign_waiting(
-        kefu, workspace.workspace_id, utcnow() + timedelta(minutes=5)
-    )
+    events = await assign_waiting(kefu, workspace.workspace_id, utcnow() + timedelta(minutes=5))
     assert [e.change for e in events] == ["leave_message"]
     assert (await conversation(kefu, cid)).status == "pending"
 
@@ -376,7 +376,7 @@ async def test_contacts_of_other_workspaces_are_never_routed_to_our_agents(
     cid = await visitor_writes(kefu, other_workspace, "stranger")
     conv = await conversation(kefu, cid)
     assert conv.status == "queued" and conv.assignee_id is None
-    events = await routing.assign_waiting(kefu, workspace.workspace_id, utcnow())
+    events = await assign_waiting(kefu, workspace.workspace_id, utcnow())
     assert events == []
     async with kefu.db.session() as session:
         contact = await session.get(Contact, conv.contact_id)
@@ -427,7 +427,7 @@ async def test_hand_over_from_bot_skips_bot_rules_even_when_the_inbox_started_th
     async with kefu.db.transaction() as session:
         conv = await session.get(Conversation, cid)
         assert conv is not None
-        await routing.hand_over_from_bot(session, conv, utcnow())
+        await hand_over_from_bot(session, conv, utcnow())
     conv = await conversation(kefu, cid)
     assert (conv.status, conv.assignee_id) == ("open", lina)
 
@@ -466,6 +466,6 @@ async def test_reopened_conversation_waits_behind_those_already_waiting(
     again = await visitor_writes(kefu, workspace, "comes-back")
     assert again == first  # reopened within the window
     async with kefu.db.session() as session:
-        reopened = await routing.queue_status(session, await conversation(kefu, first), utcnow())
-        other = await routing.queue_status(session, await conversation(kefu, waiting), utcnow())
+        reopened = await queue_status(session, await conversation(kefu, first), utcnow())
+        other = await queue_status(session, await conversation(kefu, waiting), utcnow())
     assert (other.position, reopened.position) == (1, 2)

@@ -10,7 +10,7 @@ import httpx
 from litestar import Litestar
 
 from kefu.context import Kefu
-from kefu.conversations.service import ingest
+from kefu.conversations.ingest import ingest
 from kefu.demo import Demo
 from kefu.model import Identity, Inbound
 from tests.conftest import login_headers, login_of
@@ -156,7 +156,7 @@ async def test_list_filters_with_another_workspaces_ids_return_nothing(
 async def test_agent_sees_own_and_group_work_but_not_other_groups_assigned_work(
     client: httpx.AsyncClient, kefu: Kefu, workspace: Demo
 ) -> None:
-    from kefu.conversations.service import Actor, assign
+    from kefu.conversations.actions import Actor, assign
     from kefu.model import SenderKind
 
     ids = await _ids(kefu, workspace, "visitor-a")

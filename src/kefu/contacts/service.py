@@ -9,8 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.contacts.schemas import ContactOut, ContactUpdate, IdentityOut
 from kefu.context import Kefu
+from kefu.conversations.events import LoggedEvent, record
 from kefu.db.scope import one_in_workspace
-from kefu.db.tables import Contact, ContactIdentity, Conversation, ConversationEventRow
+from kefu.db.tables import Contact, ContactIdentity, Conversation
 from kefu.errors import Conflict, Invalid
 from kefu.model import ConversationStatus, utcnow
 
@@ -117,14 +118,15 @@ async def merge_contacts(
         other.merged_into_id = keep.id
         now = utcnow()
         keep.updated_at = other.updated_at = now
-        session.add(
-            ConversationEventRow(
+        record(
+            session,
+            LoggedEvent(
                 workspace_id=workspace_id,
                 type="contacts_merged",
                 actor_kind="agent",
                 actor_id=actor_id,
                 data={"kept": str(keep.id), "merged": str(other.id)},
-            )
+            ),
         )
         await session.flush()
         return await contact_out(session, keep)

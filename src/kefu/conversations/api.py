@@ -10,7 +10,8 @@ from litestar import Controller, get, patch, post
 from litestar.params import Parameter
 
 from kefu.context import Kefu
-from kefu.conversations import service
+from kefu.conversations import actions
+from kefu.conversations.actions import actor_of
 from kefu.conversations.queries import (
     Filters,
     conversation_out,
@@ -31,14 +32,9 @@ from kefu.conversations.schemas import (
     TransferRequest,
 )
 from kefu.db.tables import Contact, ConversationEventRow
-from kefu.model import ChannelKind, ConversationStatus, MessageView, Role, SenderKind
+from kefu.errors import Forbidden
+from kefu.model import ChannelKind, ConversationStatus, MessageView, Role
 from kefu.people.auth import STAFF, AuthUser, require_role
-
-
-def actor_of(user: AuthUser) -> service.Actor:
-    return service.Actor(
-        workspace_id=user.workspace_id, kind=SenderKind.agent, user_id=user.id, name=user.name
-    )
 
 
 class ConversationsController(Controller):
@@ -90,19 +86,9 @@ class ConversationsController(Controller):
     async def update_conversation(
         self, kefu: Kefu, user: AuthUser, conversation_id: uuid.UUID, data: ConversationUpdate
     ) -> ConversationOut:
-        async with kefu.db.transaction() as session:
-            conversation = await get_visible(session, user, conversation_id)
-            changes: dict[str, object] = {}
-            if data.labels is not None:
-                conversation.labels = sorted(set(data.labels))
-                changes["labels"] = conversation.labels
-            if data.priority is not None:
-                conversation.priority = data.priority
-                changes["priority"] = data.priority
-            service.log_event(session, conversation, "updated", SenderKind.agent, user.id, changes)
-            contact = await session.get(Contact, conversation.contact_id)
-            assert contact is not None
-            return conversation_out(conversation, contact)
+        return await actions.update(
+            kefu, conversation_id, actor_of(user), labels=data.labels, priority=data.priority
+        )
 
     @get("/{conversation_id:uuid}/messages")
     async def list_messages(
@@ -125,8 +111,7 @@ class ConversationsController(Controller):
     async def post_message(
         self, kefu: Kefu, user: AuthUser, conversation_id: uuid.UUID, data: ReplyRequest
     ) -> MessageView:
-        await self._check(kefu, user, conversation_id)
-        return await service.reply(
+        return await actions.reply(
             kefu,
             conversation_id,
             actor_of(user),
@@ -171,20 +156,20 @@ class ConversationsController(Controller):
     async def assign(
         self, kefu: Kefu, user: AuthUser, conversation_id: uuid.UUID, data: AssignRequest
     ) -> ConversationOut:
-        await self._check(kefu, user, conversation_id)
         if user.role == Role.agent and data.assignee_id not in (user.id, None):
-            from kefu.errors import Forbidden
-
+            # Seen first (404) before refused (403), as before: ids reveal nothing.
+            async with kefu.db.session() as session:
+                await get_visible(session, user, conversation_id)
             raise Forbidden("agents can take a conversation themselves; use transfer to hand it on")
-        await service.assign(kefu, conversation_id, actor_of(user), assignee_id=data.assignee_id)
-        return await self._out(kefu, user, conversation_id)
+        return await actions.assign(
+            kefu, conversation_id, actor_of(user), assignee_id=data.assignee_id
+        )
 
     @post("/{conversation_id:uuid}/transfer")
     async def transfer(
         self, kefu: Kefu, user: AuthUser, conversation_id: uuid.UUID, data: TransferRequest
     ) -> ConversationOut:
-        await self._check(kefu, user, conversation_id)
-        await service.assign(
+        return await actions.assign(
             kefu,
             conversation_id,
             actor_of(user),
@@ -193,61 +178,34 @@ class ConversationsController(Controller):
             note=data.note,
             transfer=True,
         )
-        return await self._out(kefu, user, conversation_id, any_scope=True)
 
     @post("/{conversation_id:uuid}/resolve")
     async def resolve(
         self, kefu: Kefu, user: AuthUser, conversation_id: uuid.UUID
     ) -> ConversationOut:
-        await self._check(kefu, user, conversation_id)
-        await service.change_status(
+        return await actions.change_status(
             kefu, conversation_id, actor_of(user), ConversationStatus.resolved
         )
-        return await self._out(kefu, user, conversation_id)
 
     @post("/{conversation_id:uuid}/reopen")
     async def reopen(
         self, kefu: Kefu, user: AuthUser, conversation_id: uuid.UUID
     ) -> ConversationOut:
-        await self._check(kefu, user, conversation_id)
-        await service.change_status(kefu, conversation_id, actor_of(user), ConversationStatus.open)
-        return await self._out(kefu, user, conversation_id, any_scope=True)
+        return await actions.change_status(
+            kefu, conversation_id, actor_of(user), ConversationStatus.open
+        )
 
     @post("/{conversation_id:uuid}/snooze")
     async def snooze(
         self, kefu: Kefu, user: AuthUser, conversation_id: uuid.UUID, data: SnoozeRequest
     ) -> ConversationOut:
-        await self._check(kefu, user, conversation_id)
-        await service.change_status(
+        return await actions.change_status(
             kefu,
             conversation_id,
             actor_of(user),
             ConversationStatus.pending,
             snoozed_until=data.until,
         )
-        return await self._out(kefu, user, conversation_id)
-
-    @staticmethod
-    async def _check(kefu: Kefu, user: AuthUser, conversation_id: uuid.UUID) -> None:
-        async with kefu.db.session() as session:
-            await get_visible(session, user, conversation_id)
-
-    @staticmethod
-    async def _out(
-        kefu: Kefu, user: AuthUser, conversation_id: uuid.UUID, *, any_scope: bool = False
-    ) -> ConversationOut:
-        """The conversation after an action. A transfer may move it out of the actor's
-        sight; they still get the result of what they did."""
-        async with kefu.db.session() as session:
-            if any_scope:
-                conversation = await service.load_conversation(
-                    session, user.workspace_id, conversation_id
-                )
-            else:
-                conversation = await get_visible(session, user, conversation_id)
-            contact = await session.get(Contact, conversation.contact_id)
-            assert contact is not None
-            return conversation_out(conversation, contact)
 
 
 ROUTES = [ConversationsController]

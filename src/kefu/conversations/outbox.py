@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from kefu.connectors.base import DeliveryError
 from kefu.context import Kefu
-from kefu.conversations.views import message_event
+from kefu.conversations.events import message_event
 from kefu.db.tables import ContactIdentity, Conversation, Inbox, Message, OutboxJob, User
 from kefu.model import (
     Attachment,

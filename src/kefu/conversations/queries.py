@@ -10,9 +10,9 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kefu.conversations.events import message_view
+from kefu.conversations.messages import sender_names
 from kefu.conversations.schemas import ContactBrief, ConversationOut
-from kefu.conversations.service import sender_names
-from kefu.conversations.views import message_view
 from kefu.db.tables import Contact, Conversation, GroupMember, Message
 from kefu.errors import Invalid, NotFound
 from kefu.model import ChannelKind, ConversationStatus, MessageView, Role
@@ -39,11 +39,14 @@ def visible_to(user: AuthUser) -> sa.ColumnElement[bool]:
 
 
 async def get_visible(
-    session: AsyncSession, user: AuthUser, conversation_id: uuid.UUID
+    session: AsyncSession, user: AuthUser, conversation_id: uuid.UUID, *, lock: bool = False
 ) -> Conversation:
-    conversation = await session.scalar(
-        sa.select(Conversation).where(Conversation.id == conversation_id, visible_to(user))
-    )
+    """The conversation if `user` may see it, else `NotFound` (another workspace's and a
+    missing one look the same). `lock`: FOR UPDATE, for an action that changes it."""
+    query = sa.select(Conversation).where(Conversation.id == conversation_id, visible_to(user))
+    if lock:
+        query = query.with_for_update(of=Conversation)
+    conversation = await session.scalar(query)
     if conversation is None:
         raise NotFound(f"conversation {conversation_id} not found")
     return conversation

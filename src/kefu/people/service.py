@@ -24,6 +24,7 @@ from kefu.people.schemas import (
     GroupOut,
     GroupUpdate,
 )
+from kefu.routing.queue import serve_queue
 
 STRATEGIES = ("round_robin", "least_busy", "longest_idle")
 
@@ -226,9 +227,7 @@ async def set_presence(
         PresenceEvent(workspace_id=workspace_id, user_id=user_id, presence=presence)
     )
     if presence == Presence.online:
-        from kefu.conversations.service import _assign_waiting
-
-        kefu.spawn(_assign_waiting(kefu, workspace_id))
+        kefu.spawn(serve_queue(kefu, workspace_id))
     return out
 
 

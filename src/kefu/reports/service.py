@@ -20,6 +20,7 @@ from kefu.reports.schemas import (
     ServiceLevel,
     Today,
 )
+from kefu.routing.queue import queue_order
 
 DEFAULT_SERVICE_LEVEL_SECONDS = 30
 IN_PROGRESS_LIMIT = 200
@@ -152,7 +153,9 @@ async def _in_progress(
                 Conversation.workspace_id == workspace_id,
                 Conversation.status.in_([*WAITING, *HANDLING]),
             )
-            .order_by(Conversation.status.desc(), Conversation.priority.desc(), Conversation.id)
+            # Queued before handling ("queued" sorts after "pending" and "open"), each in
+            # the queue's own order, so the cut at the limit keeps the head of the line.
+            .order_by(Conversation.status.desc(), *queue_order())
             .limit(IN_PROGRESS_LIMIT)
         )
     ).all()

@@ -1,9 +1,10 @@
 """Automatic conversation distribution: which agent inside a group serves a conversation,
 and in which order waiting conversations are served.
 
-Pure: the shell (routing.service) loads agents, their current load and the queue under
-locks, calls `plan`, and writes the result. Only agents whose presence is `online` and who
-are under their capacity for the conversation's channel kind ever receive work.
+Pure: the shell (`routing.loaders`, `route`, `queue`) loads agents, their current load
+and the queue under locks, calls `plan`, and writes the result. Only agents whose
+presence is `online` and who are under their capacity for the conversation's channel
+kind ever receive work.
 """
 
 from __future__ import annotations

@@ -16,9 +16,9 @@ from kefu.errors import Conflict, Invalid
 from kefu.model import new_id
 from kefu.routing import hours
 from kefu.routing.acd import GroupPolicy
+from kefu.routing.loaders import calendar_of, rule_of
 from kefu.routing.rules import Rule, TargetKind, ordered, validate_rule
 from kefu.routing.schemas import CalendarIn, CalendarOut, RuleIn, RuleOut
-from kefu.routing.service import calendar_of, rule_of
 from kefu.routing.tables import BusinessCalendar, RoutingRule
 
 

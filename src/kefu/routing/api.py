@@ -17,6 +17,7 @@ from kefu.people.auth import MANAGERS, STAFF, AuthUser, require_role
 from kefu.routing import admin
 from kefu.routing.acd import GroupPolicy
 from kefu.routing.explain import explain
+from kefu.routing.queue import QueueStatus, queue_status
 from kefu.routing.schemas import (
     CalendarIn,
     CalendarList,
@@ -28,7 +29,6 @@ from kefu.routing.schemas import (
     RuleList,
     RuleOut,
 )
-from kefu.routing.service import QueueStatus, queue_status
 
 
 class RoutingController(Controller):

@@ -14,18 +14,12 @@ from kefu.db.tables import Contact, Conversation
 from kefu.errors import Invalid, NotFound
 from kefu.model import ConversationStatus
 from kefu.routing import acd
+from kefu.routing.loaders import facts_of, last_agents, load_agents, policies_of
 from kefu.routing.messages import explain_reason, say
+from kefu.routing.queue import queue_status
+from kefu.routing.route import BOT_SERVED, decide
 from kefu.routing.rules import TargetKind
 from kefu.routing.schemas import ExplainRequest, ExplainResponse, ReasonOut, RuleCheckOut
-from kefu.routing.service import (
-    BOT_SERVED,
-    decide,
-    facts_of,
-    last_agents,
-    load_agents,
-    policies_of,
-    queue_status,
-)
 
 
 async def explain(

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from kefu.context import Kefu
 from kefu.db.tables import Conversation
 from kefu.model import ConversationEvent, ConversationStatus, utcnow
-from kefu.routing.service import assign_waiting
+from kefu.routing.queue import assign_waiting
 
 log = logging.getLogger("kefu.routing")
 

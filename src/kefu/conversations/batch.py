@@ -1,0 +1,148 @@
+"""Batch ingest: messages to conversations that are open already, stored together in
+one transaction by the group commit (`group_commit.GroupCommit`). What does not fit
+that case is declined (`None`) and stored alone by `ingest`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from kefu.context import Kefu
+from kefu.conversations.events import message_event
+from kefu.conversations.group_commit import GroupCommit
+from kefu.conversations.messages import (
+    Stored,
+    append_inbound,
+    appended_result,
+    apply_contact_facts,
+    bucketed,
+    grouped,
+    identities_matching,
+    insert_messages,
+)
+from kefu.db.tables import (
+    Contact,
+    ContactIdentity,
+    Conversation,
+    Inbox,
+    NewMessage,
+)
+from kefu.model import ConversationStatus, Inbound, utcnow
+
+
+async def submit(kefu: Kefu, inbound: Inbound) -> Stored | None:
+    """Store `inbound` with whatever else arrived meanwhile; `None` if it must be stored
+    alone."""
+    return await _group_commit(kefu).submit(inbound)
+
+
+def _group_commit(kefu: Kefu) -> GroupCommit[Inbound, Stored]:
+    group: GroupCommit[Inbound, Stored] | None = kefu.extras.get("conversations.group_commit")
+    if group is None:
+
+        async def store(inbounds: Sequence[Inbound]) -> list[Stored | None]:
+            return await append_batch(kefu, inbounds)
+
+        # SQLite has one writer, so one batch at a time; under load PostgreSQL overlaps
+        # a few, so that one batch's round trips do not idle the next.
+        workers = 1 if kefu.db.is_sqlite else 4
+        group = GroupCommit(store, batch=kefu.settings.ingest_batch, workers=workers)
+        kefu.extras["conversations.group_commit"] = group
+    return group
+
+
+async def append_batch(kefu: Kefu, inbounds: Sequence[Inbound]) -> list[Stored | None]:
+    """Append messages to conversations that are open already, in one transaction. What
+    does not fit that case (a new contact or identity, no open conversation, a merged
+    contact, an unknown inbox) is left `None` for the single path."""
+    now = utcnow()
+    out: list[Stored | None] = [None] * len(inbounds)
+    async with kefu.db.transaction() as session:
+        inboxes = {
+            inbox.id: inbox
+            for inbox in await session.scalars(
+                sa.select(Inbox).where(
+                    Inbox.id.in_(bucketed({i.inbox_id for i in inbounds})), Inbox.active
+                )
+            )
+        }
+        keys = {
+            (inboxes[i.inbox_id].workspace_id, ident.kind, ident.value)
+            for i in inbounds
+            if i.inbox_id in inboxes
+            for ident in (i.identity, *i.also_known_as)
+        }
+        if not keys:
+            return out
+        # Lock order is contacts, then conversations, each by id, as on the single path
+        # (which updates the contact before it locks the conversation): no deadlocks.
+        found = (
+            await session.execute(
+                sa.select(
+                    ContactIdentity.workspace_id,
+                    ContactIdentity.kind,
+                    ContactIdentity.value,
+                    Contact,
+                )
+                .join(Contact, Contact.id == ContactIdentity.contact_id)
+                .where(identities_matching(keys))
+                .order_by(Contact.id)
+                .with_for_update(of=Contact)
+            )
+        ).all()
+        known = {(workspace_id, kind, value): owner for workspace_id, kind, value, owner in found}
+        ready: list[tuple[int, Inbound, Inbox, Contact]] = []
+        for n, inbound in enumerate(inbounds):
+            inbox = inboxes.get(inbound.inbox_id)
+            if inbox is None:
+                continue
+            primary = known.get((inbox.workspace_id, inbound.identity.kind, inbound.identity.value))
+            if primary is None or primary.merged_into_id is not None:
+                continue
+            if any(
+                (inbox.workspace_id, i.kind, i.value) not in known for i in inbound.also_known_as
+            ):
+                continue
+            ready.append((n, inbound, inbox, primary))
+        if not ready:
+            return out
+        open_conversations = {
+            (c.inbox_id, c.contact_id): c
+            for c in await session.scalars(
+                sa.select(Conversation)
+                .where(
+                    sa.or_(
+                        *(
+                            sa.and_(
+                                Conversation.inbox_id == inbox_id,
+                                Conversation.contact_id.in_(bucketed(contacts)),
+                            )
+                            for inbox_id, contacts in grouped(
+                                (inbox.id, contact.id) for _, _, inbox, contact in ready
+                            ).items()
+                        )
+                    ),
+                    Conversation.status != ConversationStatus.resolved,
+                )
+                .order_by(Conversation.id)
+                .with_for_update()
+            )
+        }
+        appended: list[tuple[int, Inbox, Contact, Conversation, NewMessage]] = []
+        for n, inbound, inbox, contact in ready:
+            conversation = open_conversations.get((inbox.id, contact.id))
+            if conversation is None:
+                continue
+            apply_contact_facts(contact, inbound.contact, now)
+            message = append_inbound(contact, conversation, inbound, now)
+            appended.append((n, inbox, contact, conversation, message))
+        if appended:
+            await insert_messages(session, [m for *_, m in appended])
+        await session.flush()
+    for n, inbox, contact, conversation, message in appended:
+        out[n] = (
+            appended_result(inbox, contact, conversation, message),
+            [message_event(message, contact.name)],
+        )
+    return out
