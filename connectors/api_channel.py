@@ -14,6 +14,7 @@ from litestar import Controller, Request, post
 from litestar.exceptions import ClientException, NotFoundException, PermissionDeniedException
 from litestar.status_codes import HTTP_202_ACCEPTED
 
+from kefu.channel_state.inboxes import active_inbox
 from kefu.connectors.base import DeliveryError, InboxView
 from kefu.connectors.signing import (
     SIGNATURE_HEADER,
@@ -23,7 +24,7 @@ from kefu.connectors.signing import (
     verify,
 )
 from kefu.context import Kefu
-from kefu.db.tables import Inbox
+from kefu.conversations.service import ingest
 from kefu.model import (
     Attachment,
     ChannelKind,
@@ -99,9 +100,8 @@ class ApiWebhook(Controller):
     ) -> Accepted:
         # Order matters: nothing is parsed, let alone stored, before the signature holds.
         body = await request.body()
-        async with kefu.db.session() as session:
-            inbox = await session.get(Inbox, inbox_id)
-        if inbox is None or inbox.kind != ChannelKind.api or not inbox.active:
+        inbox = await active_inbox(kefu, inbox_id, ChannelKind.api)
+        if inbox is None:
             raise NotFoundException(f"no API inbox {inbox_id}")
         try:
             verify(
@@ -118,8 +118,6 @@ class ApiWebhook(Controller):
             inbound = to_inbound(inbox.id, payload)
         except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
             raise ClientException(f"malformed message: {exc}") from None
-        from kefu.conversations.service import ingest
-
         result = await ingest(kefu, inbound)
         return Accepted(result.conversation_id, result.message_id, result.duplicate)
 

@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-import sqlalchemy as sa
 
+from kefu.channel_state.shared import SharedState
 from kefu.connectors.base import DeliveryError, InboxView
 from kefu.connectors.wechat import reasons
 from kefu.connectors.wechat.client import DEFAULT_BASE_URL, WeChatAPI, WeChatApiError
@@ -21,13 +21,11 @@ from kefu.connectors.wechat.config import setting
 from kefu.connectors.wechat.media import FileMediaStore, MediaStore
 from kefu.connectors.wechat.parse import OPENID
 from kefu.connectors.wechat.window import ReplyWindow, replies_left, reply_window
-from kefu.db.engine import Database
-from kefu.db.tables import Message
+from kefu.context import Kefu
+from kefu.conversations.replies import replies_sent_since
 from kefu.model import (
     Attachment,
     ChannelKind,
-    DeliveryStatus,
-    Direction,
     MessageType,
     Outbound,
     SendResult,
@@ -44,14 +42,15 @@ class WeChatConnector:
 
     def __init__(
         self,
-        db: Database,
+        kefu: Kefu,
         *,
         http: httpx.AsyncClient | None = None,
         media: MediaStore | None = None,
         base_url: str | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self.db = db
+        self.kefu = kefu
+        self.shared = SharedState.of(kefu)
         self.http = http or httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
         self.media: MediaStore = media or FileMediaStore("var/media")
         self._base_url = base_url
@@ -67,7 +66,7 @@ class WeChatConnector:
             self._apis[key] = WeChatAPI(
                 appid=appid,
                 secret=secret,
-                db=self.db,
+                state=self.shared,
                 http=self.http,
                 base_url=base,
                 stable_token=setting(inbox, "token_endpoint", "stable") != "classic",
@@ -82,16 +81,7 @@ class WeChatConnector:
     async def replies_sent_since(
         self, conversation_id: Any, since: datetime, exclude: Any = None
     ) -> int:
-        async with self.db.session() as session:
-            query = sa.select(sa.func.count()).where(
-                Message.conversation_id == conversation_id,
-                Message.direction == Direction.outbound,
-                Message.delivery_status.in_([DeliveryStatus.sent, DeliveryStatus.delivered]),
-                Message.created_at >= since,
-            )
-            if exclude is not None:
-                query = query.where(Message.id != exclude)
-            return int(await session.scalar(query) or 0)
+        return await replies_sent_since(self.kefu, conversation_id, since, exclude=exclude)
 
     async def window(self, conversation_id: Any, last_inbound_at: datetime | None) -> ReplyWindow:
         """What the console shows beside the reply box."""

@@ -17,10 +17,9 @@ from xml.sax.saxutils import escape
 
 import httpx
 
+from kefu.channel_state.inboxes import read_inbox
 from kefu.connectors.wechat.config import account_keys
 from kefu.connectors.wechat.webhook import seal_request
-from kefu.db.engine import Database
-from kefu.db.tables import Inbox
 from kefu.model import utcnow
 from kefu.settings import Settings
 
@@ -68,12 +67,7 @@ async def simulate(
     http: httpx.AsyncClient | None = None,
 ) -> list[httpx.Response]:
     """Post `xml` to the inbox's webhook `repeat` times, as WeChat's retries would."""
-    db = Database(settings.database_url)
-    try:
-        async with db.session() as session:
-            inbox = await session.get(Inbox, inbox_id)
-    finally:
-        await db.dispose()
+    inbox = await read_inbox(settings.database_url, inbox_id)
     if inbox is None or inbox.kind != "wechat":
         raise LookupError(f"no WeChat inbox {inbox_id}")
     keys = account_keys(inbox)

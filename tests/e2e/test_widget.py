@@ -23,7 +23,7 @@ import websockets
 from litestar import Litestar
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-import kefu.connectors.web.tables  # noqa: F401  (registers the widget's tables for create_all)
+import kefu.visitors.tables  # noqa: F401  (registers the visitor tables for create_all)
 from kefu.connectors.web import api as web_api
 from kefu.context import Kefu
 from kefu.db.tables import Inbox

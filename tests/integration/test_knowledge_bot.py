@@ -16,13 +16,15 @@ from kefu.demo import Demo
 from kefu.knowledge import bot, io, service
 from kefu.knowledge.tables import BotSession, KnowledgeEntry
 from kefu.model import ConversationStatus, Identity, Inbound
+from kefu.routing import bot_first
 
 
 async def bot_inbox(kefu: Kefu, demo: Demo, **bot_config: object) -> None:
     async with kefu.db.transaction() as session:
         inbox = await session.get(Inbox, demo.inbox_id)
         assert inbox is not None
-        inbox.config = {**(inbox.config or {}), "bot_enabled": True, "bot": bot_config}
+        inbox.config = {**(inbox.config or {}), "bot": bot_config}
+        await bot_first.start_with_bot(session, demo.workspace_id, demo.inbox_id)
     await service.import_entries(kefu, demo.workspace_id, io.read_folder(io.SAMPLES))
     kefu.after_ingest.append(bot.on_ingest)
 

@@ -123,7 +123,7 @@ async def _ingest_alone(kefu: Kefu, inbound: Inbound) -> Stored:
 
 
 def _group_commit(kefu: Kefu) -> GroupCommit[Inbound, Stored]:
-    group: GroupCommit[Inbound, Stored] | None = kefu.extras.get("conversations.group_commit")
+    group = kefu.group_commit
     if group is None:
 
         async def store(inbounds: Sequence[Inbound]) -> list[Stored | None]:
@@ -133,7 +133,7 @@ def _group_commit(kefu: Kefu) -> GroupCommit[Inbound, Stored]:
         # a few, so that one batch's round trips do not idle the next.
         workers = 1 if kefu.db.is_sqlite else 4
         group = GroupCommit(store, batch=kefu.settings.ingest_batch, workers=workers)
-        kefu.extras["conversations.group_commit"] = group
+        kefu.group_commit = group
     return group
 
 
@@ -313,10 +313,7 @@ async def _ingest_once(
     session.add(Message(**msgspec.structs.asdict(message)))
 
     if opened or reopened:
-        if inbox.config.get("bot_enabled"):
-            conversation.status = ConversationStatus.bot
-        else:
-            await routing.route(session, conversation, now)
+        await routing.route(session, conversation, now)
     await session.flush()
 
     events.append(message_event(message, contact.name))

@@ -13,7 +13,7 @@ from kefu.context import Kefu
 from kefu.db.scope import one_in_workspace
 from kefu.db.tables import GroupMember, SkillGroup, User, Workspace
 from kefu.errors import Conflict, Invalid
-from kefu.model import Presence, PresenceEvent, Role, utcnow
+from kefu.model import Presence, Role, utcnow
 from kefu.people.auth import hash_password
 from kefu.people.schemas import (
     AgentCreate,
@@ -23,6 +23,7 @@ from kefu.people.schemas import (
     GroupOut,
     GroupUpdate,
 )
+from kefu.routing import presence as routing_presence
 
 STRATEGIES = ("round_robin", "least_busy", "longest_idle")
 
@@ -154,13 +155,7 @@ async def set_presence(
         user.presence = presence
         user.presence_changed_at = utcnow()
         out = await agent_out(session, user)
-    kefu.events.publish(
-        PresenceEvent(workspace_id=workspace_id, user_id=user_id, presence=presence)
-    )
-    if presence == Presence.online:
-        from kefu.conversations.service import _assign_waiting
-
-        kefu.spawn(_assign_waiting(kefu, workspace_id))
+    routing_presence.presence_changed(kefu, workspace_id, user_id, presence)
     return out
 
 
