@@ -4,14 +4,16 @@
 - `parse.py`: WeChat XML -> `Inbound`.
 - `api.py`: the webhook controller and the reply-window endpoint.
 - `client.py`, `token.py`: WeChat's HTTP API with one access_token shared by all processes.
-- `connector.py`, `window.py`: replies as customer-service messages, within WeChat's window.
+- `config.py`: the inbox settings (AppID, mode, AppSecret, Token, EncodingAESKey).
+- `connector.py`, `window.py`: the channel's contract (routes, webhook path, settings,
+  test connection) and replies as customer-service messages, within WeChat's window.
 - `simulate.py`, `standin.py`: be WeChat locally (the `kefu simulate wechat` command and
   a stand-in of api.weixin.qq.com for tests and the demo).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from kefu.connectors.wechat.connector import WeChatConnector
@@ -27,10 +29,3 @@ def install(kefu: Kefu) -> WeChatConnector:
     connector = WeChatConnector(kefu, media=FileMediaStore(kefu.settings.media_dir))
     kefu.connectors.register(connector)
     return connector
-
-
-def routes() -> list[Any]:
-    """The HTTP handlers to add to `create_app`'s route_handlers."""
-    from kefu.connectors.wechat.api import ReplyWindowController, WeChatWebhook
-
-    return [WeChatWebhook, ReplyWindowController]

@@ -29,10 +29,9 @@ from kefu.context import Kefu
 from kefu.conversations.attachments import attachments_of, replace_attachments
 from kefu.conversations.replies import reply_facts
 from kefu.conversations.service import ingest
-from kefu.errors import Invalid
+from kefu.errors import Invalid, KefuError, NotFound
 from kefu.model import Attachment, ChannelKind, utcnow
 from kefu.people.auth import STAFF, AuthUser, require_role
-from kefu.problems import problem
 
 log = logging.getLogger(__name__)
 
@@ -46,20 +45,25 @@ def _query(request: Request[Any, Any, Any]) -> WebhookQuery:
     return WebhookQuery(**fields)
 
 
-def _refused(exc: WeChatRequestError) -> Response[dict[str, Any]]:
-    return problem(exc.status, exc.detail, reason=exc.reason.value)
+class WebhookRefused(KefuError):
+    """A request that is not WeChat's, or that this inbox cannot open: a problem document
+    whose `reason` says which check failed."""
+
+    def __init__(self, exc: WeChatRequestError) -> None:
+        super().__init__(exc.detail, extra={"reason": exc.reason.value})
+        self.status_code = exc.status
+        self.title = {403: "Forbidden", 503: "Service unavailable"}.get(exc.status, self.title)
 
 
-async def _inbox(kefu: Kefu, inbox_id: str) -> ChannelInbox | None:
+async def _inbox(kefu: Kefu, inbox_id: str) -> ChannelInbox:
     try:
         key = uuid.UUID(inbox_id)
     except ValueError:
-        return None
-    return await active_inbox(kefu, key, ChannelKind.wechat)
-
-
-def _not_found(inbox_id: str) -> Response[dict[str, Any]]:
-    return problem(404, f"no WeChat inbox {inbox_id[:64]}")
+        key = None
+    inbox = await active_inbox(kefu, key, ChannelKind.wechat) if key is not None else None
+    if inbox is None:
+        raise NotFound(f"no WeChat inbox {inbox_id[:64]}")
+    return inbox
 
 
 class WeChatWebhook(Controller):
@@ -72,8 +76,6 @@ class WeChatWebhook(Controller):
     ) -> Response[Any]:
         """URL verification: WeChat sends it when an admin saves the server URL."""
         inbox = await _inbox(kefu, inbox_id)
-        if inbox is None:
-            return _not_found(inbox_id)
         try:
             echostr = verify_url(
                 account_keys(inbox),
@@ -82,7 +84,7 @@ class WeChatWebhook(Controller):
                 tolerance_seconds=kefu.settings.webhook_tolerance_seconds,
             )
         except WeChatRequestError as exc:
-            return _refused(exc)
+            raise WebhookRefused(exc) from None
         return Response(echostr, media_type=MediaType.TEXT)
 
     @post(
@@ -96,8 +98,6 @@ class WeChatWebhook(Controller):
     ) -> Response[Any]:
         # Order matters: nothing is parsed, let alone stored, before the signature holds.
         inbox = await _inbox(kefu, inbox_id)
-        if inbox is None:
-            return _not_found(inbox_id)
         body = await request.body()
         try:
             plain = open_message(
@@ -109,7 +109,7 @@ class WeChatWebhook(Controller):
             )
             inbound = to_inbound(inbox.id, plain)
         except WeChatRequestError as exc:
-            return _refused(exc)
+            raise WebhookRefused(exc) from None
         except NotAMessage:
             return Response(SUCCESS, media_type=MediaType.TEXT)
         result = await ingest(kefu, inbound)

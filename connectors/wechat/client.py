@@ -82,6 +82,12 @@ class WeChatAPI:
 
     # -- access_token -------------------------------------------------------------
 
+    async def fetch_token(self) -> tuple[str, int]:
+        """A token straight from WeChat, bypassing the shared one: proves the AppID and
+        AppSecret work (the inbox's "test connection"). The stable endpoint hands back
+        the live token unchanged, so this costs the other processes nothing."""
+        return await self._fetch_token(None)
+
     async def _fetch_token(self, rejected: str | None) -> tuple[str, int]:
         if self._stable:
             reply = await self._stable_token(force=False)

@@ -7,22 +7,26 @@ Inbox config: `appid`, `mode`, optional `api_base`; secrets: `secret`, `token`,
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 import httpx
+from litestar.types import ControllerRouterHandler
 
 from kefu.channel_state.shared import SharedState
-from kefu.connectors.base import DeliveryError, InboxView
-from kefu.connectors.wechat import reasons
+from kefu.connectors.base import Capabilities, ConnectionCheck, DeliveryError, InboxView
+from kefu.connectors.wechat import config, reasons
 from kefu.connectors.wechat.client import DEFAULT_BASE_URL, WeChatAPI, WeChatApiError
-from kefu.connectors.wechat.config import setting
+from kefu.connectors.wechat.config import WeChatConfig, WeChatSecrets, setting
 from kefu.connectors.wechat.media import FileMediaStore, MediaStore
 from kefu.connectors.wechat.parse import OPENID
-from kefu.connectors.wechat.window import ReplyWindow, replies_left, reply_window
+from kefu.connectors.wechat.window import WINDOW, ReplyWindow, replies_left, reply_window
 from kefu.context import Kefu
 from kefu.conversations.replies import replies_sent_since
+from kefu.errors import FieldError
+from kefu.i18n import Text
 from kefu.model import (
     Attachment,
     ChannelKind,
@@ -39,6 +43,12 @@ _MEDIA_KINDS = {"image": "image", "audio": "voice", "video": "video"}
 
 class WeChatConnector:
     kind = ChannelKind.wechat
+    label = Text("WeChat official account", "微信公众号")
+    config_type = WeChatConfig
+    secrets_type = WeChatSecrets
+    capabilities = Capabilities(
+        reply_window_hours=int(WINDOW.total_seconds() // 3600), media=True, voice=False
+    )
 
     def __init__(
         self,
@@ -75,6 +85,43 @@ class WeChatConnector:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+    # -- the channel's contract -----------------------------------------------------
+
+    def webhook_path(self, inbox_id: uuid.UUID) -> str:
+        return f"/connectors/wechat/{inbox_id}"
+
+    def routes(self) -> Sequence[ControllerRouterHandler]:
+        from kefu.connectors.wechat.api import ReplyWindowController, WeChatWebhook
+
+        return [WeChatWebhook, ReplyWindowController]
+
+    def check(self, public: WeChatConfig, secrets: WeChatSecrets) -> list[FieldError]:
+        return config.check(public, secrets)
+
+    async def test_connection(self, inbox: InboxView) -> ConnectionCheck:
+        """Ask WeChat for an access_token with the inbox's AppID and AppSecret, against
+        its configured API address: what fails here would fail every reply."""
+        api = self.api_for(inbox)
+        try:
+            await api.fetch_token()
+        except WeChatApiError as exc:
+            return ConnectionCheck(False, _token_refusal(exc))
+        except (httpx.HTTPError, DeliveryError) as exc:
+            return ConnectionCheck(
+                False,
+                Text(
+                    "Could not reach WeChat at {url} ({error}).",
+                    "无法连接微信接口 {url}（{error}）。",
+                ).format(url=api.base_url, error=_short(exc)),
+            )
+        return ConnectionCheck(
+            True,
+            Text(
+                "WeChat issued an access token: the AppID and AppSecret work.",
+                "微信已签发 access_token：AppID 与 AppSecret 有效。",
+            ),
+        )
 
     # -- the reply window -----------------------------------------------------------
 
@@ -184,6 +231,32 @@ class WeChatConnector:
         if kind == "video":
             body["title"] = attachment.name
         return {"touser": to, "msgtype": kind, kind: body}
+
+
+def _short(exc: Exception) -> str:
+    return str(exc)[:200] if isinstance(exc, DeliveryError) else type(exc).__name__
+
+
+def _token_refusal(exc: WeChatApiError) -> Text:
+    code = exc.errcode
+    if code in (40001, 40125):
+        return Text(
+            "WeChat refused the AppSecret ({code}); copy it again from the WeChat console.",
+            "微信拒绝了 AppSecret（{code}），请从微信公众平台重新复制。",
+        ).format(code=code)
+    if code == 40013:
+        return Text(
+            "WeChat does not know this AppID ({code}).", "微信不认识该 AppID（{code}）。"
+        ).format(code=code)
+    if code in (40164, 61004):
+        return Text(
+            "WeChat refused this server's IP address ({code}); add it to the IP whitelist.",
+            "微信拒绝了本服务器的 IP 地址（{code}），请将其加入 IP 白名单。",
+        ).format(code=code)
+    return Text(
+        "WeChat refused the access-token request ({code}: {errmsg}).",
+        "微信拒绝了获取 access_token 的请求（{code}：{errmsg}）。",
+    ).format(code=code, errmsg=exc.errmsg[:200])
 
 
 def _article(outbound: Outbound) -> dict[str, str]:

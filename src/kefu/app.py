@@ -18,11 +18,8 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from kefu import deps, problems
-from kefu.connectors import wechat
-from kefu.connectors.api_channel import ApiConnector, ApiWebhook
+from kefu.connectors import api, web, wechat
 from kefu.connectors.base import Registry
-from kefu.connectors.web.api import ROUTES as WIDGET_ROUTES
-from kefu.connectors.web.connector import WebConnector
 from kefu.contacts.api import ROUTES as CONTACT_ROUTES
 from kefu.context import Kefu
 from kefu.conversations.api import ROUTES as CONVERSATION_ROUTES
@@ -58,6 +55,10 @@ async def health(kefu: Any) -> Health:
     return Health(status="ok", database="ok")
 
 
+# Every installed channel: one package under connectors/ with an `install(kefu)`.
+CHANNELS = (web, wechat, api)
+
+
 def build_kefu(settings: Settings) -> Kefu:
     """The running core: database, fan-out and every channel's connector."""
     kefu = Kefu(
@@ -66,9 +67,8 @@ def build_kefu(settings: Settings) -> Kefu:
         events=EventBus(make_plugin(settings)),
         connectors=Registry(),
     )
-    kefu.connectors.register(ApiConnector())
-    kefu.connectors.register(WebConnector())
-    wechat.install(kefu)
+    for channel in CHANNELS:
+        channel.install(kefu)
     return kefu
 
 
@@ -107,8 +107,7 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
         route_handlers=[
             health,
             agent_socket,
-            ApiWebhook,
-            *wechat.routes(),
+            *kefu.connectors.routes(),
             *PEOPLE_ROUTES,
             *INBOX_ROUTES,
             *CONVERSATION_ROUTES,
@@ -117,7 +116,6 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
             *KNOWLEDGE_ROUTES,
             *QUICK_REPLY_ROUTES,
             *REPORT_ROUTES,
-            *WIDGET_ROUTES,
             *DEMO_SITE_ROUTES,
             # The agent console, a single-page app built by `make` from widgets/console.
             create_static_files_router(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import msgspec
 
@@ -19,16 +20,25 @@ class FieldError(msgspec.Struct, frozen=True):
 
 class KefuError(Exception):
     """`detail` is a `Text` where a person reads it (rendered in the request's language),
-    or plain English for developer-facing errors. `errors` names the fields at fault."""
+    or plain English for developer-facing errors. `errors` names the fields at fault;
+    `extra` adds members to the problem document (RFC 9457 §3.2), e.g. a machine-readable
+    `reason` a webhook sender can switch on."""
 
     status_code = 400
     title = "Bad request"
 
-    def __init__(self, detail: str | Text, *, errors: Sequence[FieldError] = ()) -> None:
+    def __init__(
+        self,
+        detail: str | Text,
+        *,
+        errors: Sequence[FieldError] = (),
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(str(detail))
         self.text = detail
         self.detail = str(detail)
         self.errors = tuple(errors)
+        self.extra = dict(extra or {})
 
 
 class NotFound(KefuError):

@@ -49,7 +49,7 @@ def rendered(text: Text | str, locale: str) -> str:
 
 def on_kefu_error(request: Request[Any, Any, Any], exc: KefuError) -> Response[dict[str, Any]]:
     locale = locale_of(request.headers.get("accept-language"))
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = dict(exc.extra)
     if exc.errors:
         extra["errors"] = [
             {"field": e.field, "message": rendered(e.message, locale)} for e in exc.errors

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from kefu.connectors.api_channel import ApiConnector
+from kefu.connectors.api.channel import ApiConnector
 from kefu.connectors.signing import SignatureError, sign, signed_headers, verify
 from kefu.context import Kefu
 from kefu.conversations.outbox import dispatch_due

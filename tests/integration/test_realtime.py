@@ -109,12 +109,14 @@ async def test_message_ingested_in_process_a_reaches_a_socket_on_process_b(
 ) -> None:
     from kefu.connectors.signing import signed_headers
 
+    # Signing secrets are at least 16 characters (the API channel's settings say so).
+    SIGNING = "realtime-signing-key"
     kefu, settings = pg_kefu, pg_kefu.settings
     workspace = await seed(kefu, slug="acme", password=PASSWORD)
     inbox = await create_inbox(
         kefu,
         workspace.workspace_id,
-        InboxCreate(kind=ChannelKind.api, name="CRM", config={"signing_secret": "k"}),
+        InboxCreate(kind=ChannelKind.api, name="CRM", config={"signing_secret": SIGNING}),
     )
     env = {"KEFU_FANOUT": fanout, "KEFU_REDIS_URL": "redis://127.0.0.1:6379/0"}
     a, b = await asyncio.gather(
@@ -133,7 +135,9 @@ async def test_message_ingested_in_process_a_reaches_a_socket_on_process_b(
             ).encode()
             async with httpx.AsyncClient(base_url=a.url) as http:
                 accepted = await http.post(
-                    f"/connectors/api/{inbox.id}", content=body, headers=signed_headers("k", body)
+                    f"/connectors/api/{inbox.id}",
+                    content=body,
+                    headers=signed_headers(SIGNING, body),
                 )
             assert accepted.status_code == 202, accepted.text
             event = await _next_of_type(socket, "message")

@@ -389,8 +389,12 @@ async def test_previous_aes_key_keeps_working_until_it_is_retired(setup: Setup) 
         appid=old_keys.appid, token=old_keys.token, mode=Mode.safe, encoding_aes_key=new_key
     )
 
-    async def rotate(previous: str) -> None:
-        config = {"appid": old_keys.appid, "mode": "safe", "encoding_aes_key": new_key}
+    async def rotate(previous: str | None) -> None:
+        config: dict[str, str | None] = {
+            "appid": old_keys.appid,
+            "mode": "safe",
+            "encoding_aes_key": new_key,
+        }
         config["previous_encoding_aes_key"] = previous
         await update_inbox(
             setup.kefu, setup.workspace.workspace_id, inbox_id, InboxUpdate(config=config)
@@ -403,7 +407,8 @@ async def test_previous_aes_key_keeps_working_until_it_is_retired(setup: Setup) 
     assert (
         await setup.post(inbox_id, new_keys, text_xml("new key", msg_id="2"))
     ).status_code == 200
-    await rotate(previous="")
+    # An empty secret field keeps its value (the form leaves it blank); null clears it.
+    await rotate(previous=None)
     retired = await setup.post(inbox_id, old_keys, text_xml("retired", msg_id="3"))
     assert retired.status_code == 400
     assert await setup.count(Message) == [2]

@@ -6,27 +6,40 @@ from typing import Annotated, Any
 
 import msgspec
 
+from kefu.connectors.base import ChannelSchema
 from kefu.model import ChannelKind
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+# A plain string, not ChannelKind: a kind kefu has no connector for is refused by the
+# service with a reason ("no connector is installed for sms inboxes"), not a type error.
+Kind = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+Config = Annotated[dict[str, Any], msgspec.Meta(max_length=100)]
 
 
 class InboxCreate(msgspec.Struct, frozen=True, kw_only=True):
-    kind: ChannelKind
+    """`config` holds the channel's public settings and its secrets side by side, as the
+    form sends them; the channel's declaration says which is which."""
+
+    kind: Kind
     name: Name
-    config: dict[str, Any] = msgspec.field(default_factory=dict)
+    config: Config = msgspec.field(default_factory=dict)
     default_group_id: uuid.UUID | None = None
 
 
 class InboxUpdate(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """`config`, when given, replaces the public settings; a secret that is absent or
+    "" keeps its stored value, and `null` clears an optional one."""
+
     name: Name | None = None
-    config: dict[str, Any] | None = None
+    config: Config | None = None
     default_group_id: uuid.UUID | None = None
     active: bool | None = None
 
 
-class InboxOut(msgspec.Struct, frozen=True, kw_only=True):
-    """An inbox as admins see it: secrets are reported only as the names that are set."""
+class InboxOut(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """An inbox as admins see it: secrets are reported only as the names that are set.
+    `generated_secrets` appears once, in the answer to create and to rotate: kefu keeps
+    no way to show a generated secret again."""
 
     id: uuid.UUID
     kind: ChannelKind
@@ -38,7 +51,17 @@ class InboxOut(msgspec.Struct, frozen=True, kw_only=True):
     active: bool
     webhook_url: str | None
     created_at: datetime
+    generated_secrets: dict[str, str] | None = None
 
 
 class ItemsInboxes(msgspec.Struct, frozen=True):
     items: list[InboxOut]
+
+
+class ItemsChannels(msgspec.Struct, frozen=True):
+    items: list[ChannelSchema]
+
+
+class ConnectionTestOut(msgspec.Struct, frozen=True):
+    ok: bool
+    message: str

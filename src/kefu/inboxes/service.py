@@ -1,68 +1,221 @@
-"""Inboxes: each configured channel endpoint. Secret config keys (API secrets, tokens,
-AES keys, signing secrets) are split off on write into `Inbox.secrets`, which no API
-response ever contains."""
+"""Inboxes: each configured channel endpoint. What an inbox of a kind may hold is the
+channel's business: its connector declares public settings and secrets (see
+`kefu.connectors.config`), and this module asks the registry, never a channel. Secrets go
+to `Inbox.secrets`, which no API response contains; generated ones are shown once."""
 
 from __future__ import annotations
 
-import secrets
+import secrets as random
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kefu.connectors.base import ConnectionCheck, ConnectionTester, Connector
+from kefu.connectors.config import (
+    as_struct,
+    check_fields,
+    fields_of,
+    generate,
+    generated_names,
+    names_of,
+    say,
+)
 from kefu.context import Kefu
 from kefu.db.scope import one_in_workspace
 from kefu.db.tables import Inbox, SkillGroup
-from kefu.errors import Invalid
+from kefu.errors import FieldError, Invalid
+from kefu.i18n import Text
 from kefu.inboxes.schemas import InboxCreate, InboxOut, InboxUpdate
 from kefu.model import ChannelKind
+from kefu.routing.tables import BusinessCalendar
 
-# Config keys that are secrets whatever the channel.
-SECRET_KEYS = frozenset(
-    {
-        "secret",
-        "token",
-        "encoding_aes_key",
-        "previous_encoding_aes_key",
-        "signing_secret",
-        "identity_secret",
-        "password",
-        "api_key",
-        "api_secret",
-        "auth_token",
-    }
+# Settings of the core, not of a channel, that any inbox may carry (the knowledge bot's
+# thresholds). They are kept across a PATCH that does not name them: no channel form has them.
+CORE_KEYS = frozenset({"bot"})
+# Old names of settings, so a refusal says what to send instead.
+RENAMED = {"brand_color": "color"}
+
+INVALID_CONFIG = Text(
+    "Some settings need fixing; see the fields marked.", "部分设置需要修改，请查看标出的字段。"
 )
 
 
-def split_config(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    public = {k: v for k, v in config.items() if k not in SECRET_KEYS}
-    hidden = {k: v for k, v in config.items() if k in SECRET_KEYS}
-    return public, hidden
+def connector_for(kefu: Kefu, kind: str) -> Connector:
+    connector = kefu.connectors.find(kind)
+    if connector is None:
+        reason = Text(
+            "No connector is installed for {kind} inboxes, so such an inbox could not "
+            "receive or send anything.",
+            "未安装 {kind} 渠道的连接器，此类收件箱无法收发消息。",
+        ).format(kind=kind[:32])
+        raise Invalid(reason, errors=[FieldError("kind", reason)])
+    return connector
 
 
-def webhook_path(inbox: Inbox) -> str | None:
-    if inbox.kind == ChannelKind.wechat:
-        return f"/connectors/wechat/{inbox.id}"
-    if inbox.kind == ChannelKind.api:
-        return f"/connectors/api/{inbox.id}"
-    return None
+def webhook_url(kefu: Kefu, inbox: Inbox) -> str | None:
+    connector = kefu.connectors.find(inbox.kind)
+    path = connector.webhook_path(inbox.id) if connector is not None else None
+    return f"{kefu.settings.public_url.rstrip('/')}{path}" if path else None
 
 
-def inbox_out(inbox: Inbox, base_url: str = "") -> InboxOut:
-    path = webhook_path(inbox)
+def inbox_out(kefu: Kefu, inbox: Inbox, generated: Mapping[str, str] | None = None) -> InboxOut:
+    connector = kefu.connectors.find(inbox.kind)
+    # Rows made by hand (or before settings were declared) may hold secrets in config.
+    hidden = names_of(connector.secrets_type) if connector is not None else frozenset()
     return InboxOut(
         id=inbox.id,
         kind=ChannelKind(inbox.kind),
         name=inbox.name,
         public_key=inbox.public_key,
-        config=dict(inbox.config or {}),
-        secrets_set=sorted((inbox.secrets or {}).keys()),
+        config={k: v for k, v in (inbox.config or {}).items() if k not in hidden},
+        secrets_set=sorted(k for k, v in (inbox.secrets or {}).items() if v),
         default_group_id=inbox.default_group_id,
         active=inbox.active,
-        webhook_url=f"{base_url}{path}" if path else None,
+        webhook_url=webhook_url(kefu, inbox),
         created_at=inbox.created_at,
+        generated_secrets=dict(generated) if generated else None,
     )
+
+
+# --------------------------------------------------------------------------- settings
+
+
+class Settled(msgspec.Struct, frozen=True):
+    public: dict[str, Any]
+    secrets: dict[str, Any]
+    generated: dict[str, str]
+
+
+def _unknown(connector: Connector, name: str) -> FieldError:
+    if name in RENAMED:
+        message = Text(
+            "{name} is the old name of {new}; send {new}.",
+            "{name} 是 {new} 的旧名称，请改用 {new}。",
+        ).format(name=name, new=RENAMED[name])
+    else:
+        message = say(
+            "{name} is not a setting of {label} inboxes.",
+            "{name} 不是{label}收件箱的设置项。",
+            label=connector.label,
+            name=name[:64],
+        )
+    return FieldError(f"config.{name[:64]}", message)
+
+
+def _core_settings(given: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
+    from kefu.knowledge.bot import BotConfig
+
+    values: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    if "bot" in given and given["bot"] is not None:
+        try:
+            values["bot"] = msgspec.to_builtins(msgspec.convert(given["bot"], BotConfig))
+        except msgspec.ValidationError as exc:
+            errors.append(
+                FieldError(
+                    "config.bot",
+                    Text("The bot settings are not valid: {why}", "机器人设置无效：{why}").format(
+                        why=str(exc)[:200]
+                    ),
+                )
+            )
+    return values, errors
+
+
+def settle(
+    connector: Connector,
+    given: Mapping[str, Any],
+    stored_secrets: Mapping[str, Any] | None = None,
+    *,
+    creating: bool,
+) -> Settled:
+    """Split and check what the form sent. Public settings are exactly what was given;
+    a secret that is absent or "" keeps `stored_secrets`' value, `None` clears it."""
+    public_names = names_of(connector.config_type)
+    secret_names = names_of(connector.secrets_type)
+    errors = [
+        _unknown(connector, name)
+        for name in given
+        if name not in public_names and name not in secret_names and name not in CORE_KEYS
+    ]
+    public = check_fields(connector.config_type, {k: given[k] for k in given if k in public_names})
+    core, core_errors = _core_settings(given)
+    keep = {k: v for k, v in (stored_secrets or {}).items() if v}
+    never_cleared = generated_names(connector.secrets_type)
+    for name in secret_names & given.keys():
+        if given[name] is None and name in never_cleared and not creating:
+            errors.append(
+                FieldError(
+                    f"config.{name}",
+                    Text(
+                        "A generated secret cannot be cleared; rotate it to get a new one.",
+                        "自动生成的密钥不能清除；如需更换请轮换。",
+                    ),
+                )
+            )
+        elif given[name] is None:
+            keep.pop(name, None)
+    new = {
+        k: given[k] for k in secret_names & given.keys() if isinstance(given[k], str) and given[k]
+    }
+    non_strings = [
+        k
+        for k in secret_names & given.keys()
+        if given[k] is not None and not isinstance(given[k], str)
+    ]
+    hidden = check_fields(
+        connector.secrets_type, {**keep, **new, **{k: given[k] for k in non_strings}}
+    )
+    made = generate(connector.secrets_type, hidden.values) if creating else {}
+    errors += public.errors + core_errors + hidden.errors
+    if not errors:
+        errors = connector.check(
+            as_struct(connector.config_type, public.values),
+            as_struct(connector.secrets_type, {**hidden.values, **made}),
+        )
+    if errors:
+        raise Invalid(INVALID_CONFIG, errors=errors)
+    return Settled(
+        public={**public.values, **core}, secrets={**hidden.values, **made}, generated=made
+    )
+
+
+async def _check_references(
+    session: AsyncSession, workspace_id: uuid.UUID, connector: Connector, public: Mapping[str, Any]
+) -> None:
+    """Settings that name a calendar or a skill group name one of this workspace."""
+    tables: dict[str, Any] = {"calendar": BusinessCalendar, "group": SkillGroup}
+    missing = {
+        "calendar": (
+            "“{label}”: no such calendar in this workspace.",
+            "“{label}”：本工作区没有该日历。",
+        ),
+        "group": (
+            "“{label}”: no such skill group in this workspace.",
+            "“{label}”：本工作区没有该技能组。",
+        ),
+    }
+    errors = []
+    for spec in fields_of(connector.config_type, secret=False):
+        table = tables.get(spec.type)
+        value = public.get(spec.name)
+        if table is None or value is None:
+            continue
+        found = await session.scalar(
+            sa.select(table.id).where(
+                table.id == uuid.UUID(str(value)), table.workspace_id == workspace_id
+            )
+        )
+        if found is None:
+            en, zh = missing[spec.type]
+            label = Text(spec.label.en, spec.label.zh_cn)
+            errors.append(FieldError(f"config.{spec.name}", say(en, zh, label=label)))
+    if errors:
+        raise Invalid(INVALID_CONFIG, errors=errors)
 
 
 async def _check_group(
@@ -76,56 +229,40 @@ async def _check_group(
         )
     )
     if found is None:
-        raise Invalid(f"skill group {group_id} is not in this workspace")
+        message = Text("This skill group is not in this workspace.", "该技能组不属于本工作区。")
+        raise Invalid(message, errors=[FieldError("default_group_id", message)])
 
 
-def _validate(kind: ChannelKind, public: dict[str, Any], hidden: dict[str, Any]) -> None:
-    if kind == ChannelKind.wechat:
-        missing = [k for k in ("appid",) if not public.get(k)] + [
-            k for k in ("secret", "token") if not hidden.get(k)
-        ]
-        mode = public.get("mode", "plain")
-        if mode not in ("plain", "compatible", "safe"):
-            raise Invalid("config.mode must be plain, compatible or safe")
-        if mode != "plain" and not hidden.get("encoding_aes_key"):
-            missing.append("encoding_aes_key")
-        if missing:
-            raise Invalid(f"a WeChat inbox needs config: {', '.join(missing)}")
-        from kefu.connectors.wechat.crypto import check_aes_key
-
-        for key in ("encoding_aes_key", "previous_encoding_aes_key"):
-            if hidden.get(key):
-                try:
-                    check_aes_key(hidden[key])
-                except ValueError as exc:
-                    raise Invalid(f"config.{key}: {exc}") from None
+# --------------------------------------------------------------------------- inboxes
 
 
 async def create_inbox(kefu: Kefu, workspace_id: uuid.UUID, data: InboxCreate) -> InboxOut:
-    public, hidden = split_config(data.config)
-    _validate(data.kind, public, hidden)
-    if data.kind == ChannelKind.api and "signing_secret" not in hidden:
-        hidden["signing_secret"] = secrets.token_urlsafe(32)
-    if data.kind == ChannelKind.web and "identity_secret" not in hidden:
-        hidden["identity_secret"] = secrets.token_urlsafe(32)
+    connector = connector_for(kefu, data.kind)
+    settled = settle(connector, data.config, creating=True)
     async with kefu.db.transaction() as session:
         await _check_group(session, workspace_id, data.default_group_id)
+        await _check_references(session, workspace_id, connector, settled.public)
         inbox = Inbox(
             workspace_id=workspace_id,
-            kind=data.kind,
+            kind=connector.kind,
             name=data.name,
-            public_key=secrets.token_urlsafe(16),
-            config=public,
-            secrets=hidden,
+            public_key=random.token_urlsafe(16),
+            config=settled.public,
+            secrets=settled.secrets,
             default_group_id=data.default_group_id,
         )
         session.add(inbox)
         await session.flush()
-        return inbox_out(inbox, kefu.settings.public_url)
+        return inbox_out(kefu, inbox, settled.generated)
 
 
 async def get_inbox(session: AsyncSession, workspace_id: uuid.UUID, inbox_id: uuid.UUID) -> Inbox:
     return await one_in_workspace(session, Inbox, workspace_id, inbox_id, "inbox")
+
+
+async def read_inbox(kefu: Kefu, workspace_id: uuid.UUID, inbox_id: uuid.UUID) -> InboxOut:
+    async with kefu.db.session() as session:
+        return inbox_out(kefu, await get_inbox(session, workspace_id, inbox_id))
 
 
 async def list_inboxes(kefu: Kefu, workspace_id: uuid.UUID) -> list[InboxOut]:
@@ -137,7 +274,7 @@ async def list_inboxes(kefu: Kefu, workspace_id: uuid.UUID) -> list[InboxOut]:
                 .order_by(Inbox.created_at)
             )
         ).all()
-        return [inbox_out(i, kefu.settings.public_url) for i in rows]
+        return [inbox_out(kefu, i) for i in rows]
 
 
 async def update_inbox(
@@ -150,15 +287,53 @@ async def update_inbox(
         if data.active is not None:
             inbox.active = data.active
         if data.config is not None:
-            public, hidden = split_config(data.config)
-            merged_hidden = {**(inbox.secrets or {}), **hidden}
-            _validate(ChannelKind(inbox.kind), public, merged_hidden)
-            inbox.config = public
-            inbox.secrets = merged_hidden
-        if "default_group_id" in data.__struct_fields__ and data.default_group_id is not None:
+            connector = connector_for(kefu, inbox.kind)
+            settled = settle(connector, data.config, inbox.secrets, creating=False)
+            await _check_references(session, workspace_id, connector, settled.public)
+            kept = {k: v for k, v in (inbox.config or {}).items() if k in CORE_KEYS}
+            inbox.config = {**kept, **settled.public}
+            inbox.secrets = settled.secrets
+        if data.default_group_id is not None:
             await _check_group(session, workspace_id, data.default_group_id)
             inbox.default_group_id = data.default_group_id
-        return inbox_out(inbox, kefu.settings.public_url)
+        return inbox_out(kefu, inbox)
+
+
+async def rotate_secret(
+    kefu: Kefu, workspace_id: uuid.UUID, inbox_id: uuid.UUID, name: str
+) -> InboxOut:
+    """A new value for a generated secret, returned this once; the old one stops
+    working at once, so the integrator updates their side with the answer."""
+    async with kefu.db.transaction() as session:
+        inbox = await get_inbox(session, workspace_id, inbox_id)
+        connector = connector_for(kefu, inbox.kind)
+        if name not in generated_names(connector.secrets_type):
+            message = Text(
+                "{name} is not a secret kefu generates for {kind} inboxes; "
+                "set it in the form instead.",
+                "{name} 不是 kefu 为 {kind} 收件箱生成的密钥，请在表单中填写。",
+            ).format(name=name[:64], kind=inbox.kind)
+            raise Invalid(message, errors=[FieldError(f"config.{name[:64]}", message)])
+        value = random.token_urlsafe(32)
+        inbox.secrets = {**(inbox.secrets or {}), name: value}
+        return inbox_out(kefu, inbox, {name: value})
+
+
+async def test_connection(
+    kefu: Kefu, workspace_id: uuid.UUID, inbox_id: uuid.UUID
+) -> ConnectionCheck:
+    async with kefu.db.session() as session:
+        inbox = await get_inbox(session, workspace_id, inbox_id)
+    connector = connector_for(kefu, inbox.kind)
+    if not isinstance(connector, ConnectionTester):
+        raise Invalid(
+            say(
+                "{label} inboxes have no connection to test.",
+                "{label}收件箱没有可测试的连接。",
+                label=connector.label,
+            )
+        )
+    return await connector.test_connection(inbox)
 
 
 async def delete_inbox(kefu: Kefu, workspace_id: uuid.UUID, inbox_id: uuid.UUID) -> None:

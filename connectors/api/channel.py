@@ -6,16 +6,18 @@ Out: replies are POSTed, signed the same way, to the inbox's `webhook_url`."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import httpx
 import msgspec
 from litestar import Controller, Request, post
-from litestar.exceptions import ClientException, NotFoundException, PermissionDeniedException
 from litestar.status_codes import HTTP_202_ACCEPTED
+from litestar.types import ControllerRouterHandler
 
 from kefu.channel_state.inboxes import active_inbox
-from kefu.connectors.base import DeliveryError, InboxView
+from kefu.connectors.api.config import ApiConfig, ApiSecrets
+from kefu.connectors.base import Capabilities, DeliveryError, InboxView
 from kefu.connectors.signing import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -25,6 +27,8 @@ from kefu.connectors.signing import (
 )
 from kefu.context import Kefu
 from kefu.conversations.service import ingest
+from kefu.errors import FieldError, Forbidden, KefuError, NotFound
+from kefu.i18n import Text
 from kefu.model import (
     Attachment,
     ChannelKind,
@@ -102,7 +106,7 @@ class ApiWebhook(Controller):
         body = await request.body()
         inbox = await active_inbox(kefu, inbox_id, ChannelKind.api)
         if inbox is None:
-            raise NotFoundException(f"no API inbox {inbox_id}")
+            raise NotFound(f"no API inbox {inbox_id}")
         try:
             verify(
                 inbox.secrets.get("signing_secret", ""),
@@ -112,22 +116,35 @@ class ApiWebhook(Controller):
                 tolerance=kefu.settings.webhook_tolerance_seconds,
             )
         except SignatureError as exc:
-            raise PermissionDeniedException(str(exc)) from None
+            raise Forbidden(str(exc)) from None
         try:
             payload = msgspec.json.decode(body, type=ApiInbound)
             inbound = to_inbound(inbox.id, payload)
         except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
-            raise ClientException(f"malformed message: {exc}") from None
+            raise KefuError(f"malformed message: {exc}") from None
         result = await ingest(kefu, inbound)
         return Accepted(result.conversation_id, result.message_id, result.duplicate)
 
 
 class ApiConnector:
     kind = ChannelKind.api
+    label = Text("API (signed webhooks)", "API（签名 Webhook）")
+    config_type = ApiConfig
+    secrets_type = ApiSecrets
+    capabilities = Capabilities(media=True)
 
     def __init__(self, client: httpx.AsyncClient | None = None, timeout: float = 10.0) -> None:
         self._client = client
         self.timeout = timeout
+
+    def webhook_path(self, inbox_id: uuid.UUID) -> str:
+        return f"/connectors/api/{inbox_id}"
+
+    def routes(self) -> Sequence[ControllerRouterHandler]:
+        return [ApiWebhook]
+
+    def check(self, public: ApiConfig, secrets: ApiSecrets) -> list[FieldError]:
+        return []
 
     async def send(self, inbox: InboxView, outbound: Outbound) -> SendResult:
         url = inbox.config.get("webhook_url")
