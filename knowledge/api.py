@@ -1,6 +1,7 @@
 """HTTP: the knowledge base for managers and agents, agent assist for a conversation, and
 self-service search for the widget. Handlers are thin: scope by workspace, call the
-service, return a typed value."""
+module that does the job (entries, categories, index, assist, unanswered, public), return
+a typed value."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from kefu.connectors.web.api import cors_any_origin
 from kefu.context import Kefu
 from kefu.conversations.queries import get_visible
 from kefu.errors import Forbidden
-from kefu.knowledge import io, service
+from kefu.knowledge import assist, categories, entries, index, io, public, unanswered
 from kefu.knowledge.schemas import (
     CategoryView,
     EntryIn,
@@ -83,7 +84,7 @@ class KnowledgeController(Controller):
     ) -> EntryPage:
         if user.role == Role.agent:
             status = EntryStatus.published  # drafts are the managers' business
-        return await service.list_entries(
+        return await entries.list_entries(
             kefu,
             user.workspace_id,
             status=status,
@@ -98,7 +99,7 @@ class KnowledgeController(Controller):
 
     @post("/", guards=[require_role(*EDITORS)])
     async def create_entry(self, kefu: Kefu, user: AuthUser, data: EntryIn) -> EntryView:
-        return await service.create_entry(kefu, user.workspace_id, data, user.id)
+        return await entries.create_entry(kefu, user.workspace_id, data, user.id)
 
     @get("/search")
     async def search(
@@ -120,25 +121,25 @@ class KnowledgeController(Controller):
             locale=locale,
             status=(status.value,) if status else None,
             visibility=visibility.value if visibility else None,
-            category=service.clean_path(category),
+            category=categories.clean_path(category),
             tags=tuple(tag or ()),
             kind=kind.value if kind else None,
         )
-        return await service.search(kefu, user.workspace_id, q, filters, limit)
+        return await index.search(kefu, user.workspace_id, q, filters, limit)
 
     @get("/categories")
     async def categories(self, kefu: Kefu, user: AuthUser) -> list[CategoryView]:
-        return await service.list_categories(kefu, user.workspace_id)
+        return await categories.list_categories(kefu, user.workspace_id)
 
     @patch("/categories/{category_id:uuid}", guards=[require_role(*EDITORS)])
     async def rename_category(
         self, kefu: Kefu, user: AuthUser, category_id: uuid.UUID, data: CategoryRename
     ) -> CategoryView:
-        return await service.rename_category(kefu, user.workspace_id, category_id, data.name)
+        return await categories.rename_category(kefu, user.workspace_id, category_id, data.name)
 
     @delete("/categories/{category_id:uuid}", guards=[require_role(*EDITORS)])
     async def delete_category(self, kefu: Kefu, user: AuthUser, category_id: uuid.UUID) -> None:
-        await service.delete_category(kefu, user.workspace_id, category_id)
+        await categories.delete_category(kefu, user.workspace_id, category_id)
 
     @get("/unanswered", guards=[require_role(*EDITORS)])
     async def unanswered(
@@ -148,17 +149,17 @@ class KnowledgeController(Controller):
         status: Annotated[str, Parameter(pattern="^(open|resolved|ignored)$")] = "open",
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
     ) -> list[UnansweredView]:
-        return await service.list_unanswered(kefu, user.workspace_id, status=status, limit=limit)
+        return await unanswered.list_unanswered(kefu, user.workspace_id, status=status, limit=limit)
 
     @post("/unanswered/resolve", status_code=204, guards=[require_role(*EDITORS)])
     async def resolve_unanswered(self, kefu: Kefu, user: AuthUser, data: ResolveUnanswered) -> None:
-        await service.resolve_unanswered(
+        await unanswered.resolve_unanswered(
             kefu, user.workspace_id, data.question, entry_id=data.entry_id, ignore=data.ignore
         )
 
     @post("/import", status_code=200, guards=[require_role(*EDITORS)])
     async def import_entries(self, kefu: Kefu, user: AuthUser, data: list[EntryIn]) -> ImportReport:
-        return await service.import_entries(kefu, user.workspace_id, data, user.id)
+        return await entries.import_entries(kefu, user.workspace_id, data, user.id)
 
     @get("/export", guards=[require_role(*EDITORS)])
     async def export(
@@ -167,22 +168,22 @@ class KnowledgeController(Controller):
         user: AuthUser,
         format: Annotated[str, Parameter(pattern="^(json|csv)$")] = "json",
     ) -> Response[bytes]:
-        entries = await service.export_entries(kefu, user.workspace_id)
+        exported = await entries.export_entries(kefu, user.workspace_id)
         if format == "csv":
             return Response(
-                io.write_csv(entries).encode(),
+                io.write_csv(exported).encode(),
                 media_type="text/csv; charset=utf-8",
                 headers={"Content-Disposition": 'attachment; filename="knowledge.csv"'},
             )
-        return Response(msgspec.json.encode(entries), media_type="application/json")
+        return Response(msgspec.json.encode(exported), media_type="application/json")
 
     @post("/reindex", status_code=200, guards=[require_role(*EDITORS)])
     async def reindex(self, kefu: Kefu, user: AuthUser) -> Count:
-        return Count(await service.reindex(kefu, user.workspace_id))
+        return Count(await index.reindex(kefu, user.workspace_id))
 
     @get("/{entry_id:uuid}")
     async def get_entry(self, kefu: Kefu, user: AuthUser, entry_id: uuid.UUID) -> EntryView:
-        view = await service.get_entry(kefu, user.workspace_id, entry_id)
+        view = await entries.get_entry(kefu, user.workspace_id, entry_id)
         if user.role == Role.agent and view.status != EntryStatus.published:
             raise Forbidden("this entry is not published yet")
         return view
@@ -191,15 +192,15 @@ class KnowledgeController(Controller):
     async def update_entry(
         self, kefu: Kefu, user: AuthUser, entry_id: uuid.UUID, data: EntryPatch
     ) -> EntryView:
-        return await service.update_entry(kefu, user.workspace_id, entry_id, data, user.id)
+        return await entries.update_entry(kefu, user.workspace_id, entry_id, data, user.id)
 
     @delete("/{entry_id:uuid}", guards=[require_role(*EDITORS)])
     async def delete_entry(self, kefu: Kefu, user: AuthUser, entry_id: uuid.UUID) -> None:
-        await service.delete_entry(kefu, user.workspace_id, entry_id, user.id)
+        await entries.delete_entry(kefu, user.workspace_id, entry_id, user.id)
 
     @get("/{entry_id:uuid}/versions", guards=[require_role(*EDITORS)])
     async def versions(self, kefu: Kefu, user: AuthUser, entry_id: uuid.UUID) -> list[VersionView]:
-        return await service.list_versions(kefu, user.workspace_id, entry_id)
+        return await entries.list_versions(kefu, user.workspace_id, entry_id)
 
     @post(
         "/{entry_id:uuid}/versions/{version:int}/restore",
@@ -209,14 +210,14 @@ class KnowledgeController(Controller):
     async def restore(
         self, kefu: Kefu, user: AuthUser, entry_id: uuid.UUID, version: int
     ) -> EntryView:
-        return await service.restore_version(kefu, user.workspace_id, entry_id, version, user.id)
+        return await entries.restore_version(kefu, user.workspace_id, entry_id, version, user.id)
 
     @post("/{entry_id:uuid}/insertions", status_code=200)
     async def insertion(
         self, kefu: Kefu, user: AuthUser, entry_id: uuid.UUID, data: InsertionIn
     ) -> Count:
         """An agent inserted this answer into a reply: counted for the managers."""
-        count = await service.record_usage(
+        count = await assist.record_usage(
             kefu,
             user.workspace_id,
             entry_id,
@@ -230,7 +231,7 @@ class KnowledgeController(Controller):
     async def feedback(
         self, kefu: Kefu, user: AuthUser, entry_id: uuid.UUID, data: FeedbackIn
     ) -> None:
-        await service.record_feedback(
+        await assist.record_feedback(
             kefu, user.workspace_id, entry_id, data, source="agent", user_id=user.id
         )
 
@@ -254,7 +255,7 @@ class SuggestionsController(Controller):
         """For the customer's last message, or for `q` when the agent types their own."""
         async with kefu.db.session() as session:
             conversation = await get_visible(session, user, conversation_id)
-        return await service.suggestions(kefu, conversation, query=q, limit=limit)
+        return await assist.suggestions(kefu, conversation, query=q, limit=limit)
 
 
 class PublicKnowledgeController(Controller):
@@ -269,19 +270,15 @@ class PublicKnowledgeController(Controller):
     async def search(
         self, kefu: Kefu, key: Query, q: Query, locale: str | None = None, limit: Limit = 5
     ) -> SearchResults:
-        return await service.public_search(kefu, key, q, locale, limit)
+        return await public.public_search(kefu, key, q, locale, limit)
 
     @get("/{entry_id:uuid}")
     async def entry(self, kefu: Kefu, key: Query, entry_id: uuid.UUID) -> PublicEntryView:
-        return await service.public_entry(kefu, key, entry_id)
+        return await public.public_entry(kefu, key, entry_id)
 
     @post("/{entry_id:uuid}/feedback", status_code=204)
     async def feedback(self, kefu: Kefu, key: Query, entry_id: uuid.UUID, data: FeedbackIn) -> None:
-        inbox = await service.workspace_of_inbox(kefu, key)
-        anonymous = msgspec.structs.replace(data, conversation_id=None)
-        await service.record_feedback(
-            kefu, inbox.workspace_id, entry_id, anonymous, source="visitor", public_only=True
-        )
+        await public.public_feedback(kefu, key, entry_id, data)
 
 
 ROUTES = [KnowledgeController, SuggestionsController, PublicKnowledgeController]

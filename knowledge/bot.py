@@ -26,7 +26,7 @@ from kefu.conversations import service as conversations
 from kefu.conversations.service import IngestResult
 from kefu.db.tables import Conversation, Inbox, Message
 from kefu.errors import Conflict, NotFound
-from kefu.knowledge import service as knowledge
+from kefu.knowledge import assist, index, unanswered
 from kefu.knowledge.schemas import FeedbackIn
 from kefu.knowledge.search import text as tx
 from kefu.knowledge.search.base import SearchFilters, SearchHit
@@ -340,18 +340,18 @@ async def serve(
         filters = SearchFilters(
             locale=locale, status=("published",), visibility="public", kind="faq"
         )
-        hits = (await knowledge.search(kefu, workspace_id, text, filters, 5)).hits
+        hits = (await index.search(kefu, workspace_id, text, filters, 5)).hits
     decision = decide(text, hits, state, config)
 
     answer_text: str | None = None
     if decision.action == "answer" and decision.entry_id is not None:
         async with kefu.db.session() as session:
-            rows = await knowledge.entries_by_id(session, workspace_id, [decision.entry_id])
+            rows = await assist.entries_by_id(session, workspace_id, [decision.entry_id])
         entry = rows.get(decision.entry_id)
         if entry is None:  # deleted since it was offered
             decision = Decision(action="clarify", state=BotState(misses=state.misses))
         else:
-            answer_text = knowledge.answer_for(entry, channel)
+            answer_text = assist.answer_for(entry, channel)
 
     # Remember first: if the reply fails, the next message is still read correctly.
     async with kefu.db.transaction() as session:
@@ -365,7 +365,7 @@ async def serve(
         row.updated_at = utcnow()
     if decision.feedback is not None and state.answered is not None:
         with contextlib.suppress(NotFound):  # the entry was deleted meanwhile
-            await knowledge.record_feedback(
+            await assist.record_feedback(
                 kefu,
                 workspace_id,
                 uuid.UUID(state.answered),
@@ -373,11 +373,11 @@ async def serve(
                 source="bot",
             )
     if decision.unanswered and text.strip():
-        await knowledge.record_unanswered(
+        await unanswered.record_unanswered(
             kefu, workspace_id, text, locale=locale, conversation_id=conversation_id
         )
     if decision.action == "answer" and decision.entry_id is not None:
-        await knowledge.record_usage(
+        await assist.record_usage(
             kefu,
             workspace_id,
             uuid.UUID(decision.entry_id),

@@ -73,16 +73,17 @@ def _run(settings: Settings, slug: str, fn: Callable[[Kefu, uuid.UUID], Awaitabl
             return await fn(kefu, workspace_id)
         finally:
             await kefu.drain()
-            from kefu.knowledge import service
+            from kefu.knowledge import index
 
-            await service.search_index(kefu).close()
+            await index.close(kefu)
             await kefu.db.dispose()
 
     return asyncio.run(go())
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings | None = None) -> int:
-    from kefu.knowledge import io, service
+    from kefu.knowledge import entries as knowledge_entries
+    from kefu.knowledge import io
     from kefu.knowledge.schemas import EntryStatus
 
     path = Path(args.path)
@@ -97,7 +98,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings | None = None) -> in
 
     async def go(kefu: Kefu, workspace_id: uuid.UUID) -> int:
         progress = Progress(len(entries), f"importing {path.name}")
-        report = await service.import_entries(
+        report = await knowledge_entries.import_entries(
             kefu, workspace_id, entries, progress=progress, keep=io.absent_fields(path)
         )
         progress.finish(len(entries))
@@ -108,10 +109,11 @@ def cmd_import(args: argparse.Namespace, settings: Settings | None = None) -> in
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings | None = None) -> int:
-    from kefu.knowledge import io, service
+    from kefu.knowledge import entries as knowledge_entries
+    from kefu.knowledge import io
 
     async def go(kefu: Kefu, workspace_id: uuid.UUID) -> int:
-        entries = await service.export_entries(kefu, workspace_id)
+        entries = await knowledge_entries.export_entries(kefu, workspace_id)
         if args.format == "csv" or str(args.path).endswith(".csv"):
             text = io.write_csv(entries)
             if args.path == "-":
@@ -127,13 +129,13 @@ def cmd_export(args: argparse.Namespace, settings: Settings | None = None) -> in
 
 
 def cmd_reindex(args: argparse.Namespace, settings: Settings | None = None) -> int:
-    from kefu.knowledge import service
+    from kefu.knowledge import index
 
     settings = settings or load()
 
     async def go(kefu: Kefu, workspace_id: uuid.UUID) -> int:
         started = time.monotonic()
-        count = await service.reindex(kefu, workspace_id)
+        count = await index.reindex(kefu, workspace_id)
         took = time.monotonic() - started
         where = "Meilisearch" if settings.meili_url else "the embedded index"
         print(f"{count} entries indexed in {where} in {took:.1f}s")
@@ -149,7 +151,7 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings | None = None) -> i
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings | None = None) -> int:
-    from kefu.knowledge import service
+    from kefu.knowledge import index
     from kefu.knowledge.search.base import SearchFilters
 
     async def go(kefu: Kefu, workspace_id: uuid.UUID) -> int:
@@ -158,7 +160,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings | None = None) -> in
             status=(args.status,) if args.status != "any" else None,
             visibility=args.visibility,
         )
-        results = await service.search(kefu, workspace_id, args.query, filters, args.limit)
+        results = await index.search(kefu, workspace_id, args.query, filters, args.limit)
         if args.json:
             sys.stdout.write(msgspec.json.encode(results).decode() + "\n")
         else:

@@ -6,7 +6,7 @@ customer's sentence is compared with each phrasing of each question on its own, 
 one long concatenation, which is what makes a paraphrase find its entry and gives the bot a
 score it can put a threshold on. Typo tolerance needs the vocabulary at hand too. Postings
 are compact `array`s, so 100,000 entries fit in a few hundred MB; the index is rebuilt from
-the database at startup (`kefu.knowledge.service.reindex`) and updated on every change.
+the database at startup (`kefu.knowledge.index.warm_up`) and updated on every change.
 
 Each entry becomes several *units*: its title, each similar question, its body. A query
 is scored with BM25 against every unit; an entry's score is its best question unit plus a

@@ -1,8 +1,8 @@
 """The Meilisearch backend (`KEFU_MEILI_URL`), for deployments with many processes.
 
-Spoken over Meilisearch's documented HTTP API with httpx (async, already a dependency;
-the official client is synchronous). One index per workspace, so tenants never share an
-index and a reindex can build a fresh one and swap it in atomically (`/swap-indexes`).
+Spoken through meilisearch-python-sdk's `AsyncClient` (the maintained async client; the
+official one is synchronous). One index per workspace, so tenants never share an index and
+a reindex can build a fresh one and swap it in atomically (`swap_indexes`).
 
 Chinese and English entries live in one index; each text field is suffixed by its
 language family (`title_zh`, `title_en`, ...) and `localizedAttributes` tells Meilisearch
@@ -11,13 +11,22 @@ to segment `*_zh` as Mandarin (`cmn`) and `*_en` as English, so 退款 is one wo
 
 from __future__ import annotations
 
-import asyncio
 import html
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
-import httpx
+from meilisearch_python_sdk import AsyncClient
+from meilisearch_python_sdk.errors import MeilisearchApiError
+from meilisearch_python_sdk.errors import MeilisearchError as ClientError
+from meilisearch_python_sdk.models.settings import (
+    LocalizedAttributes,
+    MeilisearchSettings,
+    MinWordSizeForTypos,
+    TypoTolerance,
+)
+from meilisearch_python_sdk.models.task import TaskInfo
 
 from kefu.knowledge.search import text as tx
 from kefu.knowledge.search.base import SearchDocument, SearchFilters, SearchHit
@@ -40,23 +49,26 @@ def lang_of(locale: str) -> str:
     return family if family in LANGS else OTHER
 
 
-def index_settings(synonym_groups: Sequence[Sequence[str]] = DEFAULT_GROUPS) -> dict[str, Any]:
+def index_settings(synonym_groups: Sequence[Sequence[str]] = DEFAULT_GROUPS) -> MeilisearchSettings:
     langs = [*LANGS, OTHER]
-    return {
+    return MeilisearchSettings(
         # Order is rank: the question outweighs its paraphrases, which outweigh the body.
-        "searchableAttributes": [
+        searchable_attributes=[
             *(f"title_{lang}" for lang in langs),
             *(f"similar_{lang}" for lang in langs),
             *(f"body_{lang}" for lang in langs),
         ],
-        "filterableAttributes": ["locale", "status", "visibility", "categories", "tags", "kind"],
-        "displayedAttributes": ["*"],
-        "localizedAttributes": [
-            {"attributePatterns": [f"*_{lang}"], "locales": [code]} for lang, code in LANGS.items()
+        filterable_attributes=["locale", "status", "visibility", "categories", "tags", "kind"],
+        displayed_attributes=["*"],
+        localized_attributes=[
+            LocalizedAttributes(attribute_patterns=[f"*_{lang}"], locales=[code])
+            for lang, code in LANGS.items()
         ],
-        "synonyms": meilisearch_synonyms(synonym_groups),
-        "typoTolerance": {"enabled": True, "minWordSizeForTypos": {"oneTypo": 4, "twoTypos": 8}},
-    }
+        synonyms=meilisearch_synonyms(synonym_groups),
+        typo_tolerance=TypoTolerance(
+            enabled=True, min_word_size_for_typos=MinWordSizeForTypos(one_typo=4, two_typos=8)
+        ),
+    )
 
 
 def to_meili(doc: SearchDocument) -> dict[str, Any]:
@@ -102,6 +114,20 @@ def _marked(value: str) -> str:
     return html.escape(value).replace(_PRE, "<mark>").replace(_POST, "</mark>")
 
 
+@contextmanager
+def _reasons(what: str) -> Iterator[None]:
+    """The client's errors as ours, saying what was attempted and Meilisearch's reason."""
+    try:
+        yield
+    except MeilisearchApiError as exc:
+        reason = exc.message.removeprefix("Error message: ")
+        raise MeilisearchError(
+            f"Meilisearch {what} -> {exc.status_code} {exc.code}: {reason}"
+        ) from exc
+    except ClientError as exc:
+        raise MeilisearchError(f"Meilisearch {what}: {exc.message}") from exc
+
+
 def _field(hit: dict[str, Any], name: str) -> Any:
     for lang in (*LANGS, OTHER):
         if f"{name}_{lang}" in hit:
@@ -121,92 +147,87 @@ class MeilisearchIndex:
         synonyms: Sequence[Sequence[str]] = DEFAULT_GROUPS,
         wait: bool = True,
         task_timeout: float = 30.0,
-        client: httpx.AsyncClient | None = None,
     ) -> None:
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._client = client or httpx.AsyncClient(base_url=url, headers=headers, timeout=10.0)
+        self._client = AsyncClient(url, api_key or None, timeout=10)
         self._prefix = prefix
         self._settings = index_settings(synonyms)
         # Waiting for each write's task makes "saved" mean "searchable"; a bulk import
         # may turn it off and wait once at the end.
         self._wait = wait
-        self._task_timeout = task_timeout
+        self._task_timeout_ms = int(task_timeout * 1000)
         self._ready: set[str] = set()
 
     def uid(self, workspace_id: uuid.UUID) -> str:
         return f"{self._prefix}{workspace_id.hex}"
 
-    async def _request(self, method: str, path: str, body: Any = None) -> Any:
-        response = await self._client.request(method, path, json=body)
-        if response.status_code >= 400:
-            try:
-                detail = response.json()
-                reason = f"{detail.get('code')}: {detail.get('message')}"
-            except ValueError:
-                reason = response.text[:200]
-            raise MeilisearchError(
-                f"Meilisearch {method} {path} -> {response.status_code} {reason}"
-            )
-        return response.json() if response.content else None
-
-    async def _task(self, enqueued: Any, *, wait: bool | None = None) -> None:
+    async def _done(self, task: TaskInfo, *, wait: bool | None = None) -> None:
+        """Wait for a task (polling the task queue is Meilisearch's documented way) and
+        raise its error if it failed."""
         if not (self._wait if wait is None else wait):
             return
-        task_uid = enqueued["taskUid"]
-        delay = 0.01
-        deadline = asyncio.get_running_loop().time() + self._task_timeout
-        while True:
-            task = await self._request("GET", f"/tasks/{task_uid}")
-            status = task.get("status")
-            if status == "succeeded":
-                return
-            if status in ("failed", "canceled"):
-                error = task.get("error") or {}
-                raise MeilisearchError(
-                    f"Meilisearch task {task_uid} ({task.get('type')}) {status}: "
-                    f"{error.get('code')}: {error.get('message')}"
-                )
-            if asyncio.get_running_loop().time() > deadline:
-                raise MeilisearchError(
-                    f"Meilisearch task {task_uid} still {status} after {self._task_timeout}s"
-                )
-            await asyncio.sleep(delay)  # polling a queue: the documented way to await a task
-            delay = min(delay * 2, 0.5)
+        with _reasons(f"task {task.task_uid} ({task.task_type})"):
+            result = await self._client.wait_for_task(
+                task.task_uid, timeout_in_ms=self._task_timeout_ms, interval_in_ms=20
+            )
+        if result.status != "succeeded":
+            error = result.error or {}
+            raise MeilisearchError(
+                f"Meilisearch task {task.task_uid} ({result.task_type}) {result.status}: "
+                f"{error.get('code')}: {error.get('message')}"
+            )
+
+    async def _exists(self, uid: str) -> bool:
+        with _reasons(f"get index {uid}"):
+            try:
+                await self._client.get_index(uid)
+            except MeilisearchApiError as exc:
+                if exc.code != "index_not_found":
+                    raise
+                return False
+        return True
 
     async def _ensure(self, uid: str) -> None:
         if uid in self._ready:
             return
-        response = await self._client.get(f"/indexes/{uid}")
-        if response.status_code == 404:
-            await self._task(
-                await self._request("POST", "/indexes", {"uid": uid, "primaryKey": "id"}), wait=True
-            )
-        elif response.status_code >= 400:
-            raise MeilisearchError(f"Meilisearch GET /indexes/{uid} -> {response.status_code}")
-        await self._task(
-            await self._request("PATCH", f"/indexes/{uid}/settings", self._settings), wait=True
-        )
+        if not await self._exists(uid):
+            with _reasons(f"create index {uid}"):
+                # Waits for the creation task, then reads the index back: a creation that
+                # lost a race with another process still finds the index.
+                await self._client.create_index(
+                    uid, primary_key="id", timeout_in_ms=self._task_timeout_ms
+                )
+        with _reasons(f"update settings of {uid}"):
+            task = await self._client.index(uid).update_settings(self._settings)
+        await self._done(task, wait=True)
         self._ready.add(uid)
+
+    async def _drop(self, uid: str) -> None:
+        self._ready.discard(uid)
+        if not await self._exists(uid):
+            return
+        with _reasons(f"delete index {uid}"):
+            task = await self._client.index(uid).delete()
+        await self._done(task, wait=True)
 
     async def upsert(self, workspace_id: uuid.UUID, docs: Sequence[SearchDocument]) -> None:
         if not docs:
             return
         uid = self.uid(workspace_id)
         await self._ensure(uid)
-        # POST is "add or replace": each document is replaced whole. (PUT would merge
-        # fields, leaving title_zh behind when an entry's locale changes to en.)
-        await self._task(
-            await self._request("POST", f"/indexes/{uid}/documents", [to_meili(d) for d in docs])
-        )
+        # add_documents is "add or replace": each document is replaced whole (updating
+        # would merge fields, leaving title_zh behind when an entry's locale changes to en).
+        with _reasons(f"add documents to {uid}"):
+            task = await self._client.index(uid).add_documents([to_meili(d) for d in docs])
+        await self._done(task)
 
     async def delete(self, workspace_id: uuid.UUID, ids: Sequence[str]) -> None:
         if not ids:
             return
         uid = self.uid(workspace_id)
         await self._ensure(uid)
-        await self._task(
-            await self._request("POST", f"/indexes/{uid}/documents/delete-batch", list(ids))
-        )
+        with _reasons(f"delete documents from {uid}"):
+            task = await self._client.index(uid).delete_documents(list(ids))
+        await self._done(task)
 
     async def replace_all(self, workspace_id: uuid.UUID, docs: Sequence[SearchDocument]) -> None:
         """Build a fresh index beside the live one and swap them, so searches never see a
@@ -214,21 +235,17 @@ class MeilisearchIndex:
         uid = self.uid(workspace_id)
         fresh = f"{uid}_rebuild"
         await self._ensure(uid)
-        existing = await self._client.get(f"/indexes/{fresh}")
-        if existing.status_code == 200:
-            await self._task(await self._request("DELETE", f"/indexes/{fresh}"), wait=True)
-        self._ready.discard(fresh)
+        await self._drop(fresh)  # left over from a rebuild that died half-way
         await self._ensure(fresh)
         for start in range(0, len(docs), 1000):
             batch = [to_meili(d) for d in docs[start : start + 1000]]
-            await self._task(
-                await self._request("POST", f"/indexes/{fresh}/documents", batch), wait=True
-            )
-        await self._task(
-            await self._request("POST", "/swap-indexes", [{"indexes": [uid, fresh]}]), wait=True
-        )
-        await self._task(await self._request("DELETE", f"/indexes/{fresh}"), wait=True)
-        self._ready.discard(fresh)
+            with _reasons(f"add documents to {fresh}"):
+                task = await self._client.index(fresh).add_documents(batch)
+            await self._done(task, wait=True)
+        with _reasons(f"swap {uid} and {fresh}"):
+            task = await self._client.swap_indexes([(uid, fresh)])
+        await self._done(task, wait=True)
+        await self._drop(fresh)
 
     async def search(
         self,
@@ -238,32 +255,33 @@ class MeilisearchIndex:
         limit: int = 10,
     ) -> list[SearchHit]:
         uid = self.uid(workspace_id)
-        body: dict[str, Any] = {
-            "q": query,
-            "limit": limit,
-            "showRankingScore": True,
-            "attributesToHighlight": [f"{f}_{lang}" for f in ("title", "similar") for lang in ALL],
-            "attributesToCrop": [f"body_{lang}" for lang in ALL],
-            "cropLength": 40,
-            "cropMarker": "…",
-            "highlightPreTag": _PRE,
-            "highlightPostTag": _POST,
-        }
-        expression = filter_expression(filters)
-        if expression:
-            body["filter"] = expression
+        locales: list[str] | None = None
         if any(tx.is_cjk_term(ch) for ch in query):
-            body["locales"] = ["cmn"]
+            locales = ["cmn"]
         elif filters is not None and filters.locale and lang_of(filters.locale) in LANGS:
-            body["locales"] = [LANGS[lang_of(filters.locale)]]
-        response = await self._client.post(f"/indexes/{uid}/search", json=body)
-        if response.status_code == 404:
-            return []  # nothing indexed for this workspace yet
-        if response.status_code >= 400:
-            raise MeilisearchError(
-                f"Meilisearch search -> {response.status_code} {response.text[:200]}"
-            )
-        return [self._hit(h) for h in response.json().get("hits", [])]
+            locales = [LANGS[lang_of(filters.locale)]]
+        with _reasons(f"search {uid}"):
+            try:
+                results = await self._client.index(uid).search(
+                    query,
+                    limit=limit,
+                    filter=filter_expression(filters),
+                    show_ranking_score=True,
+                    attributes_to_highlight=[
+                        f"{f}_{lang}" for f in ("title", "similar") for lang in ALL
+                    ],
+                    attributes_to_crop=[f"body_{lang}" for lang in ALL],
+                    crop_length=40,
+                    crop_marker="…",
+                    highlight_pre_tag=_PRE,
+                    highlight_post_tag=_POST,
+                    locales=locales,
+                )
+            except MeilisearchApiError as exc:
+                if exc.code == "index_not_found":
+                    return []  # nothing indexed for this workspace yet
+                raise
+        return [self._hit(h) for h in results.hits]
 
     @staticmethod
     def _hit(hit: dict[str, Any]) -> SearchHit:

@@ -3,7 +3,7 @@ the widget's undocumented `business_hours` dict into a business calendar linked 
 `calendar_id` (read through routing's calendar code). Data only; no schema change.
 
 Revision ID: 0003_bot_first_rules
-Revises: 0001
+Revises: 0002_auth_audit
 Create Date: 2026-12-01 21:50:00
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0003_bot_first_rules"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002_auth_audit"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

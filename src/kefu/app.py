@@ -18,6 +18,8 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from kefu import deps, problems
+from kefu.audit.api import ROUTES as AUDIT_ROUTES
+from kefu.audit.middleware import audit_middleware
 from kefu.connectors import api, web, wechat
 from kefu.connectors.base import Registry
 from kefu.contacts.api import ROUTES as CONTACT_ROUTES
@@ -28,7 +30,7 @@ from kefu.db.engine import Database
 from kefu.demo_site.page import ROUTES as DEMO_SITE_ROUTES
 from kefu.inboxes.api import ROUTES as INBOX_ROUTES
 from kefu.knowledge import bot as knowledge_bot
-from kefu.knowledge import service as knowledge
+from kefu.knowledge import index as knowledge_index
 from kefu.knowledge.api import ROUTES as KNOWLEDGE_ROUTES
 from kefu.people.api import ROUTES as PEOPLE_ROUTES
 from kefu.quickreplies.api import ROUTES as QUICK_REPLY_ROUTES
@@ -92,7 +94,7 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
             if settings.run_dispatcher
             else []
         )
-        kefu.spawn(knowledge.warm_up(kefu))
+        kefu.spawn(knowledge_index.warm_up(kefu))
         try:
             yield
         finally:
@@ -100,7 +102,7 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
             await asyncio.gather(*workers)
             await kefu.drain()
             await kefu.connectors.aclose()
-            await knowledge.search_index(kefu).close()
+            await knowledge_index.close(kefu)
             await kefu.db.dispose()
 
     return Litestar(
@@ -116,6 +118,7 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
             *KNOWLEDGE_ROUTES,
             *QUICK_REPLY_ROUTES,
             *REPORT_ROUTES,
+            *AUDIT_ROUTES,
             *DEMO_SITE_ROUTES,
             # The agent console, a single-page app built by `make` from widgets/console.
             create_static_files_router(
@@ -127,6 +130,7 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
         ],
         dependencies=deps.DEPENDENCIES,
         plugins=[kefu.events.plugin],
+        middleware=[audit_middleware],
         exception_handlers=problems.HANDLERS,
         lifespan=[lifespan],
         state=State({"kefu": kefu}),

@@ -16,6 +16,7 @@ from kefu.settings import Settings
 if TYPE_CHECKING:
     from kefu.conversations.group_commit import GroupCommit
     from kefu.conversations.service import IngestResult, Stored
+    from kefu.knowledge.index import IndexState
     from kefu.model import Inbound
 
 AfterIngest = Callable[["Kefu", "IngestResult"], Awaitable[None]]
@@ -40,8 +41,9 @@ class Kefu:
         self.buckets = Buckets()
         # Inbound messages stored together, made on first use (`conversations.service`).
         self.group_commit: GroupCommit[Inbound, Stored] | None = None
-        # Per-domain services that live as long as the app (the knowledge search index).
+        # Other per-domain state that lives as long as the app (login throttle, bot locks).
         self.extras: dict[str, Any] = {}
+        self.knowledge_index: IndexState | None = None  # made on first use (knowledge.index)
         self._tasks: set[asyncio.Task[None]] = set()
 
     def spawn(self, coro: Awaitable[None]) -> None:

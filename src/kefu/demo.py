@@ -134,10 +134,10 @@ async def showcase(kefu: Kefu, demo: Demo) -> int:
     bot answering the demo shop first (it hands over on "转人工" / "agent"). Visitors can
     chat even when no agent is online; their conversation waits in the queue.
     Returns how many knowledge entries the demo workspace has from the samples."""
+    from kefu.knowledge import entries as knowledge_entries
     from kefu.knowledge import io as knowledge_io
-    from kefu.knowledge import service as knowledge
 
-    report = await knowledge.import_entries(
+    report = await knowledge_entries.import_entries(
         kefu, demo.workspace_id, knowledge_io.read_folder(knowledge_io.SAMPLES)
     )
     async with kefu.db.transaction() as session:

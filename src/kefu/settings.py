@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Annotated
 
 import msgspec
 
@@ -45,7 +46,21 @@ class Settings(msgspec.Struct, kw_only=True):
     # Inbound webhooks older than this are refused as replays.
     webhook_tolerance_seconds: int = 300
     debug: bool = False
+    # Session cookies are also `Secure` whenever public_url is https.
     cookie_secure: bool = False
+    # Password hashing (argon2id). A hash made with other parameters is redone at its
+    # owner's next sign-in.
+    argon2_time_cost: Annotated[int, msgspec.Meta(ge=1)] = 3
+    argon2_memory_cost: Annotated[int, msgspec.Meta(ge=8)] = 65536  # KiB
+    argon2_parallelism: Annotated[int, msgspec.Meta(ge=1)] = 4
+    # Sign-in throttle: after this many failures for an account (or from one client IP),
+    # each further failure doubles the wait, from login_backoff_seconds up to the cap.
+    login_free_failures: Annotated[int, msgspec.Meta(ge=1)] = 5
+    login_ip_free_failures: Annotated[int, msgspec.Meta(ge=1)] = 20
+    login_backoff_seconds: Annotated[float, msgspec.Meta(ge=0)] = 1.0
+    login_backoff_max_seconds: Annotated[float, msgspec.Meta(ge=0)] = 900.0
+    # Failures are forgotten this long after the last one.
+    login_failure_window_seconds: Annotated[float, msgspec.Meta(gt=0)] = 3600.0
 
     @property
     def is_sqlite(self) -> bool:

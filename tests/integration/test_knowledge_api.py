@@ -13,7 +13,7 @@ import kefu.knowledge.tables  # noqa: F401  (registers the tables before the sch
 from kefu.context import Kefu
 from kefu.conversations.service import ingest
 from kefu.demo import Demo
-from kefu.knowledge import io, service
+from kefu.knowledge import entries, io, unanswered
 from kefu.knowledge.api import ROUTES
 from kefu.model import Identity, Inbound
 from tests.conftest import login_headers, login_of
@@ -135,7 +135,7 @@ async def test_suggestions_insertions_and_feedback(
     manager: dict[str, str],
     agent: dict[str, str],
 ) -> None:
-    await service.import_entries(kefu, workspace.workspace_id, io.read_folder(io.SAMPLES))
+    await entries.import_entries(kefu, workspace.workspace_id, io.read_folder(io.SAMPLES))
     result = await ingest(
         kefu,
         Inbound(
@@ -179,7 +179,7 @@ async def test_unanswered_list_and_resolve(
     kefu: Kefu, client: httpx.AsyncClient, workspace: Demo, manager: dict[str, str]
 ) -> None:
     for _ in range(2):
-        await service.record_unanswered(
+        await unanswered.record_unanswered(
             kefu, workspace.workspace_id, "能寄到火星吗？", locale="zh-CN", conversation_id=None
         )
     listed = (await client.get("/api/v1/knowledge/unanswered", headers=manager)).json()
@@ -196,7 +196,7 @@ async def test_unanswered_list_and_resolve(
 async def test_export_csv_and_json_import_round_trip(
     kefu: Kefu, client: httpx.AsyncClient, workspace: Demo, manager: dict[str, str]
 ) -> None:
-    await service.import_entries(kefu, workspace.workspace_id, io.read_folder(io.SAMPLES))
+    await entries.import_entries(kefu, workspace.workspace_id, io.read_folder(io.SAMPLES))
     exported = await client.get("/api/v1/knowledge/export", headers=manager)
     again = await client.post("/api/v1/knowledge/import", json=exported.json(), headers=manager)
     assert again.json()["created"] == 0 and again.json()["updated"] == 0
@@ -209,7 +209,7 @@ async def test_export_csv_and_json_import_round_trip(
 async def test_widget_self_service_sees_published_public_only(
     kefu: Kefu, client: httpx.AsyncClient, workspace: Demo
 ) -> None:
-    await service.import_entries(kefu, workspace.workspace_id, io.read_folder(io.SAMPLES))
+    await entries.import_entries(kefu, workspace.workspace_id, io.read_folder(io.SAMPLES))
     key = workspace.widget_key
     found = await client.get(
         "/api/v1/widget/knowledge/search", params={"key": key, "q": "退款审批权限"}

@@ -13,7 +13,7 @@ from kefu.context import Kefu
 from kefu.conversations.service import ingest
 from kefu.db.tables import Conversation, Inbox, Message
 from kefu.demo import Demo
-from kefu.knowledge import bot, io, service
+from kefu.knowledge import bot, entries, index, io, unanswered
 from kefu.knowledge.tables import BotSession, KnowledgeEntry
 from kefu.model import ConversationStatus, Identity, Inbound
 from kefu.routing import bot_first
@@ -25,7 +25,7 @@ async def bot_inbox(kefu: Kefu, demo: Demo, **bot_config: object) -> None:
         assert inbox is not None
         inbox.config = {**(inbox.config or {}), "bot": bot_config}
         await bot_first.start_with_bot(session, demo.workspace_id, demo.inbox_id)
-    await service.import_entries(kefu, demo.workspace_id, io.read_folder(io.SAMPLES))
+    await entries.import_entries(kefu, demo.workspace_id, io.read_folder(io.SAMPLES))
     kefu.after_ingest.append(bot.on_ingest)
 
 
@@ -101,8 +101,8 @@ async def test_two_misses_hand_over_and_are_listed_unanswered(kefu: Kefu, worksp
     await say(kefu, workspace, "能寄到月球吗")
     assert (await bot_messages(kefu, cid))[-1] == "抱歉没能帮到您，正在为您转接人工客服，请稍候。"
     assert await status_of(kefu, cid) != ConversationStatus.bot
-    unanswered = await service.list_unanswered(kefu, workspace.workspace_id)
-    assert {u.question for u in unanswered} == {"今天天气怎么样", "能寄到月球吗"}
+    questions = await unanswered.list_unanswered(kefu, workspace.workspace_id)
+    assert {u.question for u in questions} == {"今天天气怎么样", "能寄到月球吗"}
 
 
 async def test_unsure_offers_choices_and_a_number_picks(kefu: Kefu, workspace: Demo) -> None:
@@ -148,6 +148,6 @@ async def test_a_failing_bot_hands_over_instead_of_going_silent(
     async def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("search backend is down")
 
-    monkeypatch.setattr(service, "search", broken)
+    monkeypatch.setattr(index, "search", broken)
     cid = await say(kefu, workspace, "如何申请退款")
     assert await status_of(kefu, cid) in (ConversationStatus.queued, ConversationStatus.open)

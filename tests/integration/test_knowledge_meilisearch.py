@@ -1,8 +1,10 @@
-"""The Meilisearch backend against a small local server speaking the part of Meilisearch's
-documented HTTP API the backend uses: indexes, settings, documents (add or replace,
-delete-batch), search (filter, highlight, crop, showRankingScore, locales), tasks and
-swap-indexes. The fake is not a search engine; it checks what the client sends and
-answers in the documented shapes."""
+"""The Meilisearch backend, through meilisearch-python-sdk's AsyncClient, against a small
+local server speaking the part of Meilisearch's documented HTTP API the backend uses:
+indexes (create, get, delete, swap), settings, documents (add or replace, delete-batch),
+search (filter, highlight, crop, showRankingScore, locales) and tasks. The fake is not a
+search engine; it checks what the client sends and answers in the documented shapes
+(task objects with their timestamps, index objects, error objects with code, type and
+link), because the client parses those shapes."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ import json
 import re
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -21,7 +24,8 @@ import kefu.knowledge.tables  # noqa: F401  (registers the tables before the sch
 from kefu.app import build_kefu
 from kefu.context import Kefu
 from kefu.demo import Demo
-from kefu.knowledge import service
+from kefu.knowledge import entries
+from kefu.knowledge import index as knowledge_index
 from kefu.knowledge.schemas import EntryIn, EntryStatus
 from kefu.knowledge.search.base import SearchDocument, SearchFilters
 from kefu.knowledge.search.meilisearch import (
@@ -33,34 +37,116 @@ from kefu.knowledge.search.meilisearch import (
 KEY = "test-master-key"
 
 
+# Meilisearch (v1.11, as in compose.yaml) rejects a search naming any other parameter.
+SEARCH_PARAMETERS = {
+    "q", "offset", "limit", "hitsPerPage", "page", "filter", "facets", "distinct",
+    "attributesToRetrieve", "attributesToCrop", "cropLength", "cropMarker",
+    "attributesToHighlight", "highlightPreTag", "highlightPostTag", "showMatchesPosition",
+    "sort", "matchingStrategy", "showRankingScore", "showRankingScoreDetails",
+    "rankingScoreThreshold", "attributesToSearchOn", "hybrid", "vector", "retrieveVectors",
+    "locales",
+}  # fmt: skip
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def error(code: str, message: str, type_: str = "invalid_request") -> dict[str, str]:
+    """Meilisearch's error object."""
+    return {
+        "message": message,
+        "code": code,
+        "type": type_,
+        "link": f"https://docs.meilisearch.com/errors#{code}",
+    }
+
+
+class TaskFailed(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class FakeMeili:
     def __init__(self) -> None:
         self.indexes: dict[str, dict[str, Any]] = {}
         self.tasks: dict[int, dict[str, Any]] = {}
         self.polls: dict[int, int] = {}
+        # Task types made to fail, as a full disk or a bad setting would.
+        self.failing: set[str] = set()
         self.requests: list[tuple[str, str, Any]] = []
         self.lock = threading.Lock()
 
     # Tasks report "enqueued" on the first poll and their outcome after, so the client
-    # must really wait for them.
-    def enqueue(self, index_uid: str | None, type_: str, apply: Any) -> dict[str, Any]:
+    # must really wait for them. Errors of asynchronous operations (deleting a missing
+    # index, creating one that exists) are reported in the task, as Meilisearch does.
+    def enqueue(
+        self, index_uid: str | None, type_: str, apply: Callable[[], object]
+    ) -> dict[str, Any]:
         uid = len(self.tasks)
+        enqueued = now()
+        outcome: dict[str, Any] = {"status": "succeeded", "error": None}
         try:
+            if type_ in self.failing:
+                raise TaskFailed("internal", "No space left on device")
             apply()
-            outcome: dict[str, Any] = {"status": "succeeded"}
-        except KeyError as exc:
+        except TaskFailed as exc:
             outcome = {
                 "status": "failed",
-                "error": {"code": "index_not_found", "message": str(exc)},
+                "error": error(exc.code, str(exc)),
             }
-        self.tasks[uid] = {"uid": uid, "indexUid": index_uid, "type": type_, **outcome}
-        return {"taskUid": uid, "indexUid": index_uid, "status": "enqueued", "type": type_}
+        self.tasks[uid] = {
+            "uid": uid,
+            "batchUid": uid,
+            "indexUid": index_uid,
+            "type": type_,
+            "canceledBy": None,
+            "details": {},
+            "duration": "PT0.001S",
+            "enqueuedAt": enqueued,
+            "startedAt": enqueued,
+            "finishedAt": now(),
+            **outcome,
+        }
+        return {
+            "taskUid": uid,
+            "indexUid": index_uid,
+            "status": "enqueued",
+            "type": type_,
+            "enqueuedAt": enqueued,
+        }
 
     def task(self, uid: int) -> dict[str, Any]:
         self.polls[uid] = self.polls.get(uid, 0) + 1
         if self.polls[uid] == 1:
-            return {**self.tasks[uid], "status": "enqueued", "error": None}
+            return {
+                **self.tasks[uid],
+                "status": "enqueued",
+                "error": None,
+                "startedAt": None,
+                "finishedAt": None,
+                "duration": None,
+            }
         return self.tasks[uid]
+
+    def index(self, uid: str) -> dict[str, Any]:
+        if uid not in self.indexes:
+            raise TaskFailed("index_not_found", f"Index `{uid}` not found.")
+        return self.indexes[uid]
+
+    def create(self, uid: str, primary_key: str | None) -> dict[str, Any]:
+        if uid in self.indexes:
+            raise TaskFailed("index_already_exists", f"Index `{uid}` already exists.")
+        stamp = now()
+        self.indexes[uid] = {
+            "primaryKey": primary_key,
+            "docs": {},
+            "settings": {},
+            "createdAt": stamp,
+            "updatedAt": stamp,
+        }
+        return self.indexes[uid]
 
     def matches(self, doc: dict[str, Any], expression: str | None) -> bool:
         if not expression:
@@ -117,7 +203,14 @@ class FakeMeili:
                 )
             )
         hits.sort(key=lambda h: h[0])
-        return {"hits": [h for _, h in hits[: body["limit"]]], "query": body["q"]}
+        return {
+            "hits": [h for _, h in hits[body["offset"] : body["offset"] + body["limit"]]],
+            "query": body["q"],
+            "processingTimeMs": 0,
+            "limit": body["limit"],
+            "offset": body["offset"],
+            "estimatedTotalHits": len(hits),
+        }
 
 
 def make_handler(fake: FakeMeili) -> type[BaseHTTPRequestHandler]:
@@ -139,63 +232,82 @@ def make_handler(fake: FakeMeili) -> type[BaseHTTPRequestHandler]:
             with fake.lock:
                 fake.requests.append((method, self.path, body))
                 if self.headers.get("Authorization") != f"Bearer {KEY}":
-                    return self.reply(
-                        401, {"code": "missing_authorization_header", "message": "no key"}
-                    )
+                    return self.reply(401, error("missing_authorization_header", "no key", "auth"))
                 status, out = self.route(method, self.path, body)
             self.reply(status, out)
 
         def route(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+            path = path.split("?", 1)[0]
             if m := re.fullmatch(r"/tasks/(\d+)", path):
+                if int(m.group(1)) not in fake.tasks:
+                    return 404, error("task_not_found", f"Task `{m.group(1)}` not found.")
                 return 200, fake.task(int(m.group(1)))
             if path == "/indexes" and method == "POST":
                 uid = body["uid"]
                 return 202, fake.enqueue(
-                    uid,
-                    "indexCreation",
-                    lambda: fake.indexes.setdefault(
-                        uid, {"primaryKey": body["primaryKey"], "docs": {}, "settings": {}}
-                    ),
+                    uid, "indexCreation", lambda: fake.create(uid, body.get("primaryKey"))
                 )
             if path == "/swap-indexes" and method == "POST":
                 a, b = body[0]["indexes"]
 
                 def swap() -> None:
-                    fake.indexes[a], fake.indexes[b] = fake.indexes[b], fake.indexes[a]
+                    fake.indexes[a], fake.indexes[b] = fake.index(b), fake.index(a)
 
                 return 202, fake.enqueue(None, "indexSwap", swap)
             m = re.fullmatch(r"/indexes/([\w-]+)(/.*)?", path)
             if not m:
-                return 404, {"code": "not_found", "message": path}
+                return 404, error("not_found", path)
             uid, rest = m.group(1), m.group(2) or ""
-            if uid not in fake.indexes and not (method == "POST" and rest == "/documents"):
-                return 404, {"code": "index_not_found", "message": f"Index `{uid}` not found."}
-            index = fake.indexes.get(uid)
+            # Reads answer at once; writes are tasks (adding documents or settings to a
+            # missing index creates it, deleting a missing index fails in its task).
             if rest == "" and method == "GET":
-                return 200, {"uid": uid, "primaryKey": index["primaryKey"]}  # type: ignore[index]
+                if uid not in fake.indexes:
+                    return 404, error("index_not_found", f"Index `{uid}` not found.")
+                index = fake.indexes[uid]
+                return 200, {
+                    "uid": uid,
+                    "primaryKey": index["primaryKey"],
+                    "createdAt": index["createdAt"],
+                    "updatedAt": index["updatedAt"],
+                }
             if rest == "" and method == "DELETE":
-                return 202, fake.enqueue(uid, "indexDeletion", lambda: fake.indexes.pop(uid))
+
+                def drop() -> None:
+                    fake.index(uid)
+                    del fake.indexes[uid]
+
+                return 202, fake.enqueue(uid, "indexDeletion", drop)
+
+            def existing_or_new() -> dict[str, Any]:
+                return fake.indexes.get(uid) or fake.create(uid, None)
+
             if rest == "/settings" and method == "PATCH":
                 return 202, fake.enqueue(
-                    uid, "settingsUpdate", lambda: index["settings"].update(body)
-                )  # type: ignore[index]
+                    uid, "settingsUpdate", lambda: existing_or_new()["settings"].update(body)
+                )
             if rest == "/documents" and method == "POST":
 
                 def add() -> None:
+                    index = existing_or_new()
+                    index["primaryKey"] = index["primaryKey"] or "id"
                     for d in body:
-                        fake.indexes[uid]["docs"][d["id"]] = d
+                        index["docs"][d[index["primaryKey"]]] = d
 
                 return 202, fake.enqueue(uid, "documentAdditionOrUpdate", add)
             if rest == "/documents/delete-batch" and method == "POST":
 
                 def delete() -> None:
                     for i in body:
-                        index["docs"].pop(i, None)  # type: ignore[index]
+                        fake.index(uid)["docs"].pop(i, None)
 
                 return 202, fake.enqueue(uid, "documentDeletion", delete)
             if rest == "/search" and method == "POST":
+                if unknown := set(body) - SEARCH_PARAMETERS:
+                    return 400, error("bad_request", f"Unknown field `{sorted(unknown)[0]}`")
+                if uid not in fake.indexes:
+                    return 404, error("index_not_found", f"Index `{uid}` not found.")
                 return 200, fake.search(uid, body)
-            return 405, {"code": "method_not_allowed", "message": f"{method} {path}"}
+            return 405, error("method_not_allowed", f"{method} {path}")
 
         def do_GET(self) -> None:
             self.handle_any("GET")
@@ -340,6 +452,15 @@ async def test_unknown_workspace_searches_empty_and_bad_key_raises(
         await MeilisearchIndex(url, "wrong").upsert(uuid.uuid4(), DOCS)
 
 
+async def test_a_failed_task_raises_with_its_reason(fake: tuple[FakeMeili, str]) -> None:
+    state, url = fake
+    index = MeilisearchIndex(url, KEY)
+    state.failing.add("documentAdditionOrUpdate")
+    with pytest.raises(MeilisearchError, match="failed: internal: No space left on device"):
+        await index.upsert(uuid.uuid4(), DOCS)
+    await index.close()
+
+
 def test_filter_expression_quotes_values() -> None:
     expr = filter_expression(SearchFilters(tags=('say "hi"',), kind="faq"))
     assert expr == 'kind = "faq" AND tags = "say \\"hi\\""'
@@ -352,7 +473,7 @@ async def test_the_service_uses_meilisearch_when_configured(
     state, url = fake
     meili = build_kefu(msgspec.structs.replace(kefu.settings, meili_url=url, meili_key=KEY))
     try:
-        created = await service.create_entry(
+        created = await entries.create_entry(
             meili,
             workspace.workspace_id,
             EntryIn(title="怎么开发票？", status=EntryStatus.published),
@@ -360,11 +481,11 @@ async def test_the_service_uses_meilisearch_when_configured(
         )
         uid = f"kefu_knowledge_{workspace.workspace_id.hex}"
         assert str(created.id) in state.indexes[uid]["docs"]  # indexed on save, not later
-        hits = (await service.search(meili, workspace.workspace_id, "发票")).hits
+        hits = (await knowledge_index.search(meili, workspace.workspace_id, "发票")).hits
         assert [h.id for h in hits] == [str(created.id)]
-        await service.delete_entry(meili, workspace.workspace_id, created.id, None)
+        await entries.delete_entry(meili, workspace.workspace_id, created.id, None)
         assert state.indexes[uid]["docs"] == {}
-        assert await service.reindex(meili, workspace.workspace_id) == 0
+        assert await knowledge_index.reindex(meili, workspace.workspace_id) == 0
     finally:
-        await service.search_index(meili).close()
+        await knowledge_index.close(meili)
         await meili.db.dispose()

@@ -15,6 +15,8 @@ DOMAIN_TABLES: tuple[str, ...] = (
     "kefu.knowledge.tables",
     "kefu.visitors.tables",
     "kefu.quickreplies.tables",
+    "kefu.people.tables",
+    "kefu.audit.tables",
 )
 
 

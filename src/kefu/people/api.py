@@ -1,16 +1,17 @@
-"""HTTP: sign in and out, the agent's own profile and presence, admin CRUD of agents
-and skill groups."""
+"""HTTP: sign in and out, the agent's own profile, presence and password, admin CRUD of
+agents (and signing one out everywhere) and skill groups."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from litestar import Controller, Response, delete, get, patch, post, put
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.datastructures import Cookie
-from litestar.exceptions import NotAuthorizedException
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from kefu.context import Kefu
+from kefu.i18n import locale_of
 from kefu.model import Role
 from kefu.people import service
 from kefu.people.auth import (
@@ -18,9 +19,11 @@ from kefu.people.auth import (
     SESSION_COOKIE,
     STAFF,
     AuthUser,
-    LoginFailed,
+    LoginThrottled,
+    cookie_secure,
     login,
     logout,
+    require_json,
     require_role,
     require_user,
 )
@@ -35,59 +38,75 @@ from kefu.people.schemas import (
     ItemsGroups,
     LoginRequest,
     LoginResponse,
+    PasswordChange,
     PresenceUpdate,
+    SessionsRevoked,
 )
+from kefu.problems import problem, rendered
+
+
+def _session_cookies(kefu: Kefu, token: str, csrf: str, max_age: int) -> list[Cookie]:
+    secure = cookie_secure(kefu.settings)
+    return [
+        Cookie(
+            key=SESSION_COOKIE,
+            value=token,
+            httponly=True,
+            samesite="lax",
+            max_age=max_age,
+            secure=secure,
+            path="/",
+        ),
+        Cookie(
+            key=CSRF_COOKIE,
+            value=csrf,
+            httponly=False,
+            samesite="lax",
+            max_age=max_age,
+            secure=secure,
+            path="/",
+        ),
+    ]
+
+
+def on_throttled(request: Request[Any, Any, Any], exc: LoginThrottled) -> Response[Any]:
+    locale = locale_of(request.headers.get("accept-language"))
+    return problem(
+        exc.status_code, rendered(exc.text, locale), exc.title, retry_after=exc.retry_after
+    )
 
 
 class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
 
-    @post("/login", status_code=200)
-    async def login(self, kefu: Kefu, data: LoginRequest) -> Response[LoginResponse]:
-        try:
-            result = await login(kefu, data.email, data.password, data.workspace)
-        except LoginFailed as exc:
-            raise NotAuthorizedException(str(exc)) from None
+    @post(
+        "/login",
+        status_code=200,
+        guards=[require_json],
+        exception_handlers={LoginThrottled: on_throttled},
+    )
+    async def login(
+        self, kefu: Kefu, request: Request[Any, Any, Any], data: LoginRequest
+    ) -> Response[LoginResponse]:
+        client_ip = request.client.host if request.client else ""
+        result = await login(kefu, data.email, data.password, data.workspace, client_ip)
+        # The audit log records who signed in (there is no session on the way in).
+        request.scope.setdefault("state", {})["kefu_user"] = result.user
         async with kefu.db.session() as session:
             user = await service.get_agent(session, result.user.workspace_id, result.user.id)
             out = await service.agent_out(session, user)
         max_age = int(kefu.settings.session_hours * 3600)
-        secure = kefu.settings.cookie_secure
         return Response(
             LoginResponse(token=result.token, csrf_token=result.csrf_token, user=out),
-            cookies=[
-                Cookie(
-                    key=SESSION_COOKIE,
-                    value=result.token,
-                    httponly=True,
-                    samesite="lax",
-                    max_age=max_age,
-                    secure=secure,
-                    path="/",
-                ),
-                Cookie(
-                    key=CSRF_COOKIE,
-                    value=result.csrf_token,
-                    httponly=False,
-                    samesite="lax",
-                    max_age=max_age,
-                    secure=secure,
-                    path="/",
-                ),
-            ],
+            cookies=_session_cookies(kefu, result.token, result.csrf_token, max_age),
         )
 
     @post("/logout", guards=[require_user], status_code=HTTP_204_NO_CONTENT)
     async def logout(self, kefu: Kefu, user: AuthUser) -> Response[None]:
         await logout(kefu, user)
         return Response(
-            None,
-            status_code=HTTP_204_NO_CONTENT,
-            cookies=[
-                Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/"),
-                Cookie(key=CSRF_COOKIE, value="", max_age=0, path="/"),
-            ],
+            None, status_code=HTTP_204_NO_CONTENT, cookies=_session_cookies(kefu, "", "", 0)
         )
 
 
@@ -106,6 +125,10 @@ class MeController(Controller):
     @put("/presence")
     async def presence(self, kefu: Kefu, user: AuthUser, data: PresenceUpdate) -> AgentOut:
         return await service.set_presence(kefu, user.workspace_id, user.id, data.presence)
+
+    @put("/password", status_code=HTTP_204_NO_CONTENT)
+    async def change_password(self, kefu: Kefu, user: AuthUser, data: PasswordChange) -> None:
+        await service.change_own_password(kefu, user, data.current_password, data.new_password)
 
 
 class AgentsController(Controller):
@@ -135,7 +158,15 @@ class AgentsController(Controller):
     async def update_agent(
         self, kefu: Kefu, user: AuthUser, agent_id: uuid.UUID, data: AgentUpdate
     ) -> AgentOut:
-        return await service.update_agent(kefu, user.workspace_id, agent_id, data)
+        return await service.update_agent(
+            kefu, user.workspace_id, agent_id, data, current_session=user.session_id
+        )
+
+    @delete("/{agent_id:uuid}/sessions", guards=[require_role(Role.admin)], status_code=200)
+    async def sign_out_everywhere(
+        self, kefu: Kefu, user: AuthUser, agent_id: uuid.UUID
+    ) -> SessionsRevoked:
+        return SessionsRevoked(await service.sign_out_everywhere(kefu, user.workspace_id, agent_id))
 
     @put("/{agent_id:uuid}/presence", guards=[require_role(Role.admin, Role.supervisor)])
     async def set_presence(

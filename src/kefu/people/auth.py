@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 import uuid
 from datetime import timedelta
@@ -21,19 +22,33 @@ from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.context import Kefu
 from kefu.db.tables import AuthSession, User, Workspace
+from kefu.errors import TooManyRequests, Unauthorized, UnsupportedType
+from kefu.i18n import Text
 from kefu.model import Role, utcnow
+from kefu.people import throttle
+from kefu.settings import Settings
 
 SESSION_COOKIE = "kefu_session"
 CSRF_COOKIE = "kefu_csrf"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
-_hasher = PasswordHasher()
-# Verifying against a real hash when the e-mail is unknown keeps the timing the same.
-_DUMMY_HASH = _hasher.hash("kefu-timing-equaliser")
+_DEFAULTS = Settings()
+_DEFAULT_PARAMS = (
+    _DEFAULTS.argon2_time_cost,
+    _DEFAULTS.argon2_memory_cost,
+    _DEFAULTS.argon2_parallelism,
+)
+# Settings left at their defaults use this one (tests swap it for a cheap hasher).
+_hasher = PasswordHasher(*_DEFAULT_PARAMS)
+_configured: dict[tuple[int, int, int], PasswordHasher] = {}
+# Verifying against a real hash when the e-mail is unknown keeps the timing the same;
+# one per parameter set, so the decoy costs what a real check costs.
+_dummy_hashes: dict[tuple[int, int, int], str] = {}
 
 
 class AuthUser(msgspec.Struct, frozen=True, kw_only=True):
@@ -48,23 +63,63 @@ class AuthUser(msgspec.Struct, frozen=True, kw_only=True):
         return self.role in roles
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+def hasher(settings: Settings | None = None) -> PasswordHasher:
+    """The password hasher the settings ask for (KEFU_ARGON2_*)."""
+    if settings is None:
+        return _hasher
+    params = (settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism)
+    if params == _DEFAULT_PARAMS:
+        return _hasher
+    if params not in _configured:
+        _configured[params] = PasswordHasher(*params)
+    return _configured[params]
 
 
-def verify_password(password_hash: str, password: str) -> bool:
+def hash_password(password: str, settings: Settings | None = None) -> str:
+    return hasher(settings).hash(password)
+
+
+def verify_password(password_hash: str, password: str, settings: Settings | None = None) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        return hasher(settings).verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def _dummy_hash(settings: Settings) -> str:
+    h = hasher(settings)
+    params = (h.time_cost, h.memory_cost, h.parallelism)
+    if params not in _dummy_hashes:
+        _dummy_hashes[params] = h.hash("kefu-timing-equaliser")
+    return _dummy_hashes[params]
 
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class LoginFailed(Exception):
+class LoginFailed(Unauthorized):
     pass
+
+
+class LoginThrottled(TooManyRequests):
+    """Refused before the password is even looked at; `retry_after` whole seconds."""
+
+    def __init__(self, seconds: float) -> None:
+        self.retry_after = max(1, math.ceil(seconds))
+        super().__init__(
+            Text(
+                "Too many sign-in attempts; try again in {seconds} seconds.",
+                "登录尝试次数过多，请在 {seconds} 秒后重试。",
+            ).format(seconds=self.retry_after)
+        )
+
+
+WRONG_PASSWORD = Text("wrong e-mail or password", "邮箱或密码错误")
+SEVERAL_WORKSPACES = Text(
+    "this e-mail belongs to several workspaces; give the workspace too",
+    "该邮箱属于多个工作区，请同时填写工作区标识",
+)
 
 
 class Login(msgspec.Struct, frozen=True):
@@ -73,7 +128,15 @@ class Login(msgspec.Struct, frozen=True):
     user: AuthUser
 
 
-async def login(kefu: Kefu, email: str, password: str, workspace: str | None = None) -> Login:
+async def login(
+    kefu: Kefu, email: str, password: str, workspace: str | None = None, client_ip: str = ""
+) -> Login:
+    # The throttle decides before anything costs CPU: an argon2 check is ~0.7 s.
+    keys = throttle.keys_for(kefu.settings, email, client_ip)
+    store = throttle.store_for(kefu)
+    wait = await store.admit(keys, utcnow())
+    if wait > 0:
+        raise LoginThrottled(wait)
     async with kefu.db.transaction() as session:
         query = sa.select(User).where(
             sa.func.lower(User.email) == email.strip().lower(), User.active.is_(True)
@@ -84,13 +147,13 @@ async def login(kefu: Kefu, email: str, password: str, workspace: str | None = N
             )
         users = (await session.scalars(query)).all()
         if len(users) > 1:
-            raise LoginFailed("this e-mail belongs to several workspaces; give the workspace too")
+            raise LoginFailed(SEVERAL_WORKSPACES)
         user = users[0] if users else None
-        if (
-            not verify_password(user.password_hash if user else _DUMMY_HASH, password)
-            or user is None
-        ):
-            raise LoginFailed("wrong e-mail or password")
+        stored = user.password_hash if user else _dummy_hash(kefu.settings)
+        if not verify_password(stored, password, kefu.settings) or user is None:
+            raise LoginFailed(WRONG_PASSWORD)
+        if hasher(kefu.settings).check_needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password, kefu.settings)
         token = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(24)
         now = utcnow()
@@ -104,12 +167,44 @@ async def login(kefu: Kefu, email: str, password: str, workspace: str | None = N
         )
         session.add(row)
         await session.flush()
-        return Login(token=token, csrf_token=csrf, user=_auth_user(user, row.id))
+        result = Login(token=token, csrf_token=csrf, user=_auth_user(user, row.id))
+    await store.succeeded(keys)
+    return result
 
 
 async def logout(kefu: Kefu, user: AuthUser) -> None:
     async with kefu.db.transaction() as session:
         await session.execute(sa.delete(AuthSession).where(AuthSession.id == user.session_id))
+
+
+async def revoke_sessions(
+    session: AsyncSession, user_id: uuid.UUID, *, keep: uuid.UUID | None = None
+) -> int:
+    """Sign a user out everywhere (but for the session `keep`); how many were ended."""
+    statement = sa.delete(AuthSession).where(AuthSession.user_id == user_id)
+    if keep is not None:
+        statement = statement.where(AuthSession.id != keep)
+    result = await session.execute(statement)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def cookie_secure(settings: Settings) -> bool:
+    """`Secure` cookies whenever the public address is https (or when asked outright)."""
+    return settings.cookie_secure or settings.public_url.strip().lower().startswith("https://")
+
+
+async def require_json(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard: the body must be declared JSON. A cross-site form can send `text/plain`
+    without a preflight, so accepting it would let another site sign a visitor in as the
+    attacker (login CSRF)."""
+    media_type = connection.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        raise UnsupportedType(
+            Text(
+                "Send the sign-in as application/json.",
+                "登录请求必须使用 application/json 格式。",
+            )
+        )
 
 
 def _auth_user(user: User, session_id: uuid.UUID) -> AuthUser:

@@ -14,10 +14,23 @@ Password = Annotated[str, msgspec.Meta(min_length=8, max_length=200)]
 Capacity = dict[str, Annotated[int, msgspec.Meta(ge=0, le=100)]]
 
 
+# No NUL: PostgreSQL refuses it in text, which would be a 500 instead of a 401.
+_NO_NUL = r"^[^\x00]*$"
+
+
 class LoginRequest(msgspec.Struct, frozen=True):
-    email: str
-    password: str
-    workspace: str | None = None
+    email: Annotated[str, msgspec.Meta(max_length=320, pattern=_NO_NUL)]
+    password: Annotated[str, msgspec.Meta(max_length=1024)]
+    workspace: Annotated[str, msgspec.Meta(max_length=63, pattern=_NO_NUL)] | None = None
+
+
+class PasswordChange(msgspec.Struct, frozen=True, kw_only=True):
+    current_password: Annotated[str, msgspec.Meta(max_length=1024)]
+    new_password: Password
+
+
+class SessionsRevoked(msgspec.Struct, frozen=True):
+    revoked: int
 
 
 class LoginResponse(msgspec.Struct, frozen=True):

@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kefu.context import Kefu
 from kefu.db.scope import one_in_workspace
 from kefu.db.tables import GroupMember, SkillGroup, User, Workspace
-from kefu.errors import Conflict, Invalid
+from kefu.errors import Conflict, FieldError, Invalid
+from kefu.i18n import Text
 from kefu.model import Presence, Role, utcnow
-from kefu.people.auth import hash_password
+from kefu.people.auth import AuthUser, hash_password, revoke_sessions, verify_password
 from kefu.people.schemas import (
     AgentCreate,
     AgentOut,
@@ -40,7 +41,7 @@ async def create_workspace(
                 workspace_id=workspace.id,
                 email=admin_email.lower(),
                 name="Admin",
-                password_hash=hash_password(admin_password),
+                password_hash=hash_password(admin_password, kefu.settings),
                 role=Role.admin,
             )
             session.add(admin)
@@ -91,7 +92,7 @@ async def create_agent(kefu: Kefu, workspace_id: uuid.UUID, data: AgentCreate) -
                 workspace_id=workspace_id,
                 email=data.email.lower(),
                 name=data.name,
-                password_hash=hash_password(data.password),
+                password_hash=hash_password(data.password, kefu.settings),
                 role=data.role,
                 capacity=dict(data.capacity) if data.capacity is not None else {"*": 5},
                 region=data.region,
@@ -105,11 +106,27 @@ async def create_agent(kefu: Kefu, workspace_id: uuid.UUID, data: AgentCreate) -
         raise Conflict(f"an agent with the e-mail {data.email} exists already") from None
 
 
+LAST_ADMIN = Text(
+    "{name} is the last active admin of this workspace; make someone else an admin first.",
+    "{name} 是该工作区最后一位启用中的管理员；请先把其他人设为管理员。",
+)
+
+
 async def update_agent(
-    kefu: Kefu, workspace_id: uuid.UUID, user_id: uuid.UUID, data: AgentUpdate
+    kefu: Kefu,
+    workspace_id: uuid.UUID,
+    user_id: uuid.UUID,
+    data: AgentUpdate,
+    *,
+    current_session: uuid.UUID | None = None,
 ) -> AgentOut:
+    """A new password or deactivation ends the agent's sessions (all but
+    `current_session`, the one making the change, when agents edit themselves)."""
     async with kefu.db.transaction() as session:
         user = await get_agent(session, workspace_id, user_id)
+        losing_admin = (data.role is not None and data.role != Role.admin) or data.active is False
+        if user.role == Role.admin and user.active and losing_admin:
+            await _keep_an_admin(session, user)
         for name in ("name", "role", "region", "locale", "active"):
             value = getattr(data, name)
             if value is not None:
@@ -117,10 +134,61 @@ async def update_agent(
         if data.capacity is not None:
             user.capacity = dict(data.capacity)
         if data.password is not None:
-            user.password_hash = hash_password(data.password)
+            user.password_hash = hash_password(data.password, kefu.settings)
+            await revoke_sessions(session, user.id, keep=current_session)
+        if data.active is False:
+            await revoke_sessions(session, user.id)
         if data.group_ids is not None:
             await _set_groups(session, workspace_id, user.id, data.group_ids)
         return await agent_out(session, user)
+
+
+async def _keep_an_admin(session: AsyncSession, user: User) -> None:
+    """Refuse to leave a workspace without an active admin. The admins' rows are locked
+    (PostgreSQL) so two admins demoting each other at once cannot both succeed; SQLite
+    has one writer anyway."""
+    admins = (
+        await session.scalars(
+            sa.select(User.id)
+            .where(
+                User.workspace_id == user.workspace_id,
+                User.role == Role.admin,
+                User.active.is_(True),
+            )
+            .order_by(User.id)
+            .with_for_update()
+        )
+    ).all()
+    if not set(admins) - {user.id}:
+        raise Conflict(LAST_ADMIN.format(name=user.name))
+
+
+WRONG_CURRENT_PASSWORD = Text(
+    "The current password is not right.",
+    "当前密码不正确。",
+)
+
+
+async def change_own_password(
+    kefu: Kefu, user: AuthUser, current_password: str, new_password: str
+) -> None:
+    """An agent's own password: the current one proves it is them; every other session
+    of theirs ends (a thief's included), this one stays."""
+    async with kefu.db.transaction() as session:
+        row = await get_agent(session, user.workspace_id, user.id)
+        if not verify_password(row.password_hash, current_password, kefu.settings):
+            raise Invalid(
+                WRONG_CURRENT_PASSWORD,
+                errors=[FieldError("current_password", WRONG_CURRENT_PASSWORD)],
+            )
+        row.password_hash = hash_password(new_password, kefu.settings)
+        await revoke_sessions(session, row.id, keep=user.session_id)
+
+
+async def sign_out_everywhere(kefu: Kefu, workspace_id: uuid.UUID, user_id: uuid.UUID) -> int:
+    async with kefu.db.transaction() as session:
+        user = await get_agent(session, workspace_id, user_id)
+        return await revoke_sessions(session, user.id)
 
 
 async def _set_groups(

@@ -2,9 +2,10 @@ import { useEffect, useState } from "preact/hooks";
 import { Agent, ApiError, Group, Inbox, QuickReply, del, list, patch, post, put } from "./api";
 import { locale, t } from "./i18n";
 import { route } from "./router";
+import { AuditScreen } from "./audit";
 import { agents, groups, inboxes, loadDirectory, notify, reportError } from "./store";
 
-const SECTIONS = ["inboxes", "agents", "groups", "routing", "hours", "quick"] as const;
+const SECTIONS = ["inboxes", "agents", "groups", "routing", "hours", "quick", "audit"] as const;
 type Section = (typeof SECTIONS)[number];
 
 function Unavailable() {
@@ -556,6 +557,7 @@ export function AdminScreen() {
         {section === "routing" && <RoutingAdmin />}
         {section === "hours" && <HoursAdmin />}
         {section === "quick" && <QuickRepliesAdmin />}
+        {section === "audit" && <AuditScreen />}
       </section>
     </main>
   );

@@ -1,0 +1,219 @@
+"""Which requests the audit log records, in one table: (method, route template) -> the
+action's name. A staff route that changes something is either here or in
+`NOT_AUDITED` with the reason; tests/integration/test_audit.py fails for any route that
+is neither, so a new admin endpoint cannot be forgotten."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kefu.i18n import Text
+
+
+@dataclass(frozen=True, kw_only=True)
+class Audited:
+    action: str
+    object_type: str
+    label: Text
+    # A request changing one of these fields is recorded under that action instead (one
+    # row per action matched): an agent PATCH with `role` is a role change.
+    by_field: dict[str, tuple[str, Text]] = field(default_factory=dict)
+    # The object is the signed-in user (routes under /agents/me).
+    on_self: bool = False
+
+
+def _a(
+    action: str,
+    object_type: str,
+    en: str,
+    zh: str,
+    *,
+    by_field: dict[str, tuple[str, Text]] | None = None,
+    on_self: bool = False,
+) -> Audited:
+    return Audited(
+        action=action,
+        object_type=object_type,
+        label=Text(en, zh),
+        by_field=by_field or {},
+        on_self=on_self,
+    )
+
+
+# Route templates as Litestar reports them (`scope["path_template"]`: no type suffixes).
+AUDITED: dict[tuple[str, str], Audited] = {
+    # Sign-in, sessions, people and roles
+    ("POST", "/api/v1/auth/login"): _a("auth.login", "agent", "Signed in", "登录", on_self=True),
+    ("POST", "/api/v1/auth/logout"): _a(
+        "auth.logout", "agent", "Signed out", "退出登录", on_self=True
+    ),
+    ("PUT", "/api/v1/agents/me/password"): _a(
+        "agent.password_change", "agent", "Changed own password", "修改了自己的密码", on_self=True
+    ),
+    ("POST", "/api/v1/agents"): _a("agent.create", "agent", "Added an agent", "添加了客服"),
+    ("PATCH", "/api/v1/agents/{agent_id}"): _a(
+        "agent.update",
+        "agent",
+        "Edited an agent",
+        "编辑了客服",
+        by_field={
+            "role": ("agent.role_change", Text("Changed a role", "修改了角色")),
+            "active": (
+                "agent.active_change",
+                Text("Enabled or disabled an agent", "启用或停用了客服"),
+            ),
+            "password": ("agent.password_reset", Text("Reset a password", "重置了密码")),
+        },
+    ),
+    ("PUT", "/api/v1/agents/{agent_id}/presence"): _a(
+        "agent.presence_set", "agent", "Set an agent's presence", "设置了客服的在线状态"
+    ),
+    ("DELETE", "/api/v1/agents/{agent_id}/sessions"): _a(
+        "agent.sign_out_everywhere",
+        "agent",
+        "Signed an agent out everywhere",
+        "将客服在所有设备上登出",
+    ),
+    ("POST", "/api/v1/groups"): _a(
+        "group.create", "group", "Created a skill group", "创建了技能组"
+    ),
+    ("PATCH", "/api/v1/groups/{group_id}"): _a(
+        "group.update", "group", "Edited a skill group", "编辑了技能组"
+    ),
+    ("DELETE", "/api/v1/groups/{group_id}"): _a(
+        "group.delete", "group", "Deleted a skill group", "删除了技能组"
+    ),
+    # Inboxes
+    ("POST", "/api/v1/inboxes"): _a("inbox.create", "inbox", "Created an inbox", "创建了接入渠道"),
+    ("PATCH", "/api/v1/inboxes/{inbox_id}"): _a(
+        "inbox.update", "inbox", "Edited an inbox", "编辑了接入渠道"
+    ),
+    ("POST", "/api/v1/inboxes/{inbox_id}/secrets/{name}/rotate"): _a(
+        "inbox.secret_rotate", "inbox", "Rotated an inbox secret", "更换了接入渠道密钥"
+    ),
+    ("DELETE", "/api/v1/inboxes/{inbox_id}"): _a(
+        "inbox.delete", "inbox", "Deleted an inbox", "删除了接入渠道"
+    ),
+    # Routing
+    ("POST", "/api/v1/routing/rules"): _a(
+        "routing.rule.create", "routing_rule", "Created a routing rule", "创建了路由规则"
+    ),
+    ("PUT", "/api/v1/routing/rules/{rule_id}"): _a(
+        "routing.rule.update", "routing_rule", "Changed a routing rule", "修改了路由规则"
+    ),
+    ("DELETE", "/api/v1/routing/rules/{rule_id}"): _a(
+        "routing.rule.delete", "routing_rule", "Deleted a routing rule", "删除了路由规则"
+    ),
+    ("POST", "/api/v1/routing/calendars"): _a(
+        "routing.calendar.create", "calendar", "Created business hours", "创建了工作时间"
+    ),
+    ("PUT", "/api/v1/routing/calendars/{calendar_id}"): _a(
+        "routing.calendar.update", "calendar", "Changed business hours", "修改了工作时间"
+    ),
+    ("DELETE", "/api/v1/routing/calendars/{calendar_id}"): _a(
+        "routing.calendar.delete", "calendar", "Deleted business hours", "删除了工作时间"
+    ),
+    ("PUT", "/api/v1/routing/groups/{group_id}/policy"): _a(
+        "routing.group_policy.update",
+        "group",
+        "Changed a group's queue policy",
+        "修改了技能组的排队策略",
+    ),
+    # Knowledge
+    ("POST", "/api/v1/knowledge"): _a(
+        "knowledge.create", "knowledge", "Created a knowledge entry", "创建了知识条目"
+    ),
+    ("PATCH", "/api/v1/knowledge/{entry_id}"): _a(
+        "knowledge.update", "knowledge", "Edited a knowledge entry", "编辑了知识条目"
+    ),
+    ("DELETE", "/api/v1/knowledge/{entry_id}"): _a(
+        "knowledge.delete", "knowledge", "Deleted a knowledge entry", "删除了知识条目"
+    ),
+    ("POST", "/api/v1/knowledge/{entry_id}/versions/{version}/restore"): _a(
+        "knowledge.restore", "knowledge", "Restored an earlier version", "恢复了历史版本"
+    ),
+    ("PATCH", "/api/v1/knowledge/categories/{category_id}"): _a(
+        "knowledge.category.update", "knowledge_category", "Edited a category", "编辑了知识分类"
+    ),
+    ("DELETE", "/api/v1/knowledge/categories/{category_id}"): _a(
+        "knowledge.category.delete", "knowledge_category", "Deleted a category", "删除了知识分类"
+    ),
+    ("POST", "/api/v1/knowledge/import"): _a(
+        "knowledge.import", "knowledge", "Imported knowledge", "导入了知识库"
+    ),
+    ("POST", "/api/v1/knowledge/reindex"): _a(
+        "knowledge.reindex", "knowledge", "Rebuilt the search index", "重建了搜索索引"
+    ),
+    ("POST", "/api/v1/knowledge/unanswered/resolve"): _a(
+        "knowledge.unanswered.resolve",
+        "knowledge",
+        "Resolved unanswered questions",
+        "处理了未解答问题",
+    ),
+    # Data leaving the system
+    ("GET", "/api/v1/knowledge/export"): _a(
+        "knowledge.export", "knowledge", "Exported the knowledge base", "导出了知识库"
+    ),
+    # Customer profiles and shared answers
+    ("PATCH", "/api/v1/contacts/{contact_id}"): _a(
+        "contact.update", "contact", "Edited a contact", "编辑了客户资料"
+    ),
+    ("POST", "/api/v1/contacts/{contact_id}/merge"): _a(
+        "contact.merge", "contact", "Merged contacts", "合并了客户"
+    ),
+    ("POST", "/api/v1/quick-replies"): _a(
+        "quick_reply.create", "quick_reply", "Created a quick reply", "创建了快捷回复"
+    ),
+    ("PATCH", "/api/v1/quick-replies/{reply_id}"): _a(
+        "quick_reply.update", "quick_reply", "Edited a quick reply", "编辑了快捷回复"
+    ),
+    ("DELETE", "/api/v1/quick-replies/{reply_id}"): _a(
+        "quick_reply.delete", "quick_reply", "Deleted a quick reply", "删除了快捷回复"
+    ),
+}
+
+_CONVERSATION_WORK = "conversation work: the conversation's event log records who did it"
+
+# Staff routes that change something but are deliberately not in the audit log.
+NOT_AUDITED: dict[tuple[str, str], str] = {
+    ("PUT", "/api/v1/agents/me/presence"): "an agent's own presence, many times a day",
+    ("POST", "/api/v1/conversations/{conversation_id}/assign"): _CONVERSATION_WORK,
+    ("PATCH", "/api/v1/conversations/{conversation_id}"): _CONVERSATION_WORK,
+    ("POST", "/api/v1/conversations/{conversation_id}/messages"): _CONVERSATION_WORK,
+    ("POST", "/api/v1/conversations/{conversation_id}/reopen"): _CONVERSATION_WORK,
+    ("POST", "/api/v1/conversations/{conversation_id}/resolve"): _CONVERSATION_WORK,
+    ("POST", "/api/v1/conversations/{conversation_id}/snooze"): _CONVERSATION_WORK,
+    ("POST", "/api/v1/conversations/{conversation_id}/transfer"): _CONVERSATION_WORK,
+    ("POST", "/api/v1/routing/explain"): "a dry run that changes nothing",
+    ("POST", "/api/v1/inboxes/{inbox_id}/test"): "a connection test that changes nothing",
+    ("POST", "/api/v1/knowledge/{entry_id}/feedback"): "an agent rating an answer",
+    ("POST", "/api/v1/knowledge/{entry_id}/insertions"): "a usage count as agents insert answers",
+    ("POST", "/api/v1/quick-replies/{reply_id}/render"): "a preview that changes nothing",
+}
+
+# Routes under /api/v1 that change something without a staff session, by design.
+PUBLIC: dict[tuple[str, str], str] = {
+    ("POST", "/api/v1/auth/login"): "signing in (audited once signed in)",
+}
+PUBLIC_PREFIXES = ("/api/v1/widget/",)  # visitors, authenticated by their widget token
+
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def is_export(method: str, path_template: str) -> bool:
+    """Data leaving the system is audited even though it is a GET."""
+    return method == "GET" and (path_template.endswith("/export") or "/export/" in path_template)
+
+
+def lookup(method: str, path_template: str) -> Audited | None:
+    return AUDITED.get((method, path_template))
+
+
+def actions() -> list[tuple[str, Text]]:
+    """Every action name the log can hold, with its label, for the console's filter."""
+    seen: dict[str, Text] = {}
+    for entry in AUDITED.values():
+        seen.setdefault(entry.action, entry.label)
+        for action, label in entry.by_field.values():
+            seen.setdefault(action, label)
+    return sorted(seen.items())
