@@ -7,7 +7,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-WIDGETS := widgets/chat widgets/console
 
 .PHONY: run test bench install frontend system-deps services lint typecheck pytest clean
 
@@ -19,16 +18,30 @@ $(BIN)/kefu: pyproject.toml
 
 install: $(BIN)/kefu
 
-# Node modules and the built bundles (src/kefu/static/...). Skipped for a widget whose
-# folder has no package.json yet.
-frontend:
+# Node modules and the built bundles (src/kefu/static/...), rebuilt only when out of date:
+# `npm ci` when a package-lock.json is newer than its stamp, a Vite build when any of the
+# widget's sources is newer than its bundle. A second `make run` rebuilds nothing.
+NPM_CI := npm ci --no-audit --no-fund --loglevel=error
+CHAT_BUNDLE := src/kefu/static/chat/widget.js
+CONSOLE_BUNDLE := src/kefu/static/console/index.html
+widget_sources = $(shell find $(1)/src $(wildcard $(1)/scripts) -type f) \
+  $(wildcard $(1)/package.json $(1)/tsconfig.json $(1)/vite.config.ts $(1)/index.html)
+
+frontend: $(CHAT_BUNDLE) $(CONSOLE_BUNDLE)
+
+# The stamp lives inside node_modules, so deleting node_modules also re-runs `npm ci`.
+widgets/%/node_modules/.kefu-npm-ci: widgets/%/package-lock.json
 	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm; }
-	@for w in $(WIDGETS); do \
-	  if [ -f $$w/package.json ]; then \
-	    echo "building $$w"; \
-	    (cd $$w && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent) || exit 1; \
-	  fi; \
-	done
+	cd widgets/$* && $(NPM_CI)
+	touch $@
+
+$(CHAT_BUNDLE): widgets/chat/node_modules/.kefu-npm-ci $(call widget_sources,widgets/chat)
+	cd widgets/chat && npm run build --silent
+	touch $@
+
+$(CONSOLE_BUNDLE): widgets/console/node_modules/.kefu-npm-ci $(call widget_sources,widgets/console)
+	cd widgets/console && npm run build --silent
+	touch $@
 
 # Debian packages the tests drive: Chromium for the browser tests, with CJK and emoji
 # fonts so screenshots show Chinese text rather than empty boxes.
@@ -55,11 +68,11 @@ services:
 	  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
 	    --dir /var/lib/redis --logfile /var/log/redis/ci.log; sleep 1; }
 
+# Migrate, seed the demo and serve in one process (`kefu db upgrade`, `kefu demo`, then
+# `kefu serve`, without importing kefu three times).
 run: install frontend
 	mkdir -p var
-	$(BIN)/kefu db upgrade
-	$(BIN)/kefu demo
-	$(BIN)/kefu serve
+	$(BIN)/kefu serve --migrate --demo
 
 lint: install
 	$(BIN)/ruff check src connectors knowledge tests bench migrations

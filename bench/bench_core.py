@@ -14,12 +14,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import sqlalchemy as sa
 import uvicorn
 import websockets
 
+from bench.databases import fresh_database
 from kefu.app import build_kefu, create_app
 from kefu.context import Kefu
 from kefu.conversations.service import ingest
@@ -34,21 +34,16 @@ MESSAGES = 10_000
 # 1,000 concurrent conversations: each has one message in flight at a time, as a visitor
 # or a webhook waits for the answer before sending the next.
 CONCURRENCY = CONVERSATIONS
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+PG_DATABASE = "kefu_bench"
 
 
 async def _fresh_database(kind: str, workdir: Path) -> str:
-    if kind == "sqlite":
-        path = workdir / "bench.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        url = f"sqlite+aiosqlite:///{path}"
-    else:
-        conn = await asyncpg.connect(PG_ADMIN)
-        await conn.execute('DROP DATABASE IF EXISTS "kefu_bench" WITH (FORCE)')
-        await conn.execute('CREATE DATABASE "kefu_bench"')
-        await conn.close()
-        url = "postgresql+asyncpg://postgres@127.0.0.1:5432/kefu_bench"
+    if kind == "postgres":
+        return await fresh_database(PG_DATABASE)
+    path = workdir / "bench.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    url = f"sqlite+aiosqlite:///{path}"
     engine = sa.ext.asyncio.create_async_engine(url)
     async with engine.begin() as conn:
         await conn.run_sync(all_tables().create_all)

@@ -9,17 +9,16 @@ same queue served by two processes at once. Prints and returns one line per figu
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import uuid
 from collections import Counter
 from datetime import timedelta
 from typing import Any
 
-import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bench.databases import drop_database, fresh_database
 from kefu.app import build_kefu
 from kefu.db.metadata import all_tables
 from kefu.db.tables import (
@@ -35,7 +34,6 @@ from kefu.model import new_id, utcnow
 from kefu.routing import service as routing
 from kefu.settings import Settings
 
-PG_ADMIN = os.environ.get("KEFU_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 DB_NAME = "kefu_bench_routing"
 QUEUED = 10_000
 AGENTS = 500
@@ -48,23 +46,8 @@ GROUPS = [
 ]
 
 
-def _url() -> str:
-    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    return f"{base}/{DB_NAME}"
-
-
 async def _fresh_database() -> str:
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    finally:
-        await conn.close()
-    engine = create_async_engine(_url())
-    async with engine.begin() as c:
-        await c.run_sync(all_tables().create_all)
-    await engine.dispose()
-    return _url()
+    return await fresh_database(DB_NAME)
 
 
 async def _seed(url: str) -> uuid.UUID:
@@ -347,11 +330,7 @@ async def main() -> list[str]:
     print(lines[-1], flush=True)
     lines.append(await _two_processes(url))
     print(lines[-1], flush=True)
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    await drop_database(DB_NAME)
     return lines
 
 

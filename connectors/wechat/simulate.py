@@ -12,16 +12,13 @@ import asyncio
 import sys
 import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
-from kefu.channel_state.inboxes import read_inbox
-from kefu.connectors.wechat.config import account_keys
-from kefu.connectors.wechat.webhook import seal_request
-from kefu.model import utcnow
-from kefu.settings import Settings
+    from kefu.settings import Settings
 
 EVENTS = ("subscribe", "unsubscribe", "SCAN", "CLICK", "VIEW")
 
@@ -57,6 +54,28 @@ def message_xml(
     )
 
 
+class Unreachable(Exception):
+    """The server did not answer at `url`: nothing listens there, or it timed out."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+        self.reason = reason
+
+
+def server_url(settings: Settings) -> str:
+    """Where this installation's server answers: KEFU_PUBLIC_URL when set, else
+    KEFU_HOST:KEFU_PORT, with a listen-on-every-address host read as this machine."""
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    host = settings.host
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 -- read, not bound: connect to this machine
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.port}"
+
+
 async def simulate(
     settings: Settings,
     inbox_id: uuid.UUID,
@@ -67,23 +86,31 @@ async def simulate(
     http: httpx.AsyncClient | None = None,
 ) -> list[httpx.Response]:
     """Post `xml` to the inbox's webhook `repeat` times, as WeChat's retries would."""
+    # Imported here so that building kefu's command line does not load them.
+    import httpx
+
+    from kefu.channel_state.inboxes import read_inbox
+    from kefu.connectors.wechat.config import account_keys
+    from kefu.connectors.wechat.webhook import seal_request
+    from kefu.model import utcnow
+
     inbox = await read_inbox(settings.database_url, inbox_id)
     if inbox is None or inbox.kind != "wechat":
         raise LookupError(f"no WeChat inbox {inbox_id}")
     keys = account_keys(inbox)
+    url = f"{base_url.rstrip('/')}/connectors/wechat/{inbox_id}"
     client = http or httpx.AsyncClient(timeout=10)
     responses = []
     try:
         for _ in range(repeat):
             query, body = seal_request(keys, xml, now=utcnow())
-            responses.append(
-                await client.post(
-                    f"{base_url.rstrip('/')}/connectors/wechat/{inbox_id}",
-                    params=query,
-                    content=body,
-                    headers={"content-type": "text/xml"},
+            try:
+                response = await client.post(
+                    url, params=query, content=body, headers={"content-type": "text/xml"}
                 )
-            )
+            except httpx.TransportError as exc:
+                raise Unreachable(url, str(exc) or type(exc).__name__) from exc
+            responses.append(response)
     finally:
         if http is None:
             await client.aclose()
@@ -91,10 +118,12 @@ async def simulate(
 
 
 def cmd_simulate_wechat(args: argparse.Namespace) -> int:
+    import sqlalchemy as sa
+
     from kefu.settings import load
 
     settings = load()
-    base_url = args.url or settings.public_url or f"http://{settings.host}:{settings.port}"
+    base_url = args.url or server_url(settings)
     xml = message_xml(
         args.openid, text=args.text or "", event=args.event, key=args.key, msg_id=args.msg_id
     )
@@ -102,12 +131,42 @@ def cmd_simulate_wechat(args: argparse.Namespace) -> int:
         responses = asyncio.run(
             simulate(settings, args.inbox, xml, base_url=base_url, repeat=args.repeat)
         )
-    except (LookupError, httpx.HTTPError) as exc:
-        print(f"simulate: {exc}", file=sys.stderr)
+    except Unreachable as exc:
+        _fail(
+            f"no kefu server answered at {exc.url} ({exc.reason}); start `kefu serve`, or "
+            "point KEFU_PORT, KEFU_PUBLIC_URL or --url at it"
+            f" / 无法连接 {exc.url} 上的 kefu：请先运行 kefu serve，或用 KEFU_PORT、"
+            "KEFU_PUBLIC_URL、--url 指向它"
+        )
+        return 2
+    except LookupError:
+        _fail(
+            f"no WeChat inbox {args.inbox} in {_database(settings.database_url)}"
+            f" / 数据库中没有微信收件箱 {args.inbox}"
+        )
+        return 2
+    except (sa.exc.SQLAlchemyError, OSError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        _fail(
+            f"cannot read the inbox from {_database(settings.database_url)} ({reason}); "
+            "run it where `kefu serve` runs, with the same KEFU_DATABASE_URL"
+            f" / 无法从 {_database(settings.database_url)} 读取收件箱"
+        )
         return 2
     for response in responses:
         print(f"{response.status_code} {response.text[:300]}")
     return 0 if all(r.status_code == 200 for r in responses) else 1
+
+
+def _fail(line: str) -> None:
+    print(f"kefu simulate: {line}", file=sys.stderr)
+
+
+def _database(url: str) -> str:
+    """The database URL without its password, to name it in an error."""
+    import sqlalchemy as sa
+
+    return sa.make_url(url).render_as_string(hide_password=True)
 
 
 def add_parser(subparsers: Any) -> None:
@@ -129,5 +188,7 @@ def add_parser(subparsers: Any) -> None:
     wechat.add_argument("--key", default="", help="EventKey: menu key, qrscene_<scene>, URL")
     wechat.add_argument("--msg-id", help="MsgId (default: a fresh one)")
     wechat.add_argument("--repeat", type=int, default=1, help="post it N times, like retries")
-    wechat.add_argument("--url", help="kefu's base URL (default: KEFU_PUBLIC_URL or host:port)")
+    wechat.add_argument(
+        "--url", help="kefu's base URL (default: KEFU_PUBLIC_URL, else KEFU_HOST:KEFU_PORT)"
+    )
     wechat.set_defaults(fn=cmd_simulate_wechat)

@@ -8,6 +8,8 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import msgspec
+
 from kefu.settings import Settings, load
 
 
@@ -17,14 +19,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from kefu.app import create_app
 
     settings = load()
+    settings = msgspec.structs.replace(
+        settings, host=args.host or settings.host, port=args.port or settings.port
+    )
+    # One process for `make run`'s migrate, seed and serve: each `kefu` start imports
+    # most of kefu again, which costs more than the work when there is nothing to do.
     if args.migrate:
         from kefu.db.migrate import upgrade
 
         upgrade(settings.database_url)
-    host = args.host or settings.host
-    port = args.port or settings.port
+    if args.demo:
+        _seed_demo(settings)
     uvicorn.run(
-        create_app(settings), host=host, port=port, log_level="info", ws="websockets-sansio"
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        ws="websockets-sansio",
     )
     return 0
 
@@ -53,6 +64,10 @@ async def _with_kefu(settings: Settings, fn: Callable[[Any], Awaitable[int]]) ->
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    return _seed_demo(load())
+
+
+def _seed_demo(settings: Settings) -> int:
     from kefu.demo import seed, showcase
 
     async def go(kefu: Any) -> int:
@@ -69,7 +84,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(f"    {login.role:<18} {login.email:<28} {login.name}")
         return 0
 
-    return asyncio.run(_with_kefu(load(), go))
+    return asyncio.run(_with_kefu(settings, go))
 
 
 def cmd_workspace(args: argparse.Namespace) -> int:
@@ -112,7 +127,8 @@ def cmd_agent(args: argparse.Namespace) -> int:
     return asyncio.run(_with_kefu(load(), go))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """kefu's command line; `command`, when given, is the one about to run."""
     parser = argparse.ArgumentParser(prog="kefu", description="kefu customer service workspace")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -120,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--migrate", action="store_true", help="upgrade the database first")
+    serve.add_argument(
+        "--demo", action="store_true", help="then seed the demo workspace and print its logins"
+    )
     serve.set_defaults(fn=cmd_serve)
 
     db = sub.add_parser("db", help="migrate the database")
@@ -151,10 +170,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     acreate.set_defaults(fn=cmd_agent)
 
-    for module in _EXTENSIONS:
+    # The domains' subcommands are added unless the command is one of the above: their
+    # modules import most of kefu, which `kefu db upgrade` and `kefu serve` need not pay
+    # for at every start. `kefu --help` and their own commands load them all.
+    if command not in sub.choices:
         import importlib
 
-        importlib.import_module(module).add_parser(sub)
+        for module in _EXTENSIONS:
+            importlib.import_module(module).add_parser(sub)
     return parser
 
 
@@ -162,10 +185,16 @@ def build_parser() -> argparse.ArgumentParser:
 _EXTENSIONS: tuple[str, ...] = ("kefu.connectors.wechat.simulate", "kefu.knowledge.cli")
 
 
+def _command(argv: list[str]) -> str | None:
+    """The subcommand named on the command line (its first word not an option)."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
 def main(argv: list[str] | None = None) -> int:
     from kefu.errors import KefuError
 
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(_command(argv)).parse_args(argv)
     try:
         result: int = args.fn(args)
     except KefuError as exc:

@@ -72,14 +72,16 @@ async def seed(
                 await session.flush()
             groups[key] = group.id
         logins = []
-        # Every demo login shares the password: hash it once (argon2 is slow on purpose).
-        password_hash = hash_password(password)
+        # Every demo login shares the password: hash it once, and only if a login is new
+        # (argon2 is slow on purpose; re-running `kefu demo` should cost nothing).
+        password_hash: str | None = None
         for local, name, role, group_key in PEOPLE:
             email = f"{local}@{domain}"
             user = await session.scalar(
                 sa.select(User).where(User.workspace_id == workspace.id, User.email == email)
             )
             if user is None:
+                password_hash = password_hash or hash_password(password)
                 user = User(
                     workspace_id=workspace.id,
                     email=email,
