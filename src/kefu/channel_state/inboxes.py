@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
 
 from kefu.context import Kefu
 from kefu.db.engine import Database
@@ -73,12 +74,30 @@ async def active_inbox_by_key(
         return _usable(row, kind)
 
 
+class DatabaseUnreadable(Exception):
+    """A command-line tool could not read the database (wrong URL, server down)."""
+
+    def __init__(self, database: str, reason: str) -> None:
+        super().__init__(f"{database}: {reason}")
+        self.database = database
+        self.reason = reason
+
+
+def redacted(database_url: str) -> str:
+    """The database URL without its password, to name it in an error."""
+    return sa.make_url(database_url).render_as_string(hide_password=True)
+
+
 async def read_inbox(database_url: str, inbox_id: uuid.UUID) -> ChannelInbox | None:
-    """For command-line tools that run without an app: one read, then the engine closes."""
+    """For command-line tools that run without an app: one read, then the engine closes.
+    Raises `DatabaseUnreadable` when the database cannot be read at all."""
     db = Database(database_url)
     try:
         async with db.session() as session:
             row = await session.get(Inbox, inbox_id)
             return view_of(row) if row is not None else None
+    except (SQLAlchemyError, OSError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise DatabaseUnreadable(redacted(database_url), reason) from exc
     finally:
         await db.dispose()
