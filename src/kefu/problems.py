@@ -1,15 +1,23 @@
-"""Every error as an RFC 9457 problem document (`application/problem+json`)."""
+"""Every error as an RFC 9457 problem document (`application/problem+json`).
+
+Litestar reports a body or query that does not fit its msgspec type as
+"Validation failed for POST /api/v1/agents" with msgspec's English per field
+("Expected `str` of length <= 200"). Those sentences follow msgspec's stable error
+format, so they are matched here and said again in the request's language, with the
+field they are about, the way the console shows form errors."""
 
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from sqlalchemy.exc import IntegrityError
 
-from kefu.errors import KefuError
+from kefu.errors import FieldError, KefuError
 from kefu.i18n import Text, locale_of
 
 log = logging.getLogger("kefu")
@@ -47,6 +55,155 @@ def rendered(text: Text | str, locale: str) -> str:
     return text.render(locale) if isinstance(text, Text) else text
 
 
+_TYPES: dict[str, Text] = {
+    "str": Text("text", "文字"),
+    "int": Text("a whole number", "整数"),
+    "float": Text("a number", "数字"),
+    "bool": Text("true or false", "是或否"),
+    "array": Text("a list", "列表"),
+    "object": Text("an object", "对象"),
+    "null": Text("nothing", "空值"),
+    "uuid": Text("an id", "ID"),
+    "datetime": Text("a date and time", "日期时间"),
+    "date": Text("a date", "日期"),
+}
+
+
+def _kind(names: str) -> Text:
+    """`str | null` -> "text or nothing" / "文字或空值"."""
+    parts = [_TYPES.get(n.strip(), Text(n.strip(), n.strip())) for n in names.split("|")]
+    return Text(" or ".join(p.en for p in parts), "或".join(p.zh for p in parts))
+
+
+def _length(m: re.Match[str]) -> Text:
+    n = int(m["n"])
+    items = m["type"] in ("array", "object")
+    if m["op"] == "<=":
+        if items:
+            return Text("At most {n} items.", "最多 {n} 项。").format(n=n)
+        return Text("At most {n} characters.", "最多 {n} 个字符。").format(n=n)
+    if n == 1:
+        return Text("This cannot be empty.", "此项不能为空。")
+    if items:
+        return Text("At least {n} items.", "至少 {n} 项。").format(n=n)
+    return Text("At least {n} characters.", "至少 {n} 个字符。").format(n=n)
+
+
+_BOUNDS = {
+    ">=": Text("Must be {n} or more.", "不能小于 {n}。"),
+    "<=": Text("Must be {n} or less.", "不能大于 {n}。"),
+    ">": Text("Must be more than {n}.", "须大于 {n}。"),
+    "<": Text("Must be less than {n}.", "须小于 {n}。"),
+}
+
+
+def _number(value: str) -> str:
+    return value.removesuffix(".0")
+
+
+_RULES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], Text]]] = [
+    (
+        re.compile(r"^Object missing required field `(?P<name>[^`]+)`"),
+        lambda m: Text("This is required.", "此项必填。"),
+    ),
+    (
+        re.compile(r"^Object contains unknown field `(?P<name>[^`]+)`"),
+        lambda m: Text("This field is not known here; leave it out.", "无法识别此字段，请去掉。"),
+    ),
+    (
+        re.compile(r"^Expected `(?P<type>str|array|object)` of length (?P<op><=|>=) (?P<n>\d+)"),
+        _length,
+    ),
+    (
+        re.compile(r"^Expected `(?:int|float)` (?P<op>>=|<=|>|<) (?P<n>-?[\d.]+)"),
+        lambda m: _BOUNDS[m["op"]].format(n=_number(m["n"])),
+    ),
+    (
+        re.compile(r"^Expected `str` matching regex"),
+        lambda m: Text("This is not in the expected format.", "格式不正确，请按提示填写。"),
+    ),
+    (
+        re.compile(r"^Invalid enum value (?P<value>.+)$"),
+        lambda m: Text(
+            "{value} is not one of the choices; pick one from the list.",
+            "{value} 不是可选项，请从列表中选择。",
+        ).format(value=m["value"]),
+    ),
+    (
+        re.compile(r"^Expected `(?P<want>[^`]+)`, got `(?P<got>[^`]+)`"),
+        lambda m: Text(
+            f"Expected {_kind(m['want']).en}, got {_kind(m['got']).en}.",
+            f"应为{_kind(m['want']).zh}，收到的是{_kind(m['got']).zh}。",
+        ),
+    ),
+    (
+        re.compile(r"^Invalid UUID"),
+        lambda m: Text("This must be an id (UUID).", "须为 ID（UUID）。"),
+    ),
+    (
+        re.compile(r"^Invalid RFC3339 encoded datetime"),
+        lambda m: Text(
+            "This must be a date and time, e.g. 2026-01-31T09:00:00Z.",
+            "须为日期时间，如 2026-01-31T09:00:00Z。",
+        ),
+    ),
+    (
+        re.compile(r"^Invalid RFC3339 encoded date"),
+        lambda m: Text("This must be a date, e.g. 2026-01-31.", "须为日期，如 2026-01-31。"),
+    ),
+    (
+        re.compile(r"^Invalid RFC3339 encoded time"),
+        lambda m: Text("This must be a time, e.g. 09:30.", "须为时间，如 09:30。"),
+    ),
+]
+
+# Litestar names the whole body "data" when the fault is in the object itself (a missing
+# or unknown member); the member's own name is in the message.
+_WHOLE_BODY = ("data", "")
+
+
+def field_error(raw: Mapping[str, Any]) -> FieldError:
+    """One Litestar error entry (`{"message", "key", "source"}`) as a FieldError."""
+    message = str(raw.get("message", ""))
+    key = str(raw.get("key") or "")
+    if key.startswith("data."):
+        key = key.removeprefix("data.")
+    for pattern, say in _RULES:
+        m = pattern.search(message)
+        if m is None:
+            continue
+        if "name" in m.groupdict() and m["name"]:
+            key = m["name"] if key in _WHOLE_BODY else f"{key}.{m['name']}"
+        return FieldError(key, say(m))
+    return FieldError(
+        key, Text(f"This value is not valid ({message}).", f"此值无效（{message}）。")
+    )
+
+
+def field_errors(raw: Iterable[Any]) -> list[FieldError]:
+    return [field_error(e) for e in raw if isinstance(e, Mapping)]
+
+
+def summary(errors: list[FieldError]) -> Text:
+    """The problem's `detail`: every field and what to do about it, for a toast."""
+
+    def part(e: FieldError, zh: bool) -> str:
+        text = e.message if isinstance(e.message, Text) else Text(e.message, e.message)
+        said = text.zh if zh else text.en
+        return f"{e.field}: {said}" if e.field else said
+
+    return Text(
+        "Please fix: " + " ".join(part(e, False) for e in errors),
+        "请修改：" + " ".join(part(e, True) for e in errors),
+    )
+
+
+BAD_JSON = Text(
+    "The request body is not valid JSON; check the data sent.",
+    "请求内容不是有效的 JSON，请检查提交的数据。",
+)
+
+
 def on_kefu_error(request: Request[Any, Any, Any], exc: KefuError) -> Response[dict[str, Any]]:
     locale = locale_of(request.headers.get("accept-language"))
     extra: dict[str, Any] = dict(exc.extra)
@@ -57,11 +214,18 @@ def on_kefu_error(request: Request[Any, Any, Any], exc: KefuError) -> Response[d
     return problem(exc.status_code, rendered(exc.text, locale), exc.title, **extra)
 
 
-def on_http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
-    extra: dict[str, Any] = {}
-    if isinstance(exc, ValidationException) and exc.extra:
-        extra["errors"] = exc.extra
-    return problem(exc.status_code, str(exc.detail), **extra)
+def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    locale = locale_of(request.headers.get("accept-language"))
+    if isinstance(exc, ValidationException) and isinstance(exc.extra, list) and exc.extra:
+        errors = field_errors(exc.extra)
+        return problem(
+            exc.status_code,
+            summary(errors).render(locale),
+            errors=[{"field": e.field, "message": rendered(e.message, locale)} for e in errors],
+        )
+    if exc.status_code == 400 and isinstance(exc.__cause__, SerializationException):
+        return problem(400, BAD_JSON.render(locale))
+    return problem(exc.status_code, str(exc.detail))
 
 
 def on_integrity_error(_: Request[Any, Any, Any], exc: IntegrityError) -> Response[dict[str, Any]]:

@@ -109,6 +109,39 @@ export interface Inbox {
   public_key?: string;
   config?: Record<string, unknown>;
   default_group_id?: string | null;
+  secrets_set?: string[];
+  active?: boolean;
+  webhook_url?: string | null;
+  generated_secrets?: Record<string, string> | null;
+}
+
+/** `{"en": ..., "zh-CN": ...}` as the server sends labels. */
+export type Label = { en: string; "zh-CN": string };
+
+export interface ChannelField {
+  name: string;
+  type: string;
+  secret: boolean;
+  required: boolean;
+  generated: boolean;
+  label: Label;
+  help?: Label | null;
+  choices?: { value: string; label: Label }[] | null;
+  default?: unknown;
+  max_length?: number | null;
+  min?: number | null;
+  max?: number | null;
+  section: string;
+  item_fields?: ChannelField[] | null;
+}
+
+export interface ChannelSchema {
+  kind: string;
+  label: Label;
+  webhook: boolean;
+  can_test: boolean;
+  capabilities: Record<string, unknown>;
+  fields: ChannelField[];
 }
 
 export interface QuickReply {
@@ -119,13 +152,26 @@ export interface QuickReply {
   scope: string;
 }
 
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
 export class ApiError extends Error {
   constructor(
     public status: number,
     public detail: string,
+    /** RFC 9457 `errors[]`: what is wrong with each field, already in the user's language. */
+    public errors: FieldProblem[] = [],
   ) {
     super(detail);
   }
+}
+
+/** The language the server answers in; set by i18n.ts, read on every request. */
+let acceptLanguage = "en";
+export function setAcceptLanguage(value: string): void {
+  acceptLanguage = value;
 }
 
 function cookie(name: string): string {
@@ -134,7 +180,10 @@ function cookie(name: string): string {
 }
 
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { Accept: "application/json" };
+  const headers: Record<string, string> = {
+    Accept: "application/json",
+    "Accept-Language": acceptLanguage,
+  };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET" && method !== "HEAD") headers["X-CSRF-Token"] = cookie("kefu_csrf");
   const res = await fetch(path, {
@@ -153,10 +202,15 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   }
   if (!res.ok) {
     // RFC 9457 problem details: prefer the human sentence in `detail`.
-    const p = (data ?? {}) as { detail?: unknown; title?: string };
+    const p = (data ?? {}) as { detail?: unknown; title?: string; errors?: unknown };
     const detail =
       typeof p.detail === "string" ? p.detail : p.title ?? `${res.status} ${res.statusText}`;
-    throw new ApiError(res.status, detail);
+    const errors = Array.isArray(p.errors)
+      ? (p.errors as Partial<FieldProblem>[])
+          .filter((e) => typeof e?.message === "string")
+          .map((e) => ({ field: String(e.field ?? ""), message: String(e.message) }))
+      : [];
+    throw new ApiError(res.status, detail, errors);
   }
   return data as T;
 }
