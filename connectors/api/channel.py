@@ -15,6 +15,7 @@ from litestar import Controller, Request, post
 from litestar.status_codes import HTTP_202_ACCEPTED
 from litestar.types import ControllerRouterHandler
 
+from kefu.channel_state.inboxes import active_inbox
 from kefu.connectors.api.config import ApiConfig, ApiSecrets
 from kefu.connectors.base import Capabilities, DeliveryError, InboxView
 from kefu.connectors.signing import (
@@ -25,7 +26,7 @@ from kefu.connectors.signing import (
     verify,
 )
 from kefu.context import Kefu
-from kefu.db.tables import Inbox
+from kefu.conversations.ingest import ingest
 from kefu.errors import FieldError, Forbidden, KefuError, NotFound
 from kefu.i18n import Text
 from kefu.model import (
@@ -103,9 +104,8 @@ class ApiWebhook(Controller):
     ) -> Accepted:
         # Order matters: nothing is parsed, let alone stored, before the signature holds.
         body = await request.body()
-        async with kefu.db.session() as session:
-            inbox = await session.get(Inbox, inbox_id)
-        if inbox is None or inbox.kind != ChannelKind.api or not inbox.active:
+        inbox = await active_inbox(kefu, inbox_id, ChannelKind.api)
+        if inbox is None:
             raise NotFound(f"no API inbox {inbox_id}")
         try:
             verify(
@@ -122,8 +122,6 @@ class ApiWebhook(Controller):
             inbound = to_inbound(inbox.id, payload)
         except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
             raise KefuError(f"malformed message: {exc}") from None
-        from kefu.conversations.ingest import ingest
-
         result = await ingest(kefu, inbound)
         return Accepted(result.conversation_id, result.message_id, result.duplicate)
 

@@ -51,11 +51,10 @@ from kefu.connectors.web.schemas import (
 )
 from kefu.connectors.web.service import Caller
 from kefu.context import Kefu
-from kefu.conversations.queries import get_visible
 from kefu.errors import Invalid, KefuError, NotFound, TooLarge, UnsupportedType
-from kefu.model import Attachment, MessageView, SenderKind, utcnow
+from kefu.model import Attachment, MessageView, SenderKind
 from kefu.people.auth import STAFF, AuthUser, require_role
-from kefu.realtime.bus import conversation_channel
+from kefu.visitors import pages, reading
 
 STATIC_CHAT = Path(kefu.__file__).parent / "static" / "chat"
 # The multipart body may be a little larger than the file; the file limit itself comes
@@ -163,8 +162,9 @@ class WidgetController(Controller):
         data: Annotated[dict[str, UploadFile], Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> Attachment:
         service.require_allowed(caller)
-        _, rules = service.limits_of(kefu)
-        service.check_rate(kefu, f"upload:visitor:{caller.visitor.id}", rules.upload_per_visitor)
+        service.check_rate(
+            kefu, f"upload:visitor:{caller.visitor.id}", kefu.rate_limits.upload_per_visitor
+        )
         file = data.get("file")
         if not isinstance(file, UploadFile):
             raise Invalid("send the file as the multipart field `file`")
@@ -250,12 +250,7 @@ class PageViewsController(Controller):
     async def list_page_views(
         self, kefu: Kefu, user: AuthUser, conversation_id: uuid.UUID
     ) -> PageViewList:
-        async with kefu.db.session() as session:
-            conversation = await get_visible(session, user, conversation_id)
-            items = await service.page_views_of_contact(
-                session, conversation.workspace_id, conversation.contact_id
-            )
-        return PageViewList(items=items)
+        return PageViewList(items=await pages.trail_for_agent(kefu, user, conversation_id))
 
 
 @get("/widget.js", include_in_schema=False)
@@ -303,8 +298,7 @@ class VisitorLine:
         database for it, so nothing published in between is missed."""
         if conversation_id == self.conversation_id:
             return
-        plugin = self.kefu.events.plugin
-        subscriber = await plugin.subscribe([conversation_channel(conversation_id)])
+        subscriber = await self.kefu.events.subscribe_conversation(conversation_id)
         old_subscriber, old_pump = self._subscriber, self._pump
         self._subscriber = subscriber
         self.conversation_id = conversation_id
@@ -314,7 +308,7 @@ class VisitorLine:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await old_pump
         if old_subscriber is not None:
-            await plugin.unsubscribe(old_subscriber)
+            await self.kefu.events.unsubscribe(old_subscriber)
 
     async def close(self) -> None:
         if self._pump is not None:
@@ -322,7 +316,7 @@ class VisitorLine:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._pump
         if self._subscriber is not None:
-            await self.kefu.events.plugin.unsubscribe(self._subscriber)
+            await self.kefu.events.unsubscribe(self._subscriber)
 
     async def _run(self, subscriber: Any) -> None:
         async for raw in subscriber.iter_events():
@@ -357,11 +351,9 @@ class VisitorLine:
     async def _replay(self, after: int, upto: int | None = None) -> None:
         if self.conversation_id is None:
             return
-        async with self.kefu.db.session() as session:
-            conversation = await service.owned_conversation(
-                session, self.caller, self.conversation_id
-            )
-            messages = await service.visitor_messages(session, conversation, after=after)
+        messages = await reading.messages(
+            self.kefu, self.caller.visitor, self.conversation_id, after=after
+        )
         for message in messages:
             if upto is not None and message.seq > upto:
                 break
@@ -370,32 +362,20 @@ class VisitorLine:
     async def _send_conversation(self) -> None:
         if self.conversation_id is None:
             return
-        async with self.kefu.db.session() as session:
-            conversation = await service.owned_conversation(
-                session, self.caller, self.conversation_id
-            )
-            view = await service.conversation_view(session, conversation, utcnow())
+        view = await reading.conversation(self.kefu, self.caller.visitor, self.conversation_id)
         await self.emit({"type": "conversation", "conversation": view})
 
     async def resume(self, frame: ClientFrame) -> None:
-        async with self.kefu.db.session() as session:
-            conversation = None
-            if frame.conversation_id is not None:
-                with contextlib.suppress(NotFound):
-                    conversation = await service.owned_conversation(
-                        session, self.caller, frame.conversation_id
-                    )
-            if conversation is None:
-                conversation = await service.latest_conversation(session, self.caller)
-        if conversation is None:
+        conversation_id = await reading.pick_conversation(
+            self.kefu, self.caller.visitor, frame.conversation_id
+        )
+        if conversation_id is None:
             await self.emit({"type": "synced", "conversation": None})
             return
-        await self.follow(conversation.id)
-        after = frame.after if conversation.id == frame.conversation_id else 0
+        await self.follow(conversation_id)
+        after = frame.after if conversation_id == frame.conversation_id else 0
         await self._replay(after)
-        async with self.kefu.db.session() as session:
-            fresh = await service.owned_conversation(session, self.caller, conversation.id)
-            view = await service.conversation_view(session, fresh, utcnow())
+        view = await reading.conversation(self.kefu, self.caller.visitor, conversation_id)
         await self.emit({"type": "synced", "conversation": view})
 
     async def send(self, frame: ClientFrame, ip: str) -> None:

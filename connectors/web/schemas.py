@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
 
 from kefu.model import Attachment
+
+# The visitor's view of a conversation is the core's (kefu.visitors); re-exported for
+# the routes and tests that name it here.
+from kefu.visitors.schemas import ConversationView, PageViewOut, VisitorMessage
+
+__all__ = ["ConversationView", "PageViewOut", "VisitorMessage"]
 
 Url = Annotated[str, msgspec.Meta(max_length=2000)]
 Short = Annotated[str, msgspec.Meta(max_length=200)]
@@ -108,34 +113,6 @@ class WidgetConfig(msgspec.Struct, frozen=True, kw_only=True):
     upload_types: list[str]
 
 
-class VisitorMessage(msgspec.Struct, frozen=True, kw_only=True):
-    """A message as the visitor sees it: no internal ids of agents, no notes ever."""
-
-    id: uuid.UUID
-    conversation_id: uuid.UUID
-    seq: int
-    direction: str
-    sender_kind: str
-    sender_name: str | None
-    type: str
-    body: str
-    attachments: list[Attachment]
-    delivery_status: str
-    client_message_id: str | None
-    created_at: datetime
-
-
-class ConversationView(msgspec.Struct, frozen=True, kw_only=True):
-    id: uuid.UUID
-    status: str
-    last_seq: int
-    assignee_name: str | None
-    assignee_avatar: str | None
-    queue_position: int | None
-    estimated_wait_seconds: int | None
-    csat_score: int | None
-
-
 class SessionView(msgspec.Struct, frozen=True, kw_only=True):
     token: str
     visitor_id: uuid.UUID
@@ -164,15 +141,6 @@ class PageViewCreated(msgspec.Struct, frozen=True):
 
 class LeftMessage(msgspec.Struct, frozen=True):
     conversation_id: uuid.UUID
-
-
-class PageViewOut(msgspec.Struct, frozen=True, kw_only=True):
-    id: uuid.UUID
-    url: str
-    title: str
-    referrer: str
-    started_at: datetime
-    seconds_on_page: int | None
 
 
 class PageViewList(msgspec.Struct, frozen=True):

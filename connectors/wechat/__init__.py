@@ -21,11 +21,11 @@ if TYPE_CHECKING:
 
 
 def install(kefu: Kefu) -> WeChatConnector:
-    """Register the WeChat connector on a built `Kefu` (its token store and reply-window
-    checks use kefu's database, its media goes under `settings.media_dir`)."""
+    """Register the WeChat connector on a built `Kefu` (its token and reply-window
+    counts come from the core, its media goes under `settings.media_dir`)."""
     from kefu.connectors.wechat.connector import WeChatConnector
     from kefu.connectors.wechat.media import FileMediaStore
 
-    connector = WeChatConnector(kefu.db, media=FileMediaStore(kefu.settings.media_dir))
+    connector = WeChatConnector(kefu, media=FileMediaStore(kefu.settings.media_dir))
     kefu.connectors.register(connector)
     return connector

@@ -16,6 +16,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import MediaType
 
+from kefu.channel_state.inboxes import ChannelInbox, active_inbox
 from kefu.connectors.base import DeliveryError
 from kefu.connectors.wechat.config import account_keys
 from kefu.connectors.wechat.connector import WeChatConnector
@@ -25,8 +26,10 @@ from kefu.connectors.wechat.parse import NotAMessage, to_inbound
 from kefu.connectors.wechat.webhook import WebhookQuery, open_message, verify_url
 from kefu.connectors.wechat.window import ReplyWindow
 from kefu.context import Kefu
-from kefu.db.tables import Inbox, Message
-from kefu.errors import KefuError, NotFound
+from kefu.conversations.attachments import attachments_of, replace_attachments
+from kefu.conversations.ingest import ingest
+from kefu.conversations.replies import reply_facts
+from kefu.errors import Invalid, KefuError, NotFound
 from kefu.model import Attachment, ChannelKind, utcnow
 from kefu.people.auth import STAFF, AuthUser, require_role
 
@@ -52,16 +55,13 @@ class WebhookRefused(KefuError):
         self.title = {403: "Forbidden", 503: "Service unavailable"}.get(exc.status, self.title)
 
 
-async def _inbox(kefu: Kefu, inbox_id: str) -> Inbox:
+async def _inbox(kefu: Kefu, inbox_id: str) -> ChannelInbox:
     try:
         key = uuid.UUID(inbox_id)
     except ValueError:
         key = None
-    inbox = None
-    if key is not None:
-        async with kefu.db.session() as session:
-            inbox = await session.get(Inbox, key)
-    if inbox is None or inbox.kind != ChannelKind.wechat or not inbox.active:
+    inbox = await active_inbox(kefu, key, ChannelKind.wechat) if key is not None else None
+    if inbox is None:
         raise NotFound(f"no WeChat inbox {inbox_id[:64]}")
     return inbox
 
@@ -112,8 +112,6 @@ class WeChatWebhook(Controller):
             raise WebhookRefused(exc) from None
         except NotAMessage:
             return Response(SUCCESS, media_type=MediaType.TEXT)
-        from kefu.conversations.ingest import ingest
-
         result = await ingest(kefu, inbound)
         pending = [a for a in inbound.attachments if a.channel_ref]
         if pending and result.message_id is not None and not result.duplicate:
@@ -121,7 +119,7 @@ class WeChatWebhook(Controller):
         return Response(SUCCESS, media_type=MediaType.TEXT)
 
 
-async def download_media(kefu: Kefu, inbox: Inbox, message_id: uuid.UUID) -> None:
+async def download_media(kefu: Kefu, inbox: ChannelInbox, message_id: uuid.UUID) -> None:
     """Fetch what the user sent (WeChat keeps it three days) into kefu's media store and
     point the message's attachments at the stored copies."""
     try:
@@ -131,11 +129,9 @@ async def download_media(kefu: Kefu, inbox: Inbox, message_id: uuid.UUID) -> Non
         return
     if not isinstance(connector, WeChatConnector):
         return
-    async with kefu.db.session() as session:
-        message = await session.get(Message, message_id)
-        if message is None:
-            return
-        attachments = msgspec.convert(message.attachments or [], list[Attachment])
+    attachments = await attachments_of(kefu, message_id)
+    if attachments is None:
+        return
     api = connector.api_for(inbox)
     stored: list[Attachment] = []
     for attachment in attachments:
@@ -156,17 +152,8 @@ async def download_media(kefu: Kefu, inbox: Inbox, message_id: uuid.UUID) -> Non
                 attachment, url=url, size=len(media.content), content_type=media.content_type
             )
         )
-    if stored == attachments:
-        return
-    from kefu.conversations.events import message_event
-
-    async with kefu.db.transaction() as session:
-        row = await session.get(Message, message_id, with_for_update=True)
-        if row is None:
-            return
-        row.attachments = msgspec.to_builtins(stored)
-        event = message_event(row, None)
-    kefu.events.publish(event)
+    if stored != attachments:
+        await replace_attachments(kefu, message_id, stored)
 
 
 class ReplyWindowController(Controller):
@@ -181,14 +168,10 @@ class ReplyWindowController(Controller):
     async def reply_window(
         self, kefu: Kefu, user: AuthUser, conversation_id: uuid.UUID
     ) -> ReplyWindow:
-        from kefu.conversations.queries import get_visible
-        from kefu.errors import Invalid
-
-        async with kefu.db.session() as session:
-            conversation = await get_visible(session, user, conversation_id)
+        conversation = await reply_facts(kefu, user, conversation_id)
         if conversation.channel != ChannelKind.wechat:
             raise Invalid("only WeChat conversations have a reply window")
         connector = kefu.connectors.get(ChannelKind.wechat)
         if not isinstance(connector, WeChatConnector):
             raise Invalid("no WeChat connector is configured")
-        return await connector.window(conversation.id, conversation.last_inbound_at)
+        return await connector.window(conversation.conversation_id, conversation.last_inbound_at)

@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 import msgspec
 
+from kefu.channel_state.shared import SharedState
 from kefu.connectors.base import DeliveryError
 from kefu.connectors.wechat.token import SharedToken
-from kefu.db.engine import Database
 
 DEFAULT_BASE_URL = "https://api.weixin.qq.com"
 TOKEN_ERRORS = frozenset({40001, 42001, 40014})
@@ -68,7 +68,7 @@ class WeChatAPI:
         *,
         appid: str,
         secret: str,
-        db: Database,
+        state: SharedState,
         http: httpx.AsyncClient,
         base_url: str = DEFAULT_BASE_URL,
         stable_token: bool = True,
@@ -78,7 +78,7 @@ class WeChatAPI:
         self.base_url = base_url.rstrip("/")
         self._http = http
         self._stable = stable_token
-        self.token = SharedToken(db, f"wechat:access_token:{appid}", self._fetch_token)
+        self.token = SharedToken(state, f"wechat:access_token:{appid}", self._fetch_token)
 
     # -- access_token -------------------------------------------------------------
 

@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-import sqlalchemy as sa
 from litestar.types import ControllerRouterHandler
 
+from kefu.channel_state.shared import SharedState
 from kefu.connectors.base import Capabilities, ConnectionCheck, DeliveryError, InboxView
 from kefu.connectors.wechat import config, reasons
 from kefu.connectors.wechat.client import DEFAULT_BASE_URL, WeChatAPI, WeChatApiError
@@ -23,15 +23,13 @@ from kefu.connectors.wechat.config import WeChatConfig, WeChatSecrets, setting
 from kefu.connectors.wechat.media import FileMediaStore, MediaStore
 from kefu.connectors.wechat.parse import OPENID
 from kefu.connectors.wechat.window import WINDOW, ReplyWindow, replies_left, reply_window
-from kefu.db.engine import Database
-from kefu.db.tables import Message
+from kefu.context import Kefu
+from kefu.conversations.replies import replies_sent_since
 from kefu.errors import FieldError
 from kefu.i18n import Text
 from kefu.model import (
     Attachment,
     ChannelKind,
-    DeliveryStatus,
-    Direction,
     MessageType,
     Outbound,
     SendResult,
@@ -54,14 +52,15 @@ class WeChatConnector:
 
     def __init__(
         self,
-        db: Database,
+        kefu: Kefu,
         *,
         http: httpx.AsyncClient | None = None,
         media: MediaStore | None = None,
         base_url: str | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self.db = db
+        self.kefu = kefu
+        self.shared = SharedState.of(kefu)
         self._http = http
         self.media: MediaStore = media or FileMediaStore("var/media")
         self._base_url = base_url
@@ -85,7 +84,7 @@ class WeChatConnector:
             self._apis[key] = WeChatAPI(
                 appid=appid,
                 secret=secret,
-                db=self.db,
+                state=self.shared,
                 http=self.http,
                 base_url=base,
                 stable_token=setting(inbox, "token_endpoint", "stable") != "classic",
@@ -138,16 +137,7 @@ class WeChatConnector:
     async def replies_sent_since(
         self, conversation_id: Any, since: datetime, exclude: Any = None
     ) -> int:
-        async with self.db.session() as session:
-            query = sa.select(sa.func.count()).where(
-                Message.conversation_id == conversation_id,
-                Message.direction == Direction.outbound,
-                Message.delivery_status.in_([DeliveryStatus.sent, DeliveryStatus.delivered]),
-                Message.created_at >= since,
-            )
-            if exclude is not None:
-                query = query.where(Message.id != exclude)
-            return int(await session.scalar(query) or 0)
+        return await replies_sent_since(self.kefu, conversation_id, since, exclude=exclude)
 
     async def window(self, conversation_id: Any, last_inbound_at: datetime | None) -> ReplyWindow:
         """What the console shows beside the reply box."""

@@ -89,18 +89,12 @@ async def simulate(
     # Imported here so that building kefu's command line does not load them.
     import httpx
 
+    from kefu.channel_state.inboxes import read_inbox
     from kefu.connectors.wechat.config import account_keys
     from kefu.connectors.wechat.webhook import seal_request
-    from kefu.db.engine import Database
-    from kefu.db.tables import Inbox
     from kefu.model import utcnow
 
-    db = Database(settings.database_url)
-    try:
-        async with db.session() as session:
-            inbox = await session.get(Inbox, inbox_id)
-    finally:
-        await db.dispose()
+    inbox = await read_inbox(settings.database_url, inbox_id)
     if inbox is None or inbox.kind != "wechat":
         raise LookupError(f"no WeChat inbox {inbox_id}")
     keys = account_keys(inbox)
@@ -124,8 +118,7 @@ async def simulate(
 
 
 def cmd_simulate_wechat(args: argparse.Namespace) -> int:
-    import sqlalchemy as sa
-
+    from kefu.channel_state.inboxes import DatabaseUnreadable, redacted
     from kefu.settings import load
 
     settings = load()
@@ -147,16 +140,15 @@ def cmd_simulate_wechat(args: argparse.Namespace) -> int:
         return 2
     except LookupError:
         _fail(
-            f"no WeChat inbox {args.inbox} in {_database(settings.database_url)}"
+            f"no WeChat inbox {args.inbox} in {redacted(settings.database_url)}"
             f" / 数据库中没有微信收件箱 {args.inbox}"
         )
         return 2
-    except (sa.exc.SQLAlchemyError, OSError) as exc:
-        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+    except DatabaseUnreadable as exc:
         _fail(
-            f"cannot read the inbox from {_database(settings.database_url)} ({reason}); "
+            f"cannot read the inbox from {exc.database} ({exc.reason}); "
             "run it where `kefu serve` runs, with the same KEFU_DATABASE_URL"
-            f" / 无法从 {_database(settings.database_url)} 读取收件箱"
+            f" / 无法从 {exc.database} 读取收件箱"
         )
         return 2
     for response in responses:
@@ -166,13 +158,6 @@ def cmd_simulate_wechat(args: argparse.Namespace) -> int:
 
 def _fail(line: str) -> None:
     print(f"kefu simulate: {line}", file=sys.stderr)
-
-
-def _database(url: str) -> str:
-    """The database URL without its password, to name it in an error."""
-    import sqlalchemy as sa
-
-    return sa.make_url(url).render_as_string(hide_password=True)
 
 
 def add_parser(subparsers: Any) -> None:

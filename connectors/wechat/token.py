@@ -2,8 +2,9 @@
 
 WeChat gives each account one valid token at a time (a new one retires the old after
 five minutes), so per-process caches would keep invalidating each other. The token
-lives in `shared_state`; a process that finds it missing, expiring or rejected takes a
-short lease on the row and refreshes it while the others wait and then read the result.
+lives in the core's shared state (`kefu.channel_state.shared`); a process that finds it
+missing, expiring or rejected takes a short lease on it and refreshes it while the others
+wait and then read the result.
 """
 
 from __future__ import annotations
@@ -11,12 +12,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
-
-from kefu.db.engine import Database
-from kefu.db.tables import KeyValue
+from kefu.channel_state.shared import SharedState
 from kefu.model import utcnow
 
 # Refresh this long before WeChat's expiry: WeChat itself renews stable tokens five
@@ -29,17 +28,25 @@ LEASE = timedelta(seconds=15)
 Fetch = Callable[[str | None], Awaitable[tuple[str, int]]]
 
 
+def _usable(
+    now: datetime, rejected: str | None, value: dict[str, Any], expires_at: datetime | None
+) -> bool:
+    token = value.get("token")
+    fresh = expires_at is not None and expires_at > now + REFRESH_MARGIN
+    return bool(token) and fresh and token != rejected
+
+
 class SharedToken:
     def __init__(
         self,
-        db: Database,
+        state: SharedState,
         key: str,
         fetch: Fetch,
         *,
         clock: Callable[[], datetime] = utcnow,
         poll_seconds: float = 0.05,
     ) -> None:
-        self.db = db
+        self.state = state
         self.key = key
         self._fetch = fetch
         self._clock = clock
@@ -50,9 +57,12 @@ class SharedToken:
         refused (40001/42001/40014): it is never returned again."""
         deadline = self._clock() + LEASE * 2
         while True:
-            token, leased = await self._read_or_lease(rejected)
-            if token is not None:
-                return token
+            now = self._clock()
+            value, leased = await self.state.read_or_lease(
+                self.key, now=now, lease=LEASE, usable=partial(_usable, now, rejected)
+            )
+            if value is not None:
+                return str(value["token"])
             if leased:
                 return await self._refresh(rejected)
             if self._clock() > deadline:
@@ -60,62 +70,14 @@ class SharedToken:
             # Another process holds the lease and is fetching; its result lands in the row.
             await asyncio.sleep(self._poll)
 
-    async def _read_or_lease(self, rejected: str | None) -> tuple[str | None, bool]:
-        now = self._clock()
-        try:
-            async with self.db.transaction() as session:
-                row = await session.get(KeyValue, self.key, populate_existing=True)
-                if row is not None:
-                    token = (row.value or {}).get("token")
-                    fresh = row.expires_at is not None and row.expires_at > now + REFRESH_MARGIN
-                    if token and fresh and token != rejected:
-                        return str(token), False
-                    # Conditional update: of two processes racing here, one matches.
-                    taken = await session.execute(
-                        sa.update(KeyValue)
-                        .where(
-                            KeyValue.key == self.key,
-                            sa.or_(KeyValue.lease_until.is_(None), KeyValue.lease_until < now),
-                        )
-                        .values(lease_until=now + LEASE)
-                        .execution_options(synchronize_session=False)
-                    )
-                    return None, getattr(taken, "rowcount", 0) == 1
-                session.add(
-                    KeyValue(key=self.key, value={}, lease_until=now + LEASE, updated_at=now)
-                )
-                await session.flush()
-                return None, True
-        except IntegrityError:
-            # Another process created the row first; it holds the lease.
-            return None, False
-
     async def _refresh(self, rejected: str | None) -> str:
         try:
             token, expires_in = await self._fetch(rejected)
         except BaseException:
-            await self._release()
+            await self.state.release(self.key)
             raise
         now = self._clock()
-        async with self.db.transaction() as session:
-            await session.execute(
-                sa.update(KeyValue)
-                .where(KeyValue.key == self.key)
-                .values(
-                    value={"token": token},
-                    expires_at=now + timedelta(seconds=expires_in),
-                    lease_until=None,
-                    updated_at=now,
-                )
-                .execution_options(synchronize_session=False)
-            )
+        await self.state.store(
+            self.key, {"token": token}, expires_at=now + timedelta(seconds=expires_in), now=now
+        )
         return token
-
-    async def _release(self) -> None:
-        async with self.db.transaction() as session:
-            await session.execute(
-                sa.update(KeyValue)
-                .where(KeyValue.key == self.key)
-                .values(lease_until=None)
-                .execution_options(synchronize_session=False)
-            )

@@ -9,12 +9,15 @@ from typing import TYPE_CHECKING, Any
 
 from kefu.connectors.base import Registry
 from kefu.db.engine import Database
+from kefu.ratelimit import Buckets, RateLimits
 from kefu.realtime.bus import EventBus
 from kefu.settings import Settings
 
 if TYPE_CHECKING:
-    from kefu.conversations.messages import IngestResult
+    from kefu.conversations.group_commit import GroupCommit
+    from kefu.conversations.messages import IngestResult, Stored
     from kefu.knowledge.index import IndexState
+    from kefu.model import Inbound
 
 AfterIngest = Callable[["Kefu", "IngestResult"], Awaitable[None]]
 
@@ -33,7 +36,12 @@ class Kefu:
         self.after_ingest: list[AfterIngest] = []
         # Wakes the outbox dispatcher at once instead of at its next poll.
         self.outbox_wakeup = asyncio.Event()
-        # Per-domain services that live as long as the app (search index, API clients).
+        # The public endpoints' limits (tests tighten them) and the buckets they fill.
+        self.rate_limits = RateLimits()
+        self.buckets = Buckets()
+        # Inbound messages stored together, made on first use (`conversations.batch`).
+        self.group_commit: GroupCommit[Inbound, Stored] | None = None
+        # Other per-domain state that lives as long as the app (login throttle, bot locks).
         self.extras: dict[str, Any] = {}
         self.knowledge_index: IndexState | None = None  # made on first use (knowledge.index)
         self._tasks: set[asyncio.Task[None]] = set()

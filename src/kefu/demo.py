@@ -12,6 +12,7 @@ from kefu.context import Kefu
 from kefu.db.tables import GroupMember, Inbox, SkillGroup, User, Workspace
 from kefu.model import ChannelKind, Role
 from kefu.people.auth import hash_password
+from kefu.routing import bot_first
 
 DEMO_SLUG = "demo"
 DEMO_WIDGET_KEY = "demo-shop"
@@ -144,5 +145,6 @@ async def showcase(kefu: Kefu, demo: Demo) -> int:
     async with kefu.db.transaction() as session:
         inbox = await session.get(Inbox, demo.inbox_id)
         assert inbox is not None
-        inbox.config = {**inbox.config, "bot_enabled": True, "offline_mode": "chat"}
+        inbox.config = {**inbox.config, "offline_mode": "chat"}
+        await bot_first.start_with_bot(session, demo.workspace_id, demo.inbox_id)
     return report.created + report.updated + report.unchanged

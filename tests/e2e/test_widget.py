@@ -23,7 +23,7 @@ import websockets
 from litestar import Litestar
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-import kefu.connectors.web.tables
+import kefu.visitors.tables
 from kefu.connectors.web import api as web_api
 from kefu.context import Kefu
 from kefu.db.tables import Inbox

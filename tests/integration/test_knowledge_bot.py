@@ -16,6 +16,7 @@ from kefu.demo import Demo
 from kefu.knowledge import bot, entries, index, io, unanswered
 from kefu.knowledge.tables import BotSession, KnowledgeEntry
 from kefu.model import ConversationStatus, Identity, Inbound
+from kefu.routing import bot_first
 
 # Engine-sensitive (the bot session row is locked FOR UPDATE; misses race on a unique key): SQLite and PostgreSQL.
 pytestmark = pytest.mark.engine_sensitive
@@ -25,7 +26,8 @@ async def bot_inbox(kefu: Kefu, demo: Demo, **bot_config: object) -> None:
     async with kefu.db.transaction() as session:
         inbox = await session.get(Inbox, demo.inbox_id)
         assert inbox is not None
-        inbox.config = {**(inbox.config or {}), "bot_enabled": True, "bot": bot_config}
+        inbox.config = {**(inbox.config or {}), "bot": bot_config}
+        await bot_first.start_with_bot(session, demo.workspace_id, demo.inbox_id)
     await entries.import_entries(kefu, demo.workspace_id, io.read_folder(io.SAMPLES))
     kefu.after_ingest.append(bot.on_ingest)
 

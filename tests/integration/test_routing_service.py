@@ -19,7 +19,6 @@ from kefu.db.tables import (
     Conversation,
     ConversationEventRow,
     GroupMember,
-    Inbox,
     SkillGroup,
     User,
 )
@@ -412,15 +411,11 @@ async def test_queue_timer_publishes_assignments_until_stopped(
     assert [e.conversation_id for e in published if e.change == "assigned"] == [cid]
 
 
-async def test_hand_over_from_bot_skips_bot_rules_even_when_the_inbox_started_the_bot(
+async def test_hand_over_from_bot_skips_bot_rules_even_when_a_bot_rule_started_the_bot(
     kefu: Kefu, workspace: Demo
 ) -> None:
     lina = agent_id(workspace, "lina")
     await set_agent(kefu, lina, presence="online")
-    async with kefu.db.transaction() as session:
-        inbox = await session.get(Inbox, workspace.inbox_id)
-        assert inbox is not None
-        inbox.config = {**inbox.config, "bot_enabled": True}
     await add_rule(kefu, workspace, name="bot first", priority=50, target={"kind": "bot"})
     cid = await visitor_writes(kefu, workspace, "v")
     assert (await conversation(kefu, cid)).status == "bot"
@@ -435,14 +430,10 @@ async def test_hand_over_from_bot_skips_bot_rules_even_when_the_inbox_started_th
 async def test_bot_handing_over_by_status_change_is_not_routed_back_to_the_bot(
     kefu: Kefu, workspace: Demo
 ) -> None:
-    """What the knowledge bot does: the inbox starts the bot, the bot gives up by
+    """What the knowledge bot does: a bot rule starts the bot, the bot gives up by
     putting the conversation in the queue; a "bot first" rule must not catch it again."""
     lina = agent_id(workspace, "lina")
     await set_agent(kefu, lina, presence="online")
-    async with kefu.db.transaction() as session:
-        inbox = await session.get(Inbox, workspace.inbox_id)
-        assert inbox is not None
-        inbox.config = {**inbox.config, "bot_enabled": True}
     await add_rule(kefu, workspace, name="bot first", priority=50, target={"kind": "bot"})
     cid = await visitor_writes(kefu, workspace, "v")
     assert (await conversation(kefu, cid)).status == "bot"

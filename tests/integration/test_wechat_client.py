@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from kefu.channel_state.shared import SharedState
 from kefu.connectors.base import DeliveryError
 from kefu.connectors.wechat.client import WeChatAPI
 from kefu.connectors.wechat.connector import WeChatConnector
@@ -48,8 +49,8 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-def api(kefu_db: Database, http: httpx.AsyncClient, url: str, state: StandIn) -> WeChatAPI:
-    return WeChatAPI(appid=state.appid, secret=state.secret, db=kefu_db, http=http, base_url=url)
+def api(shared: SharedState, http: httpx.AsyncClient, url: str, state: StandIn) -> WeChatAPI:
+    return WeChatAPI(appid=state.appid, secret=state.secret, state=shared, http=http, base_url=url)
 
 
 def outbound(**changes: Any) -> Outbound:
@@ -75,7 +76,7 @@ async def test_ten_processes_asking_at_once_fetch_one_token(
     # Separate engines on the same database stand for separate server processes.
     dbs = [Database(kefu.settings.database_url) for _ in range(5)]
     try:
-        clients = [api(dbs[i % 5], http, url, state) for i in range(10)]
+        clients = [api(SharedState(dbs[i % 5]), http, url, state) for i in range(10)]
         tokens = await asyncio.gather(*(c.token.get() for c in clients))
     finally:
         for db in dbs:
@@ -90,7 +91,7 @@ async def test_token_error_refreshes_and_retries_the_send_once(
     kefu: Kefu, wechat: tuple[StandIn, str], http: httpx.AsyncClient, error: str
 ) -> None:
     state, url = wechat
-    client = api(kefu.db, http, url, state)
+    client = api(SharedState.of(kefu), http, url, state)
     first = await client.token.get()
     getattr(state, error)(first)  # WeChat now answers 40001 (invalidate) or 42001 (expire)
     await client.send_custom({"touser": OPENID, "msgtype": "text", "text": {"content": "hi"}})
@@ -104,7 +105,7 @@ async def test_classic_token_endpoint_is_the_fallback(
 ) -> None:
     state, url = wechat
     state.stable = False
-    token = await api(kefu.db, http, url, state).token.get()
+    token = await api(SharedState.of(kefu), http, url, state).token.get()
     assert token == "ACCESS_TOKEN_1"
     assert state.calls == ["/cgi-bin/stable_token", "/cgi-bin/token"]
 
@@ -118,7 +119,7 @@ async def test_token_is_renewed_before_it_expires(kefu: Kefu) -> None:
         fetched.append(rejected)
         return f"T{len(fetched)}", 7200
 
-    shared = SharedToken(kefu.db, "wechat:test", fetch, clock=lambda: now[0])
+    shared = SharedToken(SharedState.of(kefu), "wechat:test", fetch, clock=lambda: now[0])
     assert await shared.get() == "T1"
     now[0] += timedelta(seconds=6800)  # 400 s left: still good
     assert await shared.get() == "T1"
@@ -136,16 +137,19 @@ async def test_a_crashed_refresher_does_not_block_the_others(kefu: Kefu) -> None
         return "OK", 7200
 
     with pytest.raises(httpx.ConnectError):
-        await SharedToken(kefu.db, "wechat:k", broken).get()
+        await SharedToken(SharedState.of(kefu), "wechat:k", broken).get()
     # The failed refresher released its lease, so the next one need not wait it out.
-    assert await asyncio.wait_for(SharedToken(kefu.db, "wechat:k", working).get(), 2) == "OK"
+    assert (
+        await asyncio.wait_for(SharedToken(SharedState.of(kefu), "wechat:k", working).get(), 2)
+        == "OK"
+    )
 
 
 @pytest.fixture
 async def connector(
     kefu: Kefu, wechat: tuple[StandIn, str], http: httpx.AsyncClient, tmp_path: Any
 ) -> WeChatConnector:
-    return WeChatConnector(kefu.db, http=http, media=FileMediaStore(tmp_path / "media"))
+    return WeChatConnector(kefu, http=http, media=FileMediaStore(tmp_path / "media"))
 
 
 def inbox_for(state: StandIn, url: str) -> FakeInbox:
@@ -246,7 +250,7 @@ async def test_media_a_user_sent_is_downloaded(
 ) -> None:
     state, url = wechat
     state.user_media["img_1"] = ("image/jpeg", b"\xff\xd8jpeg-bytes")
-    media = await api(kefu.db, http, url, state).download_media("img_1")
+    media = await api(SharedState.of(kefu), http, url, state).download_media("img_1")
     assert media.content == b"\xff\xd8jpeg-bytes"
     assert media.content_type == "image/jpeg"
 

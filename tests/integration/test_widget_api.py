@@ -14,13 +14,14 @@ import pytest
 import sqlalchemy as sa
 from litestar import Litestar
 
-import kefu.connectors.web.tables  # noqa: F401  (registers the widget's tables for create_all)
+import kefu.visitors.tables  # noqa: F401  (registers the visitor tables for create_all)
 from kefu.app import create_app
 from kefu.connectors.web import api as web_api
-from kefu.connectors.web.ratelimit import RateLimits, Rule
 from kefu.context import Kefu
 from kefu.db.tables import Contact, ContactIdentity, Inbox, Message
 from kefu.demo import Demo
+from kefu.ratelimit import RateLimits, Rule
+from kefu.routing.tables import BusinessCalendar
 from tests.conftest import login_headers, login_of
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
@@ -568,7 +569,7 @@ async def test_visitor_read_marks_agent_replies_read(
 async def test_too_many_sessions_from_one_ip_get_429(
     wc: httpx.AsyncClient, kefu: Kefu, workspace: Demo
 ) -> None:
-    kefu.extras["web.rate_limits"] = RateLimits(session_per_ip=Rule(burst=3, per_second=0.001))
+    kefu.rate_limits = RateLimits(session_per_ip=Rule(burst=3, per_second=0.001))
     codes = [
         (await wc.post("/api/v1/widget/sessions", json={"inbox": workspace.widget_key})).status_code
         for _ in range(4)
@@ -579,7 +580,7 @@ async def test_too_many_sessions_from_one_ip_get_429(
 async def test_too_many_messages_from_one_visitor_get_429_and_nothing_is_stored(
     wc: httpx.AsyncClient, kefu: Kefu, workspace: Demo
 ) -> None:
-    kefu.extras["web.rate_limits"] = RateLimits(message_per_visitor=Rule(burst=2, per_second=0.001))
+    kefu.rate_limits = RateLimits(message_per_visitor=Rule(burst=2, per_second=0.001))
     session = await start(wc, workspace)
     codes = [(await say(wc, session, f"spam {n}")).status_code for n in range(3)]
     assert codes == [200, 200, 429]
@@ -675,9 +676,14 @@ async def test_business_hours_and_presence_decide_online(
     await wc.put("/api/v1/agents/me/presence", json={"presence": "online"}, headers=agent)
     assert (await start(wc, workspace))["config"]["online"] is True
     # Closed every day of the week: nobody is "available" whatever their presence.
-    await set_inbox_config(
-        kefu, workspace, business_hours={"timezone": "Asia/Shanghai", "weekly": {}}
-    )
+    async with kefu.db.transaction() as s:
+        closed = BusinessCalendar(
+            workspace_id=workspace.workspace_id, name="closed", timezone="Asia/Shanghai"
+        )
+        s.add(closed)
+        await s.flush()
+        calendar_id = str(closed.id)
+    await set_inbox_config(kefu, workspace, calendar_id=calendar_id)
     assert (await start(wc, workspace))["config"]["online"] is False
 
 

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from kefu.connectors.web import tokens, uploads
-from kefu.connectors.web.ratelimit import Buckets, Rule
+from kefu.ratelimit import Buckets, Rule
 
 
 def test_a_visitor_token_names_its_inbox_and_visitor_and_cannot_be_altered() -> None:

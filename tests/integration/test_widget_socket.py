@@ -12,7 +12,7 @@ import pytest
 import websockets
 from litestar import Litestar
 
-import kefu.connectors.web.tables  # noqa: F401  (registers the widget's tables for create_all)
+import kefu.visitors.tables  # noqa: F401  (registers the visitor tables for create_all)
 from kefu.context import Kefu
 from kefu.demo import Demo
 from tests.conftest import login_headers, login_of

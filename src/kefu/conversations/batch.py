@@ -38,7 +38,7 @@ async def submit(kefu: Kefu, inbound: Inbound) -> Stored | None:
 
 
 def _group_commit(kefu: Kefu) -> GroupCommit[Inbound, Stored]:
-    group: GroupCommit[Inbound, Stored] | None = kefu.extras.get("conversations.group_commit")
+    group = kefu.group_commit
     if group is None:
 
         async def store(inbounds: Sequence[Inbound]) -> list[Stored | None]:
@@ -48,7 +48,7 @@ def _group_commit(kefu: Kefu) -> GroupCommit[Inbound, Stored]:
         # a few, so that one batch's round trips do not idle the next.
         workers = 1 if kefu.db.is_sqlite else 4
         group = GroupCommit(store, batch=kefu.settings.ingest_batch, workers=workers)
-        kefu.extras["conversations.group_commit"] = group
+        kefu.group_commit = group
     return group
 
 

@@ -168,11 +168,8 @@ async def _ingest_once(
     add_message(session, message)
 
     if opened or reopened:
-        if inbox.config.get("bot_enabled"):
-            conversation.status = ConversationStatus.bot
-        else:
-            # It enters the queue now: a reopened one must not keep yesterday's place.
-            await route(session, conversation, now, rejoin=True)
+        # It enters the queue now: a reopened one must not keep yesterday's place.
+        await route(session, conversation, now, rejoin=True)
     await session.flush()
 
     events.append(message_event(message, contact.name))

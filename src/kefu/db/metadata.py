@@ -13,7 +13,7 @@ from kefu.db.tables import Base
 DOMAIN_TABLES: tuple[str, ...] = (
     "kefu.routing.tables",
     "kefu.knowledge.tables",
-    "kefu.connectors.web.tables",
+    "kefu.visitors.tables",
     "kefu.quickreplies.tables",
     "kefu.people.tables",
     "kefu.audit.tables",

@@ -14,7 +14,7 @@ from kefu.db.scope import one_in_workspace
 from kefu.db.tables import GroupMember, SkillGroup, User, Workspace
 from kefu.errors import Conflict, FieldError, Invalid
 from kefu.i18n import Text
-from kefu.model import Presence, PresenceEvent, Role, utcnow
+from kefu.model import Presence, Role, utcnow
 from kefu.people.auth import AuthUser, hash_password, revoke_sessions, verify_password
 from kefu.people.schemas import (
     AgentCreate,
@@ -24,7 +24,7 @@ from kefu.people.schemas import (
     GroupOut,
     GroupUpdate,
 )
-from kefu.routing.queue import serve_queue
+from kefu.routing import presence as routing_presence
 
 STRATEGIES = ("round_robin", "least_busy", "longest_idle")
 
@@ -223,11 +223,7 @@ async def set_presence(
         user.presence = presence
         user.presence_changed_at = utcnow()
         out = await agent_out(session, user)
-    kefu.events.publish(
-        PresenceEvent(workspace_id=workspace_id, user_id=user_id, presence=presence)
-    )
-    if presence == Presence.online:
-        kefu.spawn(serve_queue(kefu, workspace_id))
+    routing_presence.presence_changed(kefu, workspace_id, user_id, presence)
     return out
 
 

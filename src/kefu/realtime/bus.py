@@ -11,6 +11,7 @@ import msgspec
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.base import ChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
+from litestar.channels.subscriber import Subscriber
 
 from kefu.model import Event, MessageEvent
 from kefu.settings import Settings
@@ -51,8 +52,13 @@ class EventBus:
             channels.append(conversation_channel(conversation_id))
         self.plugin.publish(encode(event), channels)
 
-    def publish_raw(self, data: bytes, channels: list[str]) -> None:
-        self.plugin.publish(data, channels)
+    # Listening is open to every socket handler (the visitor's line in the web connector
+    # too); publishing is not (see tests/unit/test_architecture.py).
+    async def subscribe_conversation(self, conversation_id: uuid.UUID) -> Subscriber:
+        return await self.plugin.subscribe([conversation_channel(conversation_id)])
+
+    async def unsubscribe(self, subscriber: Subscriber) -> None:
+        await self.plugin.unsubscribe(subscriber)
 
 
 def make_backend(settings: Settings) -> ChannelsBackend:

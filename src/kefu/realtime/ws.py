@@ -15,9 +15,10 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
 from kefu.context import Kefu
+from kefu.conversations import feedback
 from kefu.conversations.queries import visible_to
 from kefu.db.tables import Conversation, GroupMember
-from kefu.model import Role, SenderKind, TypingEvent
+from kefu.model import Role
 from kefu.people.auth import AuthUser, authenticate
 from kefu.realtime.bus import workspace_channel
 
@@ -105,14 +106,8 @@ async def agent_socket(socket: WebSocket[Any, Any, Any]) -> None:
                 if frame.type == "ping":
                     await socket.send_json({"type": "pong"})
                 elif frame.type == "typing" and frame.conversation_id is not None:
-                    kefu.events.publish(
-                        TypingEvent(
-                            workspace_id=user.workspace_id,
-                            conversation_id=frame.conversation_id,
-                            sender_kind=SenderKind.agent,
-                            sender_name=user.name,
-                            typing=frame.typing,
-                        )
+                    feedback.agent_typing(
+                        kefu, user.workspace_id, frame.conversation_id, user.name, frame.typing
                     )
         except (WebSocketDisconnect, msgspec.DecodeError, msgspec.ValidationError):
             pass

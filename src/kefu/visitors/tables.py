@@ -1,7 +1,7 @@
-"""Tables of the web widget: the visitors it has issued tokens to, and the pages they saw.
+"""Visitors of a site with the chat widget, and the pages they saw. The table names keep
+the `web_` prefix they had when the widget's connector owned them (no migration).
 
-Both hang off the core model by ids only where the core owns the row (inbox, workspace);
-a visitor becomes a contact through the `web_visitor` identity when they first write.
+A visitor becomes a contact through the `web_visitor` identity when they first write.
 """
 
 from __future__ import annotations

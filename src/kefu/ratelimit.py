@@ -1,4 +1,6 @@
-"""Token-bucket rate limits for the public widget API, kept in process memory.
+"""Token-bucket rate limits for the public (unauthenticated) endpoints, kept in process
+memory: today the widget's visitor API. `Kefu.rate_limits` holds the rules, `Kefu.buckets`
+the state.
 
 Pure apart from the dict it mutates: the caller passes `now`. Limits are per process;
 with several processes behind a balancer each enforces its own share, which is enough
