@@ -20,7 +20,6 @@ from tests.conftest import PASSWORD, login_headers, login_of
 # Browser tests run on SQLite only: what they show does not depend on the engine.
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
 ]
 
 ROOT = Path(__file__).resolve().parents[2]

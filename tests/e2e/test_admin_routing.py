@@ -24,7 +24,6 @@ from tests.conftest import PASSWORD, login_headers, login_of
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
