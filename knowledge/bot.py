@@ -274,8 +274,7 @@ def config_of(inbox_config: dict[str, Any]) -> BotConfig:
 
 
 def _locks(kefu: Kefu) -> dict[uuid.UUID, asyncio.Lock]:
-    locks: dict[uuid.UUID, asyncio.Lock] = kefu.extras.setdefault("knowledge.bot_locks", {})
-    return locks
+    return kefu.bot_locks
 
 
 async def on_ingest(kefu: Kefu, result: IngestResult) -> None:

@@ -4,8 +4,9 @@ event bus, connectors), built once by `create_app` or by a test fixture."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kefu.connectors.base import Registry
 from kefu.db.engine import Database
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from kefu.conversations.messages import IngestResult, Stored
     from kefu.knowledge.index import IndexState
     from kefu.model import Inbound
+    from kefu.people.throttle import Store as LoginThrottle
 
 AfterIngest = Callable[["Kefu", "IngestResult"], Awaitable[None]]
 
@@ -41,9 +43,11 @@ class Kefu:
         self.buckets = Buckets()
         # Inbound messages stored together, made on first use (`conversations.batch`).
         self.group_commit: GroupCommit[Inbound, Stored] | None = None
-        # Other per-domain state that lives as long as the app (login throttle, bot locks).
-        self.extras: dict[str, Any] = {}
-        self.knowledge_index: IndexState | None = None  # made on first use (knowledge.index)
+        # State made on first use by the domain that owns it.
+        self.knowledge_index: IndexState | None = None  # knowledge.index
+        self.login_throttle: LoginThrottle | None = None  # people.throttle
+        # One bot turn at a time per conversation (knowledge.bot).
+        self.bot_locks: dict[uuid.UUID, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     def spawn(self, coro: Awaitable[None]) -> None:

@@ -275,7 +275,7 @@ class RedisStore:
 
 
 def store_for(kefu: Kefu) -> Store:
-    store: Store | None = kefu.extras.get("login_throttle")
+    store = kefu.login_throttle
     if store is None:
         settings = kefu.settings
         policy = Policy.of(settings)
@@ -287,5 +287,5 @@ def store_for(kefu: Kefu) -> Store:
             )
         else:
             store = DatabaseStore(kefu.db, policy)
-        kefu.extras["login_throttle"] = store
+        kefu.login_throttle = store
     return store
