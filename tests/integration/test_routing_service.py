@@ -443,6 +443,27 @@ async def test_bot_handing_over_by_status_change_is_not_routed_back_to_the_bot(
     assert (conv.status, conv.assignee_id) == ("open", lina)
 
 
+async def test_customer_back_after_a_bot_hand_over_goes_to_the_agent_who_helped(
+    kefu: Kefu, workspace: Demo
+) -> None:
+    """Chosen when "bot first" became a rule: a conversation the bot already handed over
+    does not meet the bot again when the customer writes back within the reopen window
+    (no second hand-over apology); it reopens to the agent who just served it."""
+    lina = agent_id(workspace, "lina")
+    await set_agent(kefu, lina, presence="online")
+    await add_rule(kefu, workspace, name="bot first", priority=50, target={"kind": "bot"})
+    cid = await visitor_writes(kefu, workspace, "back-again")
+    bot = Actor(workspace_id=workspace.workspace_id, kind=SenderKind.bot)
+    await change_status(kefu, cid, bot, ConversationStatus.queued)
+    assert (await conversation(kefu, cid)).assignee_id == lina
+    helper = Actor(workspace_id=workspace.workspace_id, kind=SenderKind.agent, user_id=lina)
+    await change_status(kefu, cid, helper, ConversationStatus.resolved)
+    again = await visitor_writes(kefu, workspace, "back-again")
+    assert again == cid
+    conv = await conversation(kefu, cid)
+    assert (conv.status, conv.assignee_id) == ("open", lina)
+
+
 async def test_reopened_conversation_waits_behind_those_already_waiting(
     kefu: Kefu, workspace: Demo
 ) -> None:
