@@ -323,3 +323,47 @@ async def test_another_workspaces_ids_in_routing_paths_answer_404(
     ]:
         response = await api.request(method, path, json=body, headers=theirs)
         assert response.status_code == 404, (path, response.text)
+
+
+async def test_bad_condition_is_a_field_error_in_the_readers_language(
+    api: httpx.AsyncClient, workspace: Demo
+) -> None:
+    headers = await admin_headers(api, workspace)
+    rule = {
+        "name": "r",
+        "target": {"kind": "bot"},
+        "conditions": [{"field": "page_url", "op": "regex", "value": "(oops"}],
+    }
+    response = await api.post(
+        "/api/v1/routing/rules", json=rule, headers={**headers, "Accept-Language": "zh-CN"}
+    )
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert [e["field"] for e in body["errors"]] == ["conditions[0].value"]
+    assert body["errors"][0]["message"].startswith("正则表达式无效")
+    assert body["detail"].startswith("条件 1（page_url regex）：正则表达式无效")
+
+    english = await api.post(
+        "/api/v1/routing/rules", json=rule, headers={**headers, "Accept-Language": "en"}
+    )
+    assert english.json()["errors"][0]["message"].startswith("invalid regular expression")
+
+
+async def test_calendar_and_policy_errors_name_their_fields(
+    api: httpx.AsyncClient, workspace: Demo
+) -> None:
+    headers = {**await admin_headers(api, workspace), "Accept-Language": "zh-CN"}
+    bad = {**NINE_TO_SIX, "weekly": {"mon": [{"start": "18:00", "end": "09:00"}]}}
+    response = await api.post("/api/v1/routing/calendars", json=bad, headers=headers)
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["weekly.mon[0].end"]
+    assert "跨夜" in response.json()["errors"][0]["message"]
+
+    presales = workspace.groups["presales"]
+    url = f"/api/v1/routing/groups/{presales}/policy"
+    loop = {"strategy": "round_robin", "max_wait_seconds": 60, "overflow_group_id": str(presales)}
+    response = await api.put(url, json=loop, headers=headers)
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"field": "overflow_group_id", "message": "技能组不能溢出到自己，请选择另一个技能组"}
+    ]

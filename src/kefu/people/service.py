@@ -285,7 +285,11 @@ async def _set_members(
 
 def _check_strategy(strategy: str | None) -> None:
     if strategy is not None and strategy not in STRATEGIES:
-        raise Invalid(f"strategy must be one of {', '.join(STRATEGIES)}")
+        said = Text(
+            f"strategy must be one of {', '.join(STRATEGIES)}",
+            f"分配策略须为以下之一：{', '.join(STRATEGIES)}",
+        )
+        raise Invalid(said, errors=[FieldError("strategy", said)])
 
 
 async def create_group(kefu: Kefu, workspace_id: uuid.UUID, data: GroupCreate) -> GroupOut:

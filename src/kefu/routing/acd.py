@@ -21,6 +21,9 @@ from typing import Any
 
 import msgspec
 
+from kefu.i18n import Text
+from kefu.routing.checks import Problem
+
 DEFAULT_CAPACITY = 5
 # Used for the estimated wait until the group has handled a few conversations.
 DEFAULT_HANDLE_SECONDS = 300.0
@@ -63,6 +66,31 @@ class GroupPolicy(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
         data: dict[str, Any] = msgspec.to_builtins(self)
         data.pop("strategy", None)
         return data
+
+
+def policy_problems(policy: GroupPolicy, group_id: uuid.UUID) -> list[Problem]:
+    """What an admin has to fix in a group's policy, each on its field (empty when
+    valid). Whether the overflow group exists is the caller's question (it needs the
+    database)."""
+    problems: list[Problem] = []
+    if not 0 <= policy.sticky_days <= 365:
+        said = Text("sticky_days must be between 0 and 365", "回头客分配天数须在 0 到 365 之间")
+        problems.append(Problem("sticky_days", said))
+    if policy.max_wait_seconds is not None and policy.max_wait_seconds <= 0:
+        said = Text("max_wait_seconds must be positive", "最长等待时间必须大于 0 秒")
+        problems.append(Problem("max_wait_seconds", said))
+    if policy.overflow_group_id is not None and policy.overflow_group_id == group_id:
+        said = Text(
+            "a group cannot overflow into itself", "技能组不能溢出到自己，请选择另一个技能组"
+        )
+        problems.append(Problem("overflow_group_id", said))
+    if (policy.overflow_group_id or policy.overflow_leave_message) and not policy.max_wait_seconds:
+        said = Text(
+            "overflow needs max_wait_seconds",
+            "设置溢出前，请先填写最长等待时间",
+        )
+        problems.append(Problem("max_wait_seconds", said))
+    return problems
 
 
 class AgentState(msgspec.Struct, kw_only=True):

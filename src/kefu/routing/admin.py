@@ -12,19 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.db.scope import one_in_workspace
 from kefu.db.tables import SkillGroup, User
-from kefu.errors import Conflict, Invalid
+from kefu.errors import Conflict
+from kefu.i18n import Text
 from kefu.model import new_id
 from kefu.routing import hours
-from kefu.routing.acd import GroupPolicy
+from kefu.routing.acd import GroupPolicy, policy_problems
+from kefu.routing.checks import Problem, refuse
 from kefu.routing.loaders import calendar_of, rule_of
-from kefu.routing.rules import Rule, TargetKind, ordered, validate_rule
+from kefu.routing.rules import Rule, TargetKind, ordered, rule_problems
 from kefu.routing.schemas import CalendarIn, CalendarOut, RuleIn, RuleOut
 from kefu.routing.tables import BusinessCalendar, RoutingRule
-
-
-def _refuse(problems: list[str]) -> None:
-    if problems:
-        raise Invalid("; ".join(problems))
 
 
 def rule_out(row: RoutingRule) -> RuleOut:
@@ -85,7 +82,7 @@ async def _check_rule(
         sa.select(BusinessCalendar.id).where(BusinessCalendar.workspace_id == workspace_id)
     )
     rule = Rule(id=rule_id, **msgspec.structs.asdict(data))
-    problems = validate_rule(rule, list(calendar_ids))
+    problems = rule_problems(rule, list(calendar_ids))
     target = data.target
     if target.group_id is not None:
         found = await session.scalar(
@@ -94,14 +91,22 @@ async def _check_rule(
             )
         )
         if found is None:
-            problems.append(f"target group {target.group_id} is not in this workspace")
+            said = Text(
+                f"target group {target.group_id} is not in this workspace",
+                f"技能组 {target.group_id} 不在本工作区，请从列表中选择",
+            )
+            problems.append(Problem("target.group_id", said))
     if target.kind is TargetKind.agent and target.agent_id is not None:
         found = await session.scalar(
             sa.select(User.id).where(User.id == target.agent_id, User.workspace_id == workspace_id)
         )
         if found is None:
-            problems.append(f"target agent {target.agent_id} is not in this workspace")
-    _refuse(problems)
+            said = Text(
+                f"target agent {target.agent_id} is not in this workspace",
+                f"客服 {target.agent_id} 不在本工作区，请从列表中选择",
+            )
+            problems.append(Problem("target.agent_id", said))
+    refuse(problems)
 
 
 def _rule_values(data: RuleIn) -> dict[str, object]:
@@ -168,8 +173,10 @@ async def get_calendar(
 async def _check_calendar(
     session: AsyncSession, workspace_id: uuid.UUID, data: CalendarIn, calendar_id: uuid.UUID | None
 ) -> None:
-    problems = [] if data.name.strip() else ["a calendar needs a name"]
-    problems += hours.validate(
+    problems: list[Problem] = []
+    if not data.name.strip():
+        problems.append(Problem("name", Text("a calendar needs a name", "日历需要填写名称")))
+    problems += hours.calendar_problems(
         hours.Calendar(timezone=data.timezone, weekly=data.weekly, special_days=data.special_days)
     )
     clash = await session.scalar(
@@ -180,8 +187,12 @@ async def _check_calendar(
         )
     )
     if clash is not None:
-        problems.append(f"a calendar named {data.name.strip()!r} already exists")
-    _refuse(problems)
+        said = Text(
+            f"a calendar named {data.name.strip()!r} already exists",
+            f"已有名为 {data.name.strip()!r} 的日历，请换一个名称",
+        )
+        problems.append(Problem("name", said))
+    refuse(problems)
 
 
 def _calendar_values(data: CalendarIn) -> dict[str, object]:
@@ -254,28 +265,21 @@ async def set_policy(
     session: AsyncSession, workspace_id: uuid.UUID, group_id: uuid.UUID, policy: GroupPolicy
 ) -> GroupPolicy:
     group = await _group(session, workspace_id, group_id)
-    problems: list[str] = []
-    if not 0 <= policy.sticky_days <= 365:
-        problems.append("sticky_days must be between 0 and 365")
-    if policy.max_wait_seconds is not None and policy.max_wait_seconds <= 0:
-        problems.append("max_wait_seconds must be positive")
-    if policy.overflow_group_id is not None:
-        if policy.overflow_group_id == group_id:
-            problems.append("a group cannot overflow into itself")
-        else:
-            found = await session.scalar(
-                sa.select(SkillGroup.id).where(
-                    SkillGroup.id == policy.overflow_group_id,
-                    SkillGroup.workspace_id == workspace_id,
-                )
+    problems = policy_problems(policy, group_id)
+    if policy.overflow_group_id is not None and policy.overflow_group_id != group_id:
+        found = await session.scalar(
+            sa.select(SkillGroup.id).where(
+                SkillGroup.id == policy.overflow_group_id,
+                SkillGroup.workspace_id == workspace_id,
             )
-            if found is None:
-                problems.append(
-                    f"overflow group {policy.overflow_group_id} is not in this workspace"
-                )
-    if (policy.overflow_group_id or policy.overflow_leave_message) and not policy.max_wait_seconds:
-        problems.append("overflow needs max_wait_seconds")
-    _refuse(problems)
+        )
+        if found is None:
+            said = Text(
+                f"overflow group {policy.overflow_group_id} is not in this workspace",
+                f"溢出技能组 {policy.overflow_group_id} 不在本工作区，请从列表中选择",
+            )
+            problems.append(Problem("overflow_group_id", said))
+    refuse(problems)
     group.strategy = policy.strategy.value
     # Keep settings other parts of kefu store on the group; replace only ours.
     ours = set(GroupPolicy.__struct_fields__)

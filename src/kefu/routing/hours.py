@@ -14,6 +14,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
+from kefu.i18n import Text
+from kefu.routing.checks import Problem, sentences
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
 
@@ -49,33 +52,67 @@ def _minutes(hhmm: str) -> int:
     return int(hours) * 60 + int(minutes)
 
 
-def validate(calendar: Calendar) -> list[str]:
-    """Every problem an admin has to fix, as readable sentences (empty when valid)."""
-    problems: list[str] = []
+def calendar_problems(calendar: Calendar) -> list[Problem]:
+    """Every problem an admin has to fix, each on its field (empty when valid)."""
+    problems: list[Problem] = []
     try:
         ZoneInfo(calendar.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        problems.append(f"unknown time zone {calendar.timezone!r} (use an IANA name)")
+        said = Text(
+            f"unknown time zone {calendar.timezone!r} (use an IANA name)",
+            f"未知的时区 {calendar.timezone!r}，请选择列表中的时区（如 Asia/Shanghai）",
+        )
+        problems.append(Problem("timezone", said))
     for day in calendar.weekly:
         if day not in WEEKDAYS:
-            problems.append(f"unknown weekday {day!r}; use one of {', '.join(WEEKDAYS)}")
-    labelled = [(f"weekly {day}", ivs) for day, ivs in calendar.weekly.items()]
-    labelled += [(f"special day {sd.date.isoformat()}", sd.hours) for sd in calendar.special_days]
-    for label, intervals in labelled:
-        for iv in intervals:
-            if not _HHMM.match(iv.start) or not _HHMM.match(iv.end):
-                problems.append(f"{label}: times must be HH:MM, got {iv.start!r}-{iv.end!r}")
-            elif _minutes(iv.start) >= _minutes(iv.end):
-                problems.append(
-                    f"{label}: {iv.start}-{iv.end} ends before it starts; "
-                    "split a night shift at midnight"
+            said = Text(
+                f"unknown weekday {day!r}; use one of {', '.join(WEEKDAYS)}",
+                f"未知的星期 {day!r}，请使用 {', '.join(WEEKDAYS)} 之一",
+            )
+            problems.append(Problem(f"weekly.{day}", said))
+    labelled = [
+        (f"weekly.{day}", Text(f"weekly {day}", f"每周 {day}"), ivs)
+        for day, ivs in calendar.weekly.items()
+    ]
+    labelled += [
+        (
+            f"special_days[{index}].hours",
+            Text(f"special day {sd.date.isoformat()}", f"特殊日期 {sd.date.isoformat()}"),
+            sd.hours,
+        )
+        for index, sd in enumerate(calendar.special_days)
+    ]
+    for path, where, intervals in labelled:
+        for index, iv in enumerate(intervals):
+            at = f"{path}[{index}]"
+            bad = [f for f, v in (("start", iv.start), ("end", iv.end)) if not _HHMM.match(v)]
+            if bad:
+                said = Text(
+                    f"times must be HH:MM, got {iv.start!r}-{iv.end!r}",
+                    f"时间格式应为 HH:MM（如 09:00），现在是 {iv.start!r}-{iv.end!r}",
                 )
+                problems.append(Problem(f"{at}.{bad[0]}", said, where))
+            elif _minutes(iv.start) >= _minutes(iv.end):
+                said = Text(
+                    f"{iv.start}-{iv.end} ends before it starts; split a night shift at midnight",
+                    f"{iv.start}-{iv.end} 的结束时间早于开始时间；跨夜班次请在午夜拆成两段",
+                )
+                problems.append(Problem(f"{at}.end", said, where))
     seen: set[date] = set()
-    for sd in calendar.special_days:
+    for index, sd in enumerate(calendar.special_days):
         if sd.date in seen:
-            problems.append(f"special day {sd.date.isoformat()} is listed twice")
+            said = Text(
+                f"special day {sd.date.isoformat()} is listed twice",
+                f"特殊日期 {sd.date.isoformat()} 重复了，请删去一个",
+            )
+            problems.append(Problem(f"special_days[{index}].date", said))
         seen.add(sd.date)
     return problems
+
+
+def validate(calendar: Calendar) -> list[str]:
+    """`calendar_problems` as readable English sentences (empty when valid)."""
+    return sentences(calendar_problems(calendar))
 
 
 def _zone(calendar: Calendar) -> ZoneInfo:

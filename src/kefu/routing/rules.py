@@ -20,6 +20,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from kefu.i18n import Text
+from kefu.routing.checks import Problem, sentences
 from kefu.routing.hours import Calendar, CalendarError, is_open
 
 
@@ -170,62 +172,116 @@ def _ops_for(field: str) -> frozenset[Op] | None:
     return None
 
 
-def validate_rule(rule: Rule, calendar_ids: Iterable[uuid.UUID] = ()) -> list[str]:
-    """Every problem an admin has to fix before the rule is saved (empty when valid)."""
-    problems: list[str] = []
+def rule_problems(rule: Rule, calendar_ids: Iterable[uuid.UUID] = ()) -> list[Problem]:
+    """Every problem an admin has to fix before the rule is saved, each on its field
+    (empty when valid)."""
+    problems: list[Problem] = []
     known_calendars = set(calendar_ids)
     if not rule.name.strip():
-        problems.append("a rule needs a name")
+        problems.append(Problem("name", Text("a rule needs a name", "规则需要填写名称")))
     if rule.target.kind is TargetKind.group and rule.target.group_id is None:
-        problems.append("target kind 'group' needs group_id")
+        problems.append(
+            Problem(
+                "target.group_id",
+                Text("target kind 'group' needs group_id", "目标为技能组时，请选择一个技能组"),
+            )
+        )
     if rule.target.kind is TargetKind.agent and rule.target.agent_id is None:
-        problems.append("target kind 'agent' needs agent_id")
+        problems.append(
+            Problem(
+                "target.agent_id",
+                Text("target kind 'agent' needs agent_id", "目标为指定客服时，请选择一位客服"),
+            )
+        )
     for index, cond in enumerate(rule.conditions):
-        where = f"condition {index + 1} ({cond.field} {cond.op.value})"
+        where = Text(
+            f"condition {index + 1} ({cond.field} {cond.op.value})",
+            f"条件 {index + 1}（{cond.field} {cond.op.value}）",
+        )
+        path = f"conditions[{index}]"
         ops = _ops_for(cond.field)
         if ops is None:
-            problems.append(f"{where}: unknown field {cond.field!r}")
+            said = Text(f"unknown field {cond.field!r}", f"未知的条件字段 {cond.field!r}")
+            problems.append(Problem(f"{path}.field", said, where))
             continue
         if cond.op not in ops:
             allowed = ", ".join(sorted(op.value for op in ops))
-            problems.append(f"{where}: operator not allowed for this field; use {allowed}")
+            said = Text(
+                f"operator not allowed for this field; use {allowed}",
+                f"此字段不能使用该运算符，请改用：{allowed}",
+            )
+            problems.append(Problem(f"{path}.op", said, where))
             continue
-        problems.extend(f"{where}: {p}" for p in _value_problems(cond, known_calendars))
+        problems.extend(
+            Problem(f"{path}.value", said, where) for said in _value_problems(cond, known_calendars)
+        )
     return problems
 
 
-def _value_problems(cond: Condition, calendars: set[uuid.UUID]) -> list[str]:
+def validate_rule(rule: Rule, calendar_ids: Iterable[uuid.UUID] = ()) -> list[str]:
+    """`rule_problems` as English sentences (empty when valid)."""
+    return sentences(rule_problems(rule, calendar_ids))
+
+
+def _value_problems(cond: Condition, calendars: set[uuid.UUID]) -> list[Text]:
     value = cond.value
     if cond.op in (Op.in_, Op.not_in):
-        return [] if isinstance(value, list) and value else ["value must be a non-empty list"]
+        if isinstance(value, list) and value:
+            return []
+        return [Text("value must be a non-empty list", "请至少填写一个值")]
     if cond.op is Op.range:
         if not isinstance(value, Range) or (value.min is None and value.max is None):
-            return ['value must be {"min": ..., "max": ...} with at least one end']
+            return [
+                Text(
+                    'value must be {"min": ..., "max": ...} with at least one end',
+                    "请至少填写范围的最小值或最大值",
+                )
+            ]
         if value.min is not None and value.max is not None and value.min > value.max:
-            return ["range min is larger than max"]
+            return [Text("range min is larger than max", "范围的最小值大于最大值，请调换")]
         return []
     if cond.op is Op.exists:
-        return [] if isinstance(value, bool) else ["value must be true or false"]
+        if isinstance(value, bool):
+            return []
+        return [Text("value must be true or false", "值只能是“是”或“否”")]
     if cond.op in (Op.in_hours, Op.out_of_hours):
         try:
             calendar_id = uuid.UUID(str(value))
         except ValueError:
-            return ["value must be a calendar id"]
-        return [] if calendar_id in calendars else [f"no calendar {calendar_id}"]
+            return [Text("value must be a calendar id", "请选择一个营业时间日历")]
+        if calendar_id in calendars:
+            return []
+        return [
+            Text(
+                f"no calendar {calendar_id}",
+                f"日历 {calendar_id} 不存在，请选择一个现有的日历",
+            )
+        ]
     if cond.op is Op.regex:
         if not isinstance(value, str):
-            return ["value must be a regular expression string"]
+            return [Text("value must be a regular expression string", "请填写一个正则表达式")]
         if len(value) > 500:
-            return ["regular expression longer than 500 characters"]
+            return [
+                Text(
+                    "regular expression longer than 500 characters", "正则表达式不能超过 500 个字符"
+                )
+            ]
         try:
             re.compile(value)
         except re.error as exc:
-            return [f"invalid regular expression: {exc}"]
+            return [Text(f"invalid regular expression: {exc}", f"正则表达式无效：{exc}")]
         return []
     if cond.op in (Op.contains, Op.prefix, Op.glob) and cond.field != "contact.tags":
-        return [] if isinstance(value, str) and value else ["value must be a non-empty string"]
+        if isinstance(value, str) and value:
+            return []
+        return [Text("value must be a non-empty string", "请填写要匹配的文字")]
     if value is None or isinstance(value, list | Range):
-        return ["value must be a single string, number or boolean"]
+        return [
+            Text(
+                "value must be a single string, number or boolean",
+                "请填写一个值（文字、数字或是/否）",
+            )
+        ]
     return []
 
 
