@@ -102,7 +102,8 @@ function PolicyEditor({ group }: { group: Group }) {
           </select>
         </span>
       ) : null}
-      <OtherErrors errors={errors} known={(f) => ["strategy", "sticky_days", "max_wait_seconds"].includes(f)} />
+      <FieldErr errors={errors} field="overflow_group_id" />
+      <OtherErrors errors={errors} known={(f) => ["strategy", "sticky_days", "max_wait_seconds", "overflow_group_id"].includes(f)} />
       <div>
         <button type="submit">{t("admin.save")}</button>
       </div>

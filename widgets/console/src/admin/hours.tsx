@@ -33,7 +33,8 @@ function zones(): string[] {
   return intl.supportedValuesOf?.("timeZone") ?? ["Asia/Shanghai", "Asia/Hong_Kong", "Asia/Tokyo", "Europe/London", "America/New_York", "UTC"];
 }
 
-function Intervals({ value, onChange, label }: { value: Interval[]; onChange: (v: Interval[]) => void; label: string }) {
+/** `path` is where the server names these intervals' errors (`weekly.mon`, `special_days[0].hours`). */
+function Intervals({ value, onChange, label, errors, path }: { value: Interval[]; onChange: (v: Interval[]) => void; label: string; errors: Errors; path: string }) {
   return (
     <span class="inline wrap">
       {value.map((iv, i) => (
@@ -44,6 +45,8 @@ function Intervals({ value, onChange, label }: { value: Interval[]; onChange: (v
           {value.length > 1 && (
             <button type="button" class="ghost" aria-label={`${t("admin.remove")}: ${label} ${i + 1}`} onClick={() => onChange(value.filter((_, j) => j !== i))}>✕</button>
           )}
+          <FieldErr errors={errors} field={`${path}[${i}].start`} />
+          <FieldErr errors={errors} field={`${path}[${i}].end`} />
         </span>
       ))}
       <button type="button" class="ghost small" aria-label={`${t("admin.add_interval")}: ${label}`} onClick={() => onChange([...value, { start: "13:00", end: "18:00" }])}>
@@ -123,7 +126,9 @@ function CalendarEditor({ cal, usedBy, onSaved }: { cal: Calendar; usedBy: strin
                     {open ? t("admin.open") : t("admin.closed")}
                   </label>
                 </td>
-                <td>{open && <Intervals value={hours} label={t(`day.${day}`)} onChange={(v) => setDay(day, v)} />}</td>
+                <td>{open && <Intervals value={hours} label={t(`day.${day}`)} errors={errors} path={`weekly.${day}`} onChange={(v) => setDay(day, v)} />}
+                  <FieldErr errors={errors} field={`weekly.${day}`} />
+                </td>
               </tr>
             );
           })}
@@ -152,7 +157,7 @@ function CalendarEditor({ cal, usedBy, onSaved }: { cal: Calendar; usedBy: strin
                       <option value="hours">{t("admin.replaced_hours")}</option>
                     </select>
                   </td>
-                  <td>{!closed && <Intervals value={d.hours ?? []} label={label} onChange={(v) => setSpecial(i, { ...d, hours: v })} />}</td>
+                  <td>{!closed && <Intervals value={d.hours ?? []} label={label} errors={errors} path={`special_days[${i}].hours`} onChange={(v) => setSpecial(i, { ...d, hours: v })} />}</td>
                   <td>
                     <button type="button" class="ghost" aria-label={`${t("admin.remove")}: ${label}`} onClick={() => setSpecial(i, null)}>✕</button>
                   </td>
@@ -172,7 +177,7 @@ function CalendarEditor({ cal, usedBy, onSaved }: { cal: Calendar; usedBy: strin
           {usedBy.length ? t("admin.used_by", { names: usedBy.join(t("admin.list_sep")) }) : t("admin.used_by_none")}
         </p>
       )}
-      <OtherErrors errors={errors} known={(f) => f === "name" || f === "timezone" || /^special_days\[\d+\]\.date$/.test(f)} />
+      <OtherErrors errors={errors} known={(f) => f === "name" || f === "timezone" || WEEKDAYS.some((d) => f === `weekly.${d}` || f.startsWith(`weekly.${d}[`)) || /^special_days\[\d+\]\.(date|hours\[\d+\]\.(start|end))$/.test(f)} />
       <div class="inline">
         <button type="submit" class="primary">{t("admin.save")}</button>
         {cal.id && <button type="button" class="ghost" onClick={() => void remove()}>{t("admin.delete")}</button>}

@@ -213,6 +213,8 @@ function ConditionRow({ cond, index, onChange, calendars, errors }: { cond: Cond
       <ValueInput cond={cond} calendars={calendars} label={`${label}: ${t("cond.value")}`} onChange={(v) => onChange({ ...cond, value: v })} />
       <button type="button" class="ghost" aria-label={`${t("admin.remove")}: ${label}`} onClick={() => onChange(null)}>✕</button>
       <FieldErr errors={errors} field={`conditions[${index}]`} />
+      <FieldErr errors={errors} field={`conditions[${index}].field`} />
+      <FieldErr errors={errors} field={`conditions[${index}].op`} />
       <FieldErr errors={errors} field={`conditions[${index}].value`} />
     </li>
   );
