@@ -300,3 +300,32 @@ async def test_every_admin_screen_reads_in_the_chosen_language(
         await page.goto(f"{live_server}/console/#/admin/{section}")
         await page.locator(".admin-body table, .admin-body form").first.wait_for()
         await shot(page, f"{section}-{locale}")
+
+
+async def test_a_bad_rule_shows_its_message_beside_the_field_in_chinese(
+    browser: Browser, live_server: str, kefu: Kefu, workspace: Demo
+) -> None:
+    page = await console_as(browser, live_server, workspace, "admin", "zh-CN", "/admin/routing")
+    await page.get_by_role("button", name="+ 新建规则").click()
+    editor = page.get_by_role("form", name="新建规则")
+    await editor.get_by_label("规则名称").fill("价格页")
+    await editor.get_by_role("button", name="+ 添加条件").click()
+    await editor.get_by_label("条件 1: 条件项").select_option(label="页面地址")
+    await editor.get_by_label("条件 1: 运算").select_option(label="匹配正则")
+    await editor.get_by_label("条件 1: 值").fill("(pricing")
+    await editor.get_by_role("button", name="新建", exact=True).click()
+
+    # The message sits in the condition's row, under its value, in Chinese — not a toast.
+    condition = editor.get_by_role("listitem", name="条件 1")
+    error = condition.locator('.field-error[data-field="conditions[0].value"]')
+    await expect(error).to_contain_text("正则表达式无效", timeout=WAIT_MS)
+    await expect(editor.locator("ul.field-error")).to_have_count(0)
+    await expect(page.locator(".toast")).to_have_count(0)
+    await shot(page, "routing-field-error-zh-CN")
+
+    # Fixed, it saves, and the message is gone.
+    await editor.get_by_label("条件 1: 值").fill("pricing|plans")
+    await editor.get_by_role("button", name="新建", exact=True).click()
+    await expect(
+        page.locator("tr", has=page.get_by_role("rowheader", name="价格页"))
+    ).to_be_visible(timeout=WAIT_MS)

@@ -269,7 +269,14 @@ def _value_problems(cond: Condition, calendars: set[uuid.UUID]) -> list[Text]:
         try:
             re.compile(value)
         except re.error as exc:
-            return [Text(f"invalid regular expression: {exc}", f"正则表达式无效：{exc}")]
+            # Python's own words stay in brackets; the Chinese says where to look.
+            near = f"第 {exc.pos + 1} 个字符附近" if exc.pos is not None else ""
+            return [
+                Text(
+                    f"invalid regular expression: {exc}",
+                    f"正则表达式无效：请检查{near}的括号是否成对、特殊字符是否转义（{exc.msg}）",
+                )
+            ]
         return []
     if cond.op in (Op.contains, Op.prefix, Op.glob) and cond.field != "contact.tags":
         if isinstance(value, str) and value:
