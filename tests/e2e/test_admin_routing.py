@@ -329,3 +329,19 @@ async def test_a_bad_rule_shows_its_message_beside_the_field_in_chinese(
     await expect(
         page.locator("tr", has=page.get_by_role("rowheader", name="价格页"))
     ).to_be_visible(timeout=WAIT_MS)
+
+
+async def test_a_backwards_interval_is_flagged_beside_it_in_chinese(
+    browser: Browser, live_server: str, kefu: Kefu, workspace: Demo
+) -> None:
+    page = await console_as(browser, live_server, workspace, "admin", "zh-CN", "/admin/hours")
+    new = page.get_by_role("form", name="新建日历")
+    await new.get_by_label("名称", exact=True).fill("夜班")
+    await new.get_by_label("周一: 营业").check()
+    await new.get_by_label("周一 1 开始").fill("18:00")
+    await new.get_by_label("周一 1 结束").fill("09:00")
+    await new.get_by_role("button", name="保存", exact=True).click()
+    error = new.locator('.field-error[data-field="weekly.mon[0].end"]')
+    await expect(error).to_contain_text("跨夜班次请在午夜拆成两段", timeout=WAIT_MS)
+    await expect(new.locator("ul.field-error")).to_have_count(0)
+    await shot(page, "calendar-field-error-zh-CN")

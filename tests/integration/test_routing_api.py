@@ -367,3 +367,15 @@ async def test_calendar_and_policy_errors_name_their_fields(
     assert response.json()["errors"] == [
         {"field": "overflow_group_id", "message": "技能组不能溢出到自己，请选择另一个技能组"}
     ]
+
+
+async def test_unknown_group_strategy_is_a_field_error(
+    api: httpx.AsyncClient, workspace: Demo
+) -> None:
+    headers = {**await admin_headers(api, workspace), "Accept-Language": "zh-CN"}
+    response = await api.post(
+        "/api/v1/groups", json={"name": "新组", "strategy": "random"}, headers=headers
+    )
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["field"] == "strategy" and error["message"].startswith("分配策略须为")
