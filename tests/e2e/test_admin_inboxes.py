@@ -6,16 +6,16 @@ beside the field it is about. Screenshots in zh-CN and en go to /tmp/shots/."""
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from kefu.demo import Demo
-from tests.conftest import PASSWORD, login_headers, login_of
+from tests.conftest import login_headers, login_of
+from tests.e2e.browsers import async_chromium, console_as
 
 # Browser tests run on SQLite only: what they show does not depend on the engine.
 pytestmark = [
@@ -23,44 +23,14 @@ pytestmark = [
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
-CONSOLE = ROOT / "src" / "kefu" / "static" / "console" / "index.html"
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path("/tmp/shots")
 WAIT_MS = 15_000
-SIGN_IN = {"en": ("E-mail", "Password", "Sign in"), "zh-CN": ("邮箱", "密码", "登录")}
 
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    if not CONSOLE.exists():
-        pytest.fail("the console is not built: run `make frontend`")
-    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-        pytest.fail("Debian's chromium is required at /usr/bin/chromium (apt-get install chromium)")
-    async with async_playwright() as p:
-        launched = await p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-        )
+    async with async_chromium(console=True) as launched:
         yield launched
-        await launched.close()
-
-
-async def console_as(
-    browser: Browser, url: str, demo: Demo, who: str, locale: str, path: str
-) -> Page:
-    context = await browser.new_context(viewport={"width": 1440, "height": 1000}, locale=locale)
-    await context.add_init_script(f"localStorage.setItem('kefu.locale', '{locale}')")
-    page = await context.new_page()
-    await page.goto(f"{url}/console/")
-    email, password, submit = SIGN_IN[locale]
-    await page.get_by_label(email).fill(login_of(demo, who))
-    await page.get_by_label(password).fill(PASSWORD)
-    await page.get_by_role("button", name=submit, exact=True).click()
-    await page.get_by_role(
-        "combobox", name={"en": "Presence", "zh-CN": "在线状态"}[locale]
-    ).wait_for()
-    await page.goto(f"{url}/console/#{path}")
-    return page
 
 
 async def shot(page: Page, name: str) -> None:

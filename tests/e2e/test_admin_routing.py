@@ -7,68 +7,36 @@ screen in zh-CN and en go to /tmp/shots/, and no screen shows an untranslated ke
 from __future__ import annotations
 
 import re
-import shutil
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from kefu.context import Kefu
 from kefu.conversations.ingest import ingest
 from kefu.demo import Demo
 from kefu.model import ContactFacts, ConversationFacts, Identity, Inbound
-from tests.conftest import PASSWORD, login_headers, login_of
+from tests.conftest import login_headers, login_of
+from tests.e2e.browsers import async_chromium, console_as
 
 pytestmark = [
     pytest.mark.e2e,
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
-CONSOLE = ROOT / "src" / "kefu" / "static" / "console" / "index.html"
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path("/tmp/shots")
 WAIT_MS = 15_000
-SIGN_IN = {"en": ("E-mail", "Password", "Sign in"), "zh-CN": ("邮箱", "密码", "登录")}
 # A translation key shown as text ("cond.page_url") means a string was left out of i18n.ts.
 RAW_KEY = re.compile(r"\b(admin|cond|op|rule|explain|why|acd|strategy|target|day|lang)\.[a-z_]+\b")
 
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    if not CONSOLE.exists():
-        pytest.fail("the console is not built: run `make frontend`")
-    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-        pytest.fail("Debian's chromium is required at /usr/bin/chromium (apt-get install chromium)")
-    async with async_playwright() as p:
-        launched = await p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-        )
+    async with async_chromium(console=True) as launched:
         yield launched
-        await launched.close()
-
-
-async def console_as(
-    browser: Browser, url: str, demo: Demo, who: str, locale: str, path: str
-) -> Page:
-    context = await browser.new_context(
-        viewport={"width": 1440, "height": 1000}, locale=locale, timezone_id="Asia/Shanghai"
-    )
-    await context.add_init_script(f"localStorage.setItem('kefu.locale', '{locale}')")
-    page = await context.new_page()
-    await page.goto(f"{url}/console/")
-    email, password, submit = SIGN_IN[locale]
-    await page.get_by_label(email).fill(login_of(demo, who))
-    await page.get_by_label(password).fill(PASSWORD)
-    await page.get_by_role("button", name=submit, exact=True).click()
-    await page.get_by_role(
-        "combobox", name={"en": "Presence", "zh-CN": "在线状态"}[locale]
-    ).wait_for()
-    await page.goto(f"{url}/console/#{path}")
-    return page
 
 
 async def shot(page: Page, name: str) -> None:
@@ -99,7 +67,9 @@ async def test_calendar_rules_and_explain_in_the_browser(
     browser: Browser, live_server: str, kefu: Kefu, client: httpx.AsyncClient, workspace: Demo
 ) -> None:
     await visitor_on_pricing_page(kefu, workspace)
-    page = await console_as(browser, live_server, workspace, "admin", "en", "/admin/hours")
+    page = await console_as(
+        browser, live_server, workspace, "admin", "en", "/admin/hours", timezone_id="Asia/Shanghai"
+    )
 
     # A calendar with National Day as a holiday.
     new = page.get_by_role("form", name="New calendar")
@@ -243,7 +213,15 @@ async def test_every_admin_screen_reads_in_the_chosen_language(
     )
     assert rule.status_code == 201, rule.text
     await visitor_on_pricing_page(kefu, workspace)
-    page = await console_as(browser, live_server, workspace, "admin", locale, "/admin/routing")
+    page = await console_as(
+        browser,
+        live_server,
+        workspace,
+        "admin",
+        locale,
+        "/admin/routing",
+        timezone_id="Asia/Shanghai",
+    )
     await expect(page.locator(".rules-table tbody th")).to_have_text(["VIP 贵宾"])
     vip = {"en": "VIP level is 3 or more", "zh-CN": "VIP 等级 为 3 及以上"}[locale]
     await expect(page.locator(".rules-table")).to_contain_text(vip)

@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from tests.conftest import PASSWORD
-from tests.e2e.test_console import CHROMIUM, Server, expect, open_console, shot
+from tests.e2e.browsers import sync_chromium
+from tests.e2e.test_console import Server, expect, open_console, shot
 
 pytestmark = pytest.mark.e2e
 
@@ -25,15 +26,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-        )
+    with sync_chromium(console=True) as b:
         yield b
-        b.close()
 
 
 def admin_makes_changes(server: Server) -> None:

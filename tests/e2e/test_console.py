@@ -24,25 +24,13 @@ from kefu.db.metadata import all_tables
 from kefu.demo import Demo, seed
 from kefu.model import ContactFacts, ConversationFacts, Identity, Inbound
 from tests.conftest import PASSWORD, make_settings
+from tests.e2e.browsers import CONSOLE, require, sync_chromium
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
-CONSOLE = ROOT / "src" / "kefu" / "static" / "console"
 ARTIFACTS = ROOT / "test-artifacts" / "console"
-CHROMIUM = "/usr/bin/chromium"
 T = TypeVar("T")
-
-
-def require_console_and_chromium() -> None:
-    """A missing build or browser fails every test here (it used to skip the module
-    silently, so a CI run without them looked green)."""
-    if not (CONSOLE / "index.html").exists():
-        pytest.fail(
-            "the console is not built: run `make frontend` (or npm --prefix widgets/console run build)"
-        )
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"no Chromium at {CHROMIUM}: run `make system-deps` (apt-get install chromium)")
 
 
 def _free_port() -> int:
@@ -187,7 +175,7 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    require_console_and_chromium()
+    require(console=True)
     s = Server(tmp_path_factory.mktemp("console"))
     yield s
     s.stop()
@@ -195,17 +183,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    require_console_and_chromium()
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-        )
+    with sync_chromium(console=True) as b:
         yield b
-        b.close()
 
 
 def open_console(browser: Any, server: Server, local: str, locale: str = "en") -> Any:

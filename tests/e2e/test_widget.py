@@ -11,7 +11,6 @@ import asyncio
 import hashlib
 import hmac
 import json
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ import pytest
 import pytest_asyncio
 import websockets
 from litestar import Litestar
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 import kefu.visitors.tables
 from kefu.connectors.web import api as web_api
@@ -31,13 +30,13 @@ from kefu.demo import Demo, seed
 from kefu.demo_site import page as demo_page
 from kefu.settings import Settings
 from tests.conftest import PASSWORD, asgi_client, login_headers, login_of, running_kefu
+from tests.e2e.browsers import async_chromium
 from tests.integration.test_widget_api import widget_app
 from tests.servers import LoopServer
 
 # Browser tests run on SQLite only (see tests/conftest.py); one event loop per module.
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 # Bounded waits on conditions (never sleeps): the widget reconnects within ~5 s.
 WAIT_MS = 20_000
@@ -124,15 +123,8 @@ async def server(app: Litestar) -> AsyncIterator[Server]:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def chromium() -> AsyncIterator[Browser]:
-    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-        pytest.fail("Debian's chromium is required at /usr/bin/chromium (apt-get install chromium)")
-    async with async_playwright() as p:
-        launched = await p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-        )
+    async with async_chromium() as launched:
         yield launched
-        await launched.close()
 
 
 @pytest_asyncio.fixture(loop_scope="module")
