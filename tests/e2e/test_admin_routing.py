@@ -291,6 +291,8 @@ async def test_a_bad_rule_shows_its_message_beside_the_field_in_chinese(
     await editor.get_by_label("条件 1: 条件项").select_option(label="页面地址")
     await editor.get_by_label("条件 1: 运算").select_option(label="匹配正则")
     await editor.get_by_label("条件 1: 值").fill("(pricing")
+    # Chosen by name, as a person would (the list may still be loading when the form opens).
+    await editor.get_by_label("技能组", exact=True).select_option(label="售后服务 After-sales")
     await editor.get_by_role("button", name="新建", exact=True).click()
 
     # The message sits in the condition's row, under its value, in Chinese — not a toast.
