@@ -27,9 +27,13 @@ async def record(kefu: Kefu, entries: Sequence[AuditEntry]) -> None:
         session.add_all(entries)
 
 
+# The catalogue is fixed when the module loads: label lookups need not rebuild it per row.
+_LABELS = dict(catalogue.actions())
+
+
 def _label(action: str) -> Label:
-    labels = dict(catalogue.actions())
-    return labels[action].both() if action in labels else Label(en=action, zh_cn=action)
+    label = _LABELS.get(action)
+    return label.both() if label else Label(en=action, zh_cn=action)
 
 
 def _out(row: AuditEntry) -> AuditOut:
