@@ -419,9 +419,6 @@ class VisitorLine:
 
 
 def _visitor_view(view: MessageView) -> VisitorMessage:
-    client_id = view.client_message_id
-    if client_id and ":" in client_id:
-        client_id = client_id.split(":", 1)[1]
     return VisitorMessage(
         id=view.id,
         conversation_id=view.conversation_id,
@@ -433,7 +430,7 @@ def _visitor_view(view: MessageView) -> VisitorMessage:
         body=view.body,
         attachments=view.attachments,
         delivery_status=view.delivery_status,
-        client_message_id=client_id,
+        client_message_id=reading.widget_client_id(view.client_message_id),
         created_at=view.created_at,
     )
 

@@ -40,11 +40,14 @@ async def customer(kefu: Kefu, visitor: Visitor) -> Customer | None:
         )
 
 
+def widget_client_id(client_message_id: str | None) -> str | None:
+    """The connector scopes client ids by visitor; the widget knows its own part."""
+    if client_message_id and ":" in client_message_id:
+        return client_message_id.split(":", 1)[1]
+    return client_message_id
+
+
 def visitor_message(message: Message, sender_name: str | None) -> VisitorMessage:
-    client_id = message.client_message_id
-    if client_id and ":" in client_id:
-        # The connector scopes client ids by visitor; the widget knows its own part.
-        client_id = client_id.split(":", 1)[1]
     return VisitorMessage(
         id=message.id,
         conversation_id=message.conversation_id,
@@ -56,7 +59,7 @@ def visitor_message(message: Message, sender_name: str | None) -> VisitorMessage
         body=message.body,
         attachments=msgspec.convert(message.attachments or [], list[Attachment]),
         delivery_status=message.delivery_status,
-        client_message_id=client_id,
+        client_message_id=widget_client_id(message.client_message_id),
         created_at=message.created_at,
     )
 
