@@ -13,6 +13,10 @@ from typing import Any
 
 import msgspec
 
+# A string pattern with no NUL: PostgreSQL refuses NUL in text, which would surface as a
+# 500 where the client deserves a 4xx naming the field.
+NO_NUL = r"^[^\x00]*$"
+
 
 class ChannelKind(enum.StrEnum):
     web = "web"

@@ -12,10 +12,8 @@ from litestar.params import Parameter, QueryParameter
 from kefu.audit import catalogue, service
 from kefu.audit.schemas import ActionOut, AuditPage, ItemsActions
 from kefu.context import Kefu
-from kefu.model import Role
+from kefu.model import NO_NUL, Role
 from kefu.people.auth import AuthUser, require_role
-
-_TEXT = r"^[^\x00]*$"
 
 
 class AuditController(Controller):
@@ -29,14 +27,14 @@ class AuditController(Controller):
         kefu: Kefu,
         user: AuthUser,
         actor: uuid.UUID | None = None,
-        action: Annotated[str | None, Parameter(max_length=64, pattern=_TEXT)] = None,
+        action: Annotated[str | None, Parameter(max_length=64, pattern=NO_NUL)] = None,
         object_id: Annotated[
-            str | None, QueryParameter(name="object", max_length=64, pattern=_TEXT)
+            str | None, QueryParameter(name="object", max_length=64, pattern=NO_NUL)
         ] = None,
         since: datetime | None = None,
         until: datetime | None = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        cursor: Annotated[str | None, Parameter(max_length=200, pattern=_TEXT)] = None,
+        cursor: Annotated[str | None, Parameter(max_length=200, pattern=NO_NUL)] = None,
     ) -> AuditPage:
         """Newest first; filter by actor, action (`routing.*` for a family), object id and
         time range [since, until); follow `next` as `cursor` for older entries."""

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from kefu.model import Presence, Role
+from kefu.model import NO_NUL, Presence, Role
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -14,14 +14,10 @@ Password = Annotated[str, msgspec.Meta(min_length=8, max_length=200)]
 Capacity = dict[str, Annotated[int, msgspec.Meta(ge=0, le=100)]]
 
 
-# No NUL: PostgreSQL refuses it in text, which would be a 500 instead of a 401.
-_NO_NUL = r"^[^\x00]*$"
-
-
 class LoginRequest(msgspec.Struct, frozen=True):
-    email: Annotated[str, msgspec.Meta(max_length=320, pattern=_NO_NUL)]
+    email: Annotated[str, msgspec.Meta(max_length=320, pattern=NO_NUL)]
     password: Annotated[str, msgspec.Meta(max_length=1024)]
-    workspace: Annotated[str, msgspec.Meta(max_length=63, pattern=_NO_NUL)] | None = None
+    workspace: Annotated[str, msgspec.Meta(max_length=63, pattern=NO_NUL)] | None = None
 
 
 class PasswordChange(msgspec.Struct, frozen=True, kw_only=True):
