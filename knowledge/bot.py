@@ -24,6 +24,7 @@ import msgspec
 from kefu.context import Kefu
 from kefu.conversations.actions import Actor, change_status, reply
 from kefu.conversations.ingest import IngestResult
+from kefu.db import retry
 from kefu.db.tables import Conversation, Inbox, Message
 from kefu.errors import Conflict, NotFound
 from kefu.knowledge import assist, index, unanswered
@@ -351,15 +352,21 @@ async def serve(
             answer_text = assist.answer_for(entry, channel)
 
     # Remember first: if the reply fails, the next message is still read correctly.
-    async with kefu.db.transaction() as session:
-        row = await session.get(BotSession, conversation_id, with_for_update=True)
-        if row is None:
-            row = BotSession(conversation_id=conversation_id, workspace_id=workspace_id)
-            session.add(row)
-        row.misses = decision.state.misses
-        row.offered = msgspec.to_builtins(list(decision.state.offered))
-        row.last_entry_id = uuid.UUID(decision.state.answered) if decision.state.answered else None
-        row.updated_at = utcnow()
+    async def remember() -> None:
+        async with kefu.db.transaction() as session:
+            row = await session.get(BotSession, conversation_id, with_for_update=True)
+            if row is None:
+                row = BotSession(conversation_id=conversation_id, workspace_id=workspace_id)
+                session.add(row)
+            row.misses = decision.state.misses
+            row.offered = msgspec.to_builtins(list(decision.state.offered))
+            answered = decision.state.answered
+            row.last_entry_id = uuid.UUID(answered) if answered else None
+            row.updated_at = utcnow()
+
+    # Each step is its own unit of work, retried on a deadlock; the reply and the
+    # hand-over (`actions`) retry themselves.
+    await retry.run(remember, what="bot turn")
     if decision.feedback is not None and state.answered is not None:
         with contextlib.suppress(NotFound):  # the entry was deleted meanwhile
             await assist.record_feedback(

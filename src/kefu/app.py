@@ -65,7 +65,12 @@ def build_kefu(settings: Settings) -> Kefu:
     """The running core: database, fan-out and every channel's connector."""
     kefu = Kefu(
         settings=settings,
-        db=Database(settings.database_url),
+        db=Database(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout,
+        ),
         events=EventBus(make_plugin(settings)),
         connectors=Registry(),
     )

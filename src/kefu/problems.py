@@ -15,8 +15,10 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from kefu.db.retry import retry_reason
 from kefu.errors import FieldError, KefuError
 from kefu.i18n import Text, locale_of
 
@@ -34,6 +36,7 @@ TITLES = {
     415: "Unsupported media type",
     422: "Invalid request",
     429: "Too many requests",
+    503: "Service unavailable",
 }
 
 
@@ -233,6 +236,34 @@ def on_integrity_error(_: Request[Any, Any, Any], exc: IntegrityError) -> Respon
     return problem(409, "this change conflicts with the current state; reload and try again")
 
 
+BUSY = Text(
+    "The service is busy right now; please try again in a moment.",
+    "服务繁忙，请稍后再试。",
+)
+# How long a client should wait after a 503 for a busy database.
+BUSY_RETRY_AFTER = 2
+# "too many connections" (the server's max_connections, or a role's limit).
+_OVERLOADED = {"53300", "53400"}
+
+
+def on_pool_timeout(request: Request[Any, Any, Any], exc: PoolTimeout) -> Response[dict[str, Any]]:
+    """Every pooled connection stayed busy for db_pool_timeout: overload, not a bug."""
+    log.warning("database pool exhausted: %s", exc)
+    locale = locale_of(request.headers.get("accept-language"))
+    return problem(503, BUSY.render(locale), retry_after=BUSY_RETRY_AFTER)
+
+
+def on_database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[dict[str, Any]]:
+    """A deadlock or serialization failure that outlasted its retries, or a server out of
+    connections, is a 503 the client may retry; any other database error is a bug."""
+    state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    if retry_reason(exc) is None and state not in _OVERLOADED:
+        return on_unexpected(request, exc)
+    log.warning("database busy surfaced to a request: %s", exc.orig)
+    locale = locale_of(request.headers.get("accept-language"))
+    return problem(503, BUSY.render(locale), retry_after=BUSY_RETRY_AFTER)
+
+
 def on_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unhandled error", exc_info=exc)
     return problem(500, "something went wrong on our side; it has been logged", "Internal error")
@@ -242,5 +273,7 @@ HANDLERS: dict[type[Exception] | int, Any] = {
     KefuError: on_kefu_error,
     HTTPException: on_http_error,
     IntegrityError: on_integrity_error,
+    PoolTimeout: on_pool_timeout,
+    DBAPIError: on_database_error,
     Exception: on_unexpected,
 }

@@ -61,6 +61,16 @@ class Settings(msgspec.Struct, kw_only=True):
     login_backoff_max_seconds: Annotated[float, msgspec.Meta(ge=0)] = 900.0
     # Failures are forgotten this long after the last one.
     login_failure_window_seconds: Annotated[float, msgspec.Meta(gt=0)] = 3600.0
+    # conc: the connection pool, per process. Four processes at the defaults use at most
+    # 4 * (10 + 10) = 80 connections, inside a default PostgreSQL (max_connections 100,
+    # some reserved) with room for LISTEN connections, migrations and psql. A request
+    # that waits longer than db_pool_timeout for a connection answers 503 + Retry-After.
+    db_pool_size: Annotated[int, msgspec.Meta(ge=1)] = 10
+    db_max_overflow: Annotated[int, msgspec.Meta(ge=0)] = 10
+    db_pool_timeout: Annotated[float, msgspec.Meta(gt=0)] = 5.0
+    # conc: SIGTERM finishes within this many seconds: requests in flight drain for most
+    # of it, then background workers and spawned work are cancelled.
+    shutdown_seconds: Annotated[float, msgspec.Meta(gt=0)] = 10.0
     # `make bench` creates and drops its own kefu_bench* databases through this admin
     # connection; the server's maintenance database, never another suite's.
     bench_admin_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -25,7 +25,7 @@ BODY_CAP = 64 * 1024
 # password or secret ever lands in the log).
 SAFE_VALUES = frozenset(
     {"role", "active", "status", "presence", "kind", "enabled", "priority", "scope"}
-    | {"strategy", "name", "title", "email", "shortcut", "locale"}
+    | {"strategy", "name", "title", "email", "shortcut", "locale", "override_capacity"}
 )
 
 
@@ -110,6 +110,8 @@ class _Recorder:
             return []
         headers = Headers.from_scope(scope)
         fields, values = _fields(bytes(self.request_body), headers.get("content-type", ""))
+        if entry.only_when and values.get(entry.only_when) is not True:
+            return []
         if entry.on_self:
             object_id: str | None = str(user.id)
         else:

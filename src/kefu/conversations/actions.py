@@ -1,7 +1,9 @@
 """What agents (and the bot) do to a conversation: reply, note, assign, transfer, change
 status, update labels and priority. Each action is one transaction: the tenancy check,
 the change, its event rows and the response are read and written in one session, and
-events are published only after commit."""
+events are published only after commit. Each is a unit of work retried whole on a
+deadlock or serialization failure (`kefu.db.retry`), and locks rows in the one order:
+contact, then conversation, then agents (docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from kefu.conversations.events import conversation_event, log_event, message_eve
 from kefu.conversations.messages import add_message, next_message
 from kefu.conversations.queries import conversation_out, get_visible
 from kefu.conversations.schemas import ConversationOut
+from kefu.db.retry import retrying
 from kefu.db.scope import one_in_workspace
 from kefu.db.tables import Contact, Conversation, Message, OutboxJob, User
 from kefu.errors import Conflict, Invalid
@@ -32,6 +35,7 @@ from kefu.model import (
     utcnow,
 )
 from kefu.people.auth import AuthUser
+from kefu.routing import capacity
 from kefu.routing.loaders import require_group
 from kefu.routing.queue import serve_queue
 from kefu.routing.route import route
@@ -68,11 +72,35 @@ async def load_conversation(
 ) -> Conversation:
     """The conversation an actor may act on: the ONE tenancy check every action makes.
     A signed-in user must be able to see it (`queries.visible_to`); the bot and the
-    system act anywhere in their workspace."""
+    system act anywhere in their workspace.
+
+    `lock`: the row is locked for a change, in the one lock order — the contact first,
+    then the conversation (ingest takes them in that order too), both FOR NO KEY UPDATE
+    so inserts that only reference them (messages, events) are never blocked."""
     if actor.viewer is not None:
-        return await get_visible(session, actor.viewer, conversation_id, lock=lock)
-    return await one_in_workspace(
-        session, Conversation, actor.workspace_id, conversation_id, "conversation", lock=lock
+        conversation = await get_visible(session, actor.viewer, conversation_id)
+    else:
+        conversation = await one_in_workspace(
+            session, Conversation, actor.workspace_id, conversation_id, "conversation"
+        )
+    if lock:
+        await lock_in_order(session, conversation)
+    return conversation
+
+
+async def lock_in_order(session: AsyncSession, conversation: Conversation) -> None:
+    """Lock the conversation's contact, then the conversation, and reload it as locked.
+    (SQLite has one writer at a time; the statements run and lock nothing.)"""
+    await session.execute(
+        sa.select(Contact.id)
+        .where(Contact.id == conversation.contact_id)
+        .with_for_update(key_share=True)
+    )
+    await session.execute(
+        sa.select(Conversation)
+        .where(Conversation.id == conversation.id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
     )
 
 
@@ -82,6 +110,7 @@ async def _out(session: AsyncSession, conversation: Conversation) -> Conversatio
     return conversation_out(conversation, contact)
 
 
+@retrying
 async def reply(
     kefu: Kefu,
     conversation_id: uuid.UUID,
@@ -92,9 +121,12 @@ async def reply(
     type: MessageType = MessageType.text,
     attachments: tuple[Attachment, ...] = (),
     client_message_id: str | None = None,
+    override_capacity: bool = False,
 ) -> MessageView:
     """Record a reply (committed as `pending` with an outbox job, so it is never lost) or
-    an internal note (never sent to the customer)."""
+    an internal note (never sent to the customer). An agent's reply to an unassigned
+    conversation takes it, within their capacity unless `override_capacity`."""
+    _check_override(actor, override_capacity)
     events: list[Event] = []
     async with kefu.db.transaction() as session:
         # Seen first, then validated: another workspace's id answers 404, whatever the body.
@@ -142,8 +174,17 @@ async def reply(
                 if conversation.first_response_at is None:
                     conversation.first_response_at = now
                     log_event(session, conversation, "first_reply", actor.kind, actor.user_id)
-                if conversation.assignee_id is None:
-                    # Answering an unassigned conversation takes it, as every desk does.
+                if conversation.assignee_id is None and actor.user_id is not None:
+                    # Answering an unassigned conversation takes it, as every desk does,
+                    # when the agent has room for it.
+                    over = await capacity.ensure_room(
+                        session,
+                        conversation.workspace_id,
+                        actor.user_id,
+                        conversation.channel,
+                        override=override_capacity,
+                        may_override=_may_override(actor),
+                    )
                     conversation.assignee_id = actor.user_id
                     conversation.assigned_at = now
                     conversation.status = ConversationStatus.open
@@ -153,7 +194,7 @@ async def reply(
                         "assigned",
                         actor.kind,
                         actor.user_id,
-                        {"assignee_id": str(actor.user_id), "reason": "replied"},
+                        {"assignee_id": str(actor.user_id), "reason": "replied", **over},
                     )
                     events.append(conversation_event(conversation, "assigned"))
                 elif conversation.status == ConversationStatus.queued:
@@ -177,6 +218,7 @@ async def reply(
     return event.message
 
 
+@retrying
 async def change_status(
     kefu: Kefu,
     conversation_id: uuid.UUID,
@@ -233,6 +275,7 @@ async def change_status(
     return out
 
 
+@retrying
 async def assign(
     kefu: Kefu,
     conversation_id: uuid.UUID,
@@ -242,9 +285,12 @@ async def assign(
     group_id: uuid.UUID | None = None,
     note: str | None = None,
     transfer: bool = False,
+    override_capacity: bool = False,
 ) -> ConversationOut:
     """Assign to an agent (or unassign), or transfer to an agent or a group with a note
-    that the receiving side sees."""
+    that the receiving side sees. Giving it to an agent respects their capacity unless
+    an admin or supervisor passes `override_capacity`."""
+    _check_override(actor, override_capacity)
     async with kefu.db.transaction() as session:
         conversation = await load_conversation(session, actor, conversation_id, lock=True)
         if transfer and assignee_id is None and group_id is None:
@@ -260,6 +306,16 @@ async def assign(
             )
             if agent is None:
                 raise Invalid(f"agent {assignee_id} is not in this workspace")
+        over: dict[str, object] = {}
+        if assignee_id is not None and capacity.adds_load(conversation, assignee_id):
+            over = await capacity.ensure_room(
+                session,
+                actor.workspace_id,
+                assignee_id,
+                conversation.channel,
+                override=override_capacity,
+                may_override=_may_override(actor),
+            )
         if group_id is not None:
             await require_group(session, actor.workspace_id, group_id)
         previous = conversation.assignee_id
@@ -282,6 +338,7 @@ async def assign(
             "assignee_id": str(assignee_id) if assignee_id else None,
             "group_id": str(group_id) if group_id else None,
             "note": note,
+            **over,
         }
         change = "transferred" if transfer else "assigned"
         log_event(session, conversation, change, actor.kind, actor.user_id, data)
@@ -318,6 +375,7 @@ async def assign(
     return out
 
 
+@retrying
 async def update(
     kefu: Kefu,
     conversation_id: uuid.UUID,
@@ -338,3 +396,11 @@ async def update(
             changes["priority"] = priority
         log_event(session, conversation, "updated", actor.kind, actor.user_id, changes)
         return await _out(session, conversation)
+
+
+def _may_override(actor: Actor) -> bool:
+    return actor.viewer is not None and actor.viewer.role in capacity.OVERRIDERS
+
+
+def _check_override(actor: Actor, override: bool) -> None:
+    capacity.check_override(actor.viewer.role if actor.viewer else None, override)

@@ -120,6 +120,7 @@ class ConversationsController(Controller):
             type=data.type,
             attachments=tuple(data.attachments),
             client_message_id=data.client_message_id,
+            override_capacity=data.override_capacity,
         )
 
     @get("/{conversation_id:uuid}/events")
@@ -162,7 +163,11 @@ class ConversationsController(Controller):
                 await get_visible(session, user, conversation_id)
             raise Forbidden("agents can take a conversation themselves; use transfer to hand it on")
         return await actions.assign(
-            kefu, conversation_id, actor_of(user), assignee_id=data.assignee_id
+            kefu,
+            conversation_id,
+            actor_of(user),
+            assignee_id=data.assignee_id,
+            override_capacity=data.override_capacity,
         )
 
     @post("/{conversation_id:uuid}/transfer")
@@ -177,6 +182,7 @@ class ConversationsController(Controller):
             group_id=data.group_id,
             note=data.note,
             transfer=True,
+            override_capacity=data.override_capacity,
         )
 
     @post("/{conversation_id:uuid}/resolve")

@@ -76,7 +76,8 @@ async def append_batch(kefu: Kefu, inbounds: Sequence[Inbound]) -> list[Stored |
         if not keys:
             return out
         # Lock order is contacts, then conversations, each by id, as on the single path
-        # (which updates the contact before it locks the conversation): no deadlocks.
+        # and in every action (docs/architecture.md, "Lock order"). FOR NO KEY UPDATE:
+        # rows that only reference these (messages, events) are not blocked.
         found = (
             await session.execute(
                 sa.select(
@@ -88,7 +89,7 @@ async def append_batch(kefu: Kefu, inbounds: Sequence[Inbound]) -> list[Stored |
                 .join(Contact, Contact.id == ContactIdentity.contact_id)
                 .where(identities_matching(keys))
                 .order_by(Contact.id)
-                .with_for_update(of=Contact)
+                .with_for_update(of=Contact, key_share=True)
             )
         ).all()
         known = {(workspace_id, kind, value): owner for workspace_id, kind, value, owner in found}
@@ -126,7 +127,7 @@ async def append_batch(kefu: Kefu, inbounds: Sequence[Inbound]) -> list[Stored |
                     Conversation.status != ConversationStatus.resolved,
                 )
                 .order_by(Conversation.id)
-                .with_for_update()
+                .with_for_update(key_share=True)
             )
         }
         appended: list[tuple[int, Inbox, Contact, Conversation, NewMessage]] = []

@@ -29,6 +29,7 @@ from kefu.conversations.messages import (
     apply_contact_facts,
     identities_matching,
 )
+from kefu.db import retry
 from kefu.db.tables import (
     Contact,
     ContactIdentity,
@@ -63,7 +64,7 @@ async def ingest(kefu: Kefu, inbound: Inbound) -> IngestResult:
         # together with whatever else arrived meanwhile (one commit for many).
         stored = await batch.submit(kefu, inbound)
     if stored is None:
-        stored = await _ingest_alone(kefu, inbound)
+        stored = await retry.run(lambda: _ingest_alone(kefu, inbound), what="ingest")
     result, events = stored
     for event in events:
         kefu.events.publish(event)
@@ -117,7 +118,7 @@ async def _ingest_once(
             Conversation.contact_id == contact.id,
             Conversation.status != ConversationStatus.resolved,
         )
-        .with_for_update()
+        .with_for_update(key_share=True)
     )
     opened = reopened = False
     if conversation is None and inbound.is_event:
@@ -241,6 +242,8 @@ async def _resolve_contact(
             sa.select(ContactIdentity, Contact)
             .join(Contact, Contact.id == ContactIdentity.contact_id)
             .where(identities_matching({(inbox.workspace_id, i.kind, i.value) for i in wanted}))
+            # Lock order: the contact before its conversation (docs/architecture.md).
+            .with_for_update(of=Contact, key_share=True)
         )
     ).all()
     by_key = {(row.kind, row.value): row for row, _ in found}
@@ -284,7 +287,7 @@ async def _recently_resolved(
         )
         .order_by(Conversation.resolved_at.desc())
         .limit(1)
-        .with_for_update()
+        .with_for_update(key_share=True)
     )
 
 

@@ -63,16 +63,21 @@ class ReplyRequest(msgspec.Struct, frozen=True, kw_only=True):
     type: MessageType = MessageType.text
     attachments: list[Attachment] = msgspec.field(default_factory=list)
     client_message_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    # An admin or supervisor taking it past their own capacity (conc, issue 12 item 6).
+    override_capacity: bool = False
 
 
 class AssignRequest(msgspec.Struct, frozen=True, kw_only=True):
     assignee_id: uuid.UUID | None = None
+    # Past the agent's capacity: admins and supervisors only, logged (event + audit).
+    override_capacity: bool = False
 
 
 class TransferRequest(msgspec.Struct, frozen=True, kw_only=True):
     assignee_id: uuid.UUID | None = None
     group_id: uuid.UUID | None = None
     note: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+    override_capacity: bool = False
 
 
 class SnoozeRequest(msgspec.Struct, frozen=True, kw_only=True):

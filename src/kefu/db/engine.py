@@ -16,9 +16,22 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+# The pool when no settings are given (scripts, tests); `kefu serve` passes its settings.
+POOL_SIZE = 10
+MAX_OVERFLOW = 10
+POOL_TIMEOUT = 5.0
+
 
 class Database:
-    def __init__(self, url: str, **engine_args: Any) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = POOL_SIZE,
+        max_overflow: int = MAX_OVERFLOW,
+        pool_timeout: float = POOL_TIMEOUT,
+        **engine_args: Any,
+    ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
@@ -27,8 +40,11 @@ class Database:
             # into waiting instead of "database is locked" errors.
             engine_args.setdefault("connect_args", {"timeout": 30})
         else:
-            engine_args.setdefault("pool_size", 20)
-            engine_args.setdefault("max_overflow", 20)
+            # Bounded per process (settings db_pool_*): a wait past pool_timeout raises
+            # sqlalchemy's TimeoutError, which answers 503 + Retry-After (problems.py).
+            engine_args.setdefault("pool_size", pool_size)
+            engine_args.setdefault("max_overflow", max_overflow)
+            engine_args.setdefault("pool_timeout", pool_timeout)
         self.engine: AsyncEngine = create_async_engine(url, **engine_args)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)

@@ -8,6 +8,7 @@ assign the same one; agents are locked as `loaders.load_agents` describes.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.context import Kefu
 from kefu.conversations.events import LoggedEvent, conversation_event, log_event, record_many
+from kefu.db import retry
 from kefu.db.tables import Contact, Conversation, GroupMember, User
 from kefu.model import ConversationEvent, ConversationStatus, Presence, utcnow
 from kefu.routing import acd
@@ -99,19 +101,25 @@ async def assign_waiting(
     agents in queue order; returns the events to publish (assignments, overflows and
     the new queue positions of the first waiting conversations of each changed group)."""
     events: list[ConversationEvent] = []
-    events.extend(await _overflow(kefu, workspace_id, now))
+    events.extend(await retry.run(lambda: _overflow(kefu, workspace_id, now), what="overflow"))
     touched: set[uuid.UUID | None] = set()
     after: QueuePlace | None = None
-    while True:
+
+    async def serve_batch(
+        start: QueuePlace | None,
+    ) -> tuple[list[ConversationEvent], QueuePlace] | None:
+        """One transaction: claim a batch of waiting conversations and assign what free
+        agents can take. Retried on its own, so batches committed before stay served."""
+        out: list[ConversationEvent] = []
         async with kefu.db.transaction() as session:
             agents = await load_agents(session, workspace_id, whole_workspace=True)
             if not any(acd.can_take(a, ch) for a in agents for ch in _channels(a)):
-                break
-            batch = await _claim_batch(session, workspace_id, after)
+                return None
+            batch = await _claim_batch(session, workspace_id, start)
             if not batch:
-                break
+                return None
             last = batch[-1]
-            after = QueuePlace(last.priority or 0, last.queued_at or now, last.id)
+            place = QueuePlace(last.priority or 0, last.queued_at or now, last.id)
             policies = await policies_of(session, workspace_id)
             sticky_since = {
                 gid: now - timedelta(days=p.sticky_days)
@@ -149,8 +157,7 @@ async def assign_waiting(
             await save_cursors(session, workspace_id, before, cursors, now, rr)
             for a in plan:
                 group_id = by_id[a.conversation_id].group_id
-                touched.add(group_id)
-                events.append(
+                out.append(
                     ConversationEvent(
                         workspace_id=workspace_id,
                         conversation_id=a.conversation_id,
@@ -160,6 +167,16 @@ async def assign_waiting(
                         group_id=group_id,
                     )
                 )
+        return out, place
+
+    while True:
+        served = await retry.run(functools.partial(serve_batch, after), what="assign_waiting")
+        if served is None:
+            break
+        batch_events, after = served
+        for event in batch_events:
+            touched.add(event.group_id)
+        events.extend(batch_events)
     if touched:
         async with kefu.db.session() as session:
             for group_id in touched:
