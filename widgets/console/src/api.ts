@@ -163,6 +163,8 @@ export class ApiError extends Error {
     public detail: string,
     /** RFC 9457 `errors[]`: what is wrong with each field, already in the user's language. */
     public errors: FieldProblem[] = [],
+    /** The whole problem document, for members such as `reason` (conc: `at_capacity`). */
+    public problem: Record<string, unknown> = {},
   ) {
     super(detail);
   }
@@ -210,7 +212,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
           .filter((e) => typeof e?.message === "string")
           .map((e) => ({ field: String(e.field ?? ""), message: String(e.message) }))
       : [];
-    throw new ApiError(res.status, detail, errors);
+    throw new ApiError(res.status, detail, errors, p as Record<string, unknown>);
   }
   return data as T;
 }

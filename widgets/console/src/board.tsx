@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { get, post } from "./api";
+import { refusedForCapacity } from "./capacity";
 import { formatDuration, formatTime, t } from "./i18n";
 import { go } from "./router";
 import { agents, boardTick, reportError } from "./store";
@@ -63,12 +64,15 @@ export function BoardScreen() {
   // Waits keep growing between reads; count them up locally from the server's clock.
   const drift = (now - new Date(board.generated_at).getTime()) / 1000;
   const sl = board.service_level;
-  const reassign = async (conversationId: string, assigneeId: string) => {
+  const reassign = async (conversationId: string, assigneeId: string, override = false) => {
     try {
-      await post(`/api/v1/conversations/${conversationId}/assign`, { assignee_id: assigneeId });
+      await post(`/api/v1/conversations/${conversationId}/assign`, {
+        assignee_id: assigneeId,
+        ...(override ? { override_capacity: true } : {}),
+      });
       await load();
     } catch (e) {
-      reportError(e);
+      if (!refusedForCapacity(e, () => reassign(conversationId, assigneeId, true))) reportError(e);
     }
   };
   return (

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { Conversation, QuickReply, contactName, get, post, qs } from "./api";
+import { refusedForCapacity } from "./capacity";
 import { t } from "./i18n";
 import { sendTyping } from "./live";
 import {
@@ -118,7 +119,7 @@ export function Composer({ conversation }: { conversation: Conversation }) {
     replaceToken(popup.start, body, end);
   };
 
-  const send = async () => {
+  const send = async (override = false) => {
     const body = text.trim();
     if (!body || sending) return;
     setSending(true);
@@ -126,13 +127,15 @@ export function Composer({ conversation }: { conversation: Conversation }) {
       await post(`/api/v1/conversations/${conversation.id}/messages`, {
         body,
         ...(mode === "note" ? { note: true } : {}),
+        // Replying takes an unassigned conversation: past capacity only when confirmed.
+        ...(override ? { override_capacity: true } : {}),
       });
       setText("");
       sendTyping(conversation.id, false);
       await Promise.all([resyncMessages(), refreshCurrent()]);
       void loadCounts();
     } catch (e) {
-      reportError(e);
+      if (!refusedForCapacity(e, () => send(true))) reportError(e);
     } finally {
       // Focus is left where it is: the text area never lost it, and taking it back
       // after the round trip would steal the next keystroke from wherever the agent went.

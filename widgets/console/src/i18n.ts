@@ -397,6 +397,11 @@ const en = {
   "why.open": "it is within the hours of {calendar}",
   "why.unknown_calendar": "calendar {calendar} no longer exists",
   "why.disabled": "the rule is disabled",
+  // conc: an agent at capacity (issue 12 item 6)
+  "capacity.title": "Agent at capacity",
+  "capacity.override_hint": "You can assign it anyway; the override is recorded in the conversation's history and the audit log.",
+  "capacity.override": "Assign anyway",
+  "capacity.ok": "OK",
   "lang.zh-CN": "Chinese",
   "lang.en": "English",
   // audit log (audit.tsx)
@@ -826,6 +831,11 @@ const zh: Record<Key, string> = {
   "why.open": "当前在「{calendar}」营业时间内",
   "why.unknown_calendar": "日历「{calendar}」已不存在",
   "why.disabled": "该规则已停用",
+  // conc: an agent at capacity (issue 12 item 6)
+  "capacity.title": "客服已达接待上限",
+  "capacity.override_hint": "您仍可以强制分配；此次超限分配会记入会话记录和审计日志。",
+  "capacity.override": "仍然分配",
+  "capacity.ok": "知道了",
   "lang.zh-CN": "中文",
   "lang.en": "英文",
   // audit log (audit.tsx)

@@ -230,11 +230,11 @@ export function TransferDialog({ onClose }: { onClose: () => void }) {
   useEscape(onClose);
   const submit = async (e: Event) => {
     e.preventDefault();
-    const body: Record<string, string> = { note };
+    const body: Record<string, unknown> = { note };
     if (agentId) body.assignee_id = agentId;
     else if (groupId) body.group_id = groupId;
     else return;
-    if (await act("transfer", body)) onClose();
+    await act("transfer", body, onClose);
   };
   return (
     <div class="backdrop" onClick={(e) => e.target === e.currentTarget && onClose()}>

@@ -16,6 +16,7 @@ import {
   setPresence,
   toast,
 } from "./store";
+import { CapacityDialog } from "./capacity";
 import { InboxScreen } from "./inbox";
 import { BoardScreen } from "./board";
 import { AdminScreen } from "./admin";
@@ -234,6 +235,7 @@ function App() {
     <>
       {me.value ? <Shell /> : <Login />}
       <Toast />
+      <CapacityDialog />
     </>
   );
 }

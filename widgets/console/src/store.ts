@@ -1,4 +1,5 @@
 import { computed, signal } from "@preact/signals";
+import { refusedForCapacity } from "./capacity";
 import {
   Agent,
   ApiError,
@@ -308,16 +309,23 @@ export function upsertConversation(c: Conversation): void {
     : [c, ...list];
 }
 
-export async function act(path: string, body: unknown = {}): Promise<boolean> {
+export async function act(
+  path: string,
+  body: Record<string, unknown> = {},
+  then?: () => void,
+): Promise<boolean> {
   const id = currentId.value;
   if (!id) return false;
   try {
     await post(`/api/v1/conversations/${id}/${path}`, body);
     await Promise.all([refreshCurrent(), resyncMessages()]);
     void loadCounts();
+    then?.();
     return true;
   } catch (e) {
-    reportError(e);
+    // An agent at capacity: shown over the action, with "assign anyway" for supervisors.
+    const retry = () => act(path, { ...body, override_capacity: true }, then);
+    if (!refusedForCapacity(e, retry)) reportError(e);
     return false;
   }
 }
