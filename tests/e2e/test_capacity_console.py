@@ -5,6 +5,7 @@ which sends the override and assigns. Screenshots under /tmp/shots/conc/."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,9 +23,10 @@ from tests.e2e.test_console import Server, expect, open_console
 pytestmark = pytest.mark.e2e
 
 SHOTS = Path("/tmp/shots/conc")
+# zh-CN runs first; its override leaves Li Na at 2 of 1 for the English run.
 REFUSAL = {
     "zh-CN": "李娜 Li Na 已达接待上限（1/1）。",
-    "en": "李娜 Li Na is at capacity (1 of 1).",
+    "en": "李娜 Li Na is at capacity (2 of 1).",
 }
 TAKE = {"zh-CN": "接入", "en": "Take it"}
 ASSIGN_TO = {"zh-CN": "分配给", "en": "Assign to"}
@@ -64,7 +66,7 @@ def _fill_lina(server: Server) -> list[uuid.UUID]:
             await session.execute(sa.update(User).where(User.id == lina).values(capacity={"*": 1}))
 
     server.call(arrange)
-    ids = [server.visitor_writes(f"cap-{n}-{uuid.uuid4().hex[:6]}", "在吗？") for n in range(3)]
+    ids = [server.visitor_writes(str(uuid.uuid4()), "在吗？") for _ in range(3)]
     system = Actor(workspace_id=server.demo.workspace_id, kind=SenderKind.system)
     server.call(assign, server.kefu, ids[0], system, assignee_id=lina)
     return ids[1:]
@@ -115,6 +117,11 @@ def test_refusal_for_the_agent_and_assign_anyway_for_the_admin(
         page.screenshot(path=str(SHOTS / f"admin-override-{locale}.png"))
         dialog.get_by_role("button", name=ANYWAY[locale]).click()
         expect(dialog).to_have_count(0)
+        # The console says so once the override went through.
+        expect(page.get_by_role("button", name=TAKE[locale], exact=True)).to_have_count(1)
+        deadline = time.monotonic() + 10
+        while _conversation(server, cid)[0] is None and time.monotonic() < deadline:
+            time.sleep(0.05)
         assignee, assigned = _conversation(server, cid)
         assert assignee == lina
         assert assigned and assigned[-1].get("override_capacity") is True
