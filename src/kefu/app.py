@@ -79,6 +79,19 @@ def build_kefu(settings: Settings) -> Kefu:
     return kefu
 
 
+async def stop_within(seconds: float, workers: list[asyncio.Task[None]], kefu: Kefu) -> None:
+    """Let background workers finish their round and spawned work end, for at most
+    `seconds` together; cancel what is left."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    if workers:
+        _, pending = await asyncio.wait(workers, timeout=seconds)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+    await kefu.drain(within=max(0.0, deadline - loop.time()))
+
+
 def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) -> Litestar:
     settings = settings or (kefu.settings if kefu else load())
     kefu = kefu or build_kefu(settings)
@@ -104,8 +117,10 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
             yield
         finally:
             stop.set()
-            await asyncio.gather(*workers)
-            await kefu.drain()
+            # Bounded (conc): uvicorn has drained requests for the first half of
+            # shutdown_seconds (cli.py); workers and spawned work get the second half,
+            # then are cancelled.
+            await stop_within(settings.shutdown_seconds / 2, workers, kefu)
             await kefu.connectors.aclose()
             await knowledge_index.close(kefu)
             await kefu.db.dispose()

@@ -36,6 +36,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=settings.port,
         log_level="info",
         ws="websockets-sansio",
+        # SIGTERM: requests in flight get half of shutdown_seconds, then are cancelled;
+        # the app's own shutdown (workers, spawned work) gets the other half (app.py).
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_seconds / 2)),
     )
     return 0
 

@@ -60,7 +60,18 @@ class Kefu:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def drain(self) -> None:
-        """Wait for spawned work (tests, shutdown)."""
-        while self._tasks:
+    async def drain(self, within: float | None = None) -> None:
+        """Wait for spawned work (tests, shutdown); with `within`, what is still running
+        after that many seconds is cancelled (a bounded shutdown)."""
+        if within is None:
+            while self._tasks:
+                await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while self._tasks and loop.time() < deadline:
+            await asyncio.wait(list(self._tasks), timeout=deadline - loop.time())
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
