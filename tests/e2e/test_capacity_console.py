@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +16,14 @@ import sqlalchemy as sa
 from kefu.conversations.actions import Actor, assign
 from kefu.db.tables import Conversation, ConversationEventRow, User
 from kefu.model import Presence, SenderKind
-from tests.e2e.browsers import require, sync_chromium
+from tests.e2e import test_console
 from tests.e2e.test_console import Server, expect, open_console
 
 pytestmark = pytest.mark.e2e
+
+# The console tests' module fixtures: a kefu server of this module's own, one browser.
+server = test_console.server
+browser = test_console.browser
 
 SHOTS = Path("/tmp/shots/conc")
 # zh-CN runs first; its override leaves Li Na at 2 of 1 for the English run.
@@ -32,20 +35,6 @@ TAKE = {"zh-CN": "接入", "en": "Take it"}
 ASSIGN_TO = {"zh-CN": "分配给", "en": "Assign to"}
 ANYWAY = {"zh-CN": "仍然分配", "en": "Assign anyway"}
 OK = {"zh-CN": "知道了", "en": "OK"}
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    require(console=True)
-    s = Server(tmp_path_factory.mktemp("capacity-console"))
-    yield s
-    s.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_chromium(console=True) as b:
-        yield b
 
 
 def _lina(server: Server) -> uuid.UUID:

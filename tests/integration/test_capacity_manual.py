@@ -95,6 +95,17 @@ async def _post(
     return await client.post(path, json=body, headers={**headers, "Accept-Language": lang})
 
 
+async def _fill_lina(
+    client: httpx.AsyncClient, headers: dict[str, str], ids: list[uuid.UUID], lina: uuid.UUID
+) -> None:
+    """Give Li Na the first two conversations (her capacity) as `headers`' user."""
+    for cid in ids[:2]:
+        done = await _post(
+            client, f"/api/v1/conversations/{cid}/assign", headers, {"assignee_id": str(lina)}, "en"
+        )
+        assert done.status_code == 201, done.text
+
+
 async def test_agent_taking_work_stops_at_capacity_with_a_409_naming_the_load(
     kefu: Kefu, workspace: Demo, client: httpx.AsyncClient
 ) -> None:
@@ -102,9 +113,7 @@ async def test_agent_taking_work_stops_at_capacity_with_a_409_naming_the_load(
     lina = agent_id(workspace, "lina")
     headers = await login_headers(client, login_of(workspace, "lina"))
     body = {"assignee_id": str(lina)}
-    for cid in ids[:2]:
-        taken = await _post(client, f"/api/v1/conversations/{cid}/assign", headers, body, "en")
-        assert taken.status_code == 201, taken.text
+    await _fill_lina(client, headers, ids, lina)
     refused = await _post(client, f"/api/v1/conversations/{ids[2]}/assign", headers, body, "en")
     assert refused.status_code == 409, refused.text
     problem = refused.json()
@@ -172,9 +181,7 @@ async def test_admin_assign_is_refused_then_overridden_and_the_override_is_logge
     lina = agent_id(workspace, "lina")
     admin = await login_headers(client, login_of(workspace, "admin"))
     body = {"assignee_id": str(lina)}
-    for cid in ids[:2]:
-        done = await _post(client, f"/api/v1/conversations/{cid}/assign", admin, body, "en")
-        assert done.status_code == 201, done.text
+    await _fill_lina(client, admin, ids, lina)
     refused = await _post(client, f"/api/v1/conversations/{ids[2]}/assign", admin, body, "zh-CN")
     assert refused.status_code == 409
     assert refused.json()["detail"] == LINA_ZH
@@ -209,15 +216,7 @@ async def test_supervisor_transfer_to_a_full_agent_is_refused_unless_overridden(
     ids = await _setup(kefu, workspace, 3)
     lina = agent_id(workspace, "lina")
     supervisor = await login_headers(client, login_of(workspace, "supervisor"))
-    for cid in ids[:2]:
-        done = await _post(
-            client,
-            f"/api/v1/conversations/{cid}/assign",
-            supervisor,
-            {"assignee_id": str(lina)},
-            "en",
-        )
-        assert done.status_code == 201, done.text
+    await _fill_lina(client, supervisor, ids, lina)
     path = f"/api/v1/conversations/{ids[2]}/transfer"
     body = {"assignee_id": str(lina), "note": "VIP"}
     refused = await _post(client, path, supervisor, body, "en")
