@@ -76,7 +76,7 @@ async def append_batch(kefu: Kefu, inbounds: Sequence[Inbound]) -> list[Stored |
         if not keys:
             return out
         # Lock order is contacts, then conversations, each by id, as on the single path
-        # and in every action (docs/architecture.md, "Lock order"). FOR NO KEY UPDATE:
+        # and in every action (docs/architecture.md, "One lock order"). FOR NO KEY UPDATE:
         # rows that only reference these (messages, events) are not blocked.
         found = (
             await session.execute(
