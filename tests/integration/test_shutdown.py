@@ -5,6 +5,7 @@ spawned work are cancelled after the bound, and the process exits 0."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import threading
 import time
@@ -13,12 +14,14 @@ from typing import Any
 import httpx
 from websockets.sync.client import connect
 
+from kefu.app import stop_within
+from kefu.context import Kefu
 from kefu.demo import Demo
 from kefu.settings import Settings
 from tests.conftest import PASSWORD, login_of
 from tests.servers import kefu_process
 
-BOUND = 6.0
+BOUND = 10.0
 # Process exit after the bound: interpreter teardown, closing the database.
 SLACK = 2.5
 
@@ -106,3 +109,21 @@ def test_sigterm_under_load_exits_within_the_bound(settings: Settings, workspace
     # Requests the server had accepted were answered, none cut off.
     assert not dropped, dropped
     assert answered and all(r.status_code == 200 for r in answered)
+
+
+async def test_workers_and_spawned_work_that_hang_are_cancelled_at_the_bound(kefu: Kefu) -> None:
+    """What the bound is for: a worker stuck mid-round (a send to a channel that never
+    answers) and spawned work that never ends do not hold the process up."""
+    stuck = asyncio.Event()  # never set
+
+    async def worker() -> None:
+        await stuck.wait()
+
+    workers = [asyncio.create_task(worker()) for _ in range(2)]
+    kefu.spawn(stuck.wait())
+    started = time.monotonic()
+    await stop_within(0.3, workers, kefu)
+    took = time.monotonic() - started
+    assert 0.3 <= took < 1.5, took
+    assert all(task.cancelled() for task in workers)
+    await kefu.drain()  # nothing left: the spawned task was cancelled too
