@@ -5,6 +5,7 @@ import { Api, ApiError, type ConversationView, type MessageView, type SessionVie
 import { Line, type LineState, readJson, writeJson } from "./connection";
 import { h, icon, ICONS, safeColor, safeUrl } from "./dom";
 import { browserLocale, fill, type Locale, localized, normalizeLocale, type Strings, strings } from "./i18n";
+import { markdown } from "./markdown";
 import { css } from "./styles";
 
 export interface WidgetOptions {
@@ -498,7 +499,7 @@ export class Widget {
       if (message.direction === "in") this.setState(existing, state, false);
       return;
     }
-    const el = this.bubble(message.direction, message.sender_name, message.body, message.type, message.attachments);
+    const el = this.bubble(message.direction, message.sender_name, message.body, message.type, message.attachments, message.sender_kind === "bot");
     el.dataset.seq = String(message.seq);
     if (message.direction === "in") this.setState(el, state, false);
     this.rendered.set(message.id, el);
@@ -528,10 +529,11 @@ export class Widget {
     this.scrollDown();
   }
 
-  private bubble(direction: string, senderName: string | null, body: string, type: string, attachments: MessageView["attachments"]): HTMLElement {
+  private bubble(direction: string, senderName: string | null, body: string, type: string, attachments: MessageView["attachments"], rich = false): HTMLElement {
     const who = direction === "in" ? this.t.you : senderName || this.t.agent;
-    const bubble = h("div", { class: "bubble" });
-    if (body) bubble.append(body);
+    const bubble = h("div", { class: rich ? "bubble md" : "bubble" });
+    // The bot answers from the knowledge base, written in Markdown; people's words stay text.
+    if (body) bubble.append(rich ? markdown(body) : body);
     for (const attachment of attachments ?? []) {
       const url = safeUrl(attachment.url, this.options.base);
       if (!url) continue;
