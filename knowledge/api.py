@@ -20,6 +20,7 @@ from kefu.connectors.web.api import cors_any_origin
 from kefu.connectors.web.service import MEDIA_PREFIX
 from kefu.context import Kefu
 from kefu.conversations.queries import get_visible
+from kefu.db.tables import Workspace
 from kefu.errors import Forbidden, Invalid, TooLarge, UnsupportedType
 from kefu.knowledge import assist, categories, entries, index, io, public, studio, unanswered
 from kefu.knowledge.schemas import (
@@ -60,6 +61,10 @@ Limit = Annotated[int, Parameter(ge=1, le=50)]
 
 class Count(msgspec.Struct, frozen=True):
     count: int
+
+
+class HelpCentre(msgspec.Struct, frozen=True):
+    path: str  # where this workspace's public help centre is
 
 
 class CategoryRename(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -251,6 +256,13 @@ class KnowledgeController(Controller):
             size=len(content),
             url=MEDIA_PREFIX + key,
         )
+
+    @get("/help-centre")
+    async def help_centre(self, kefu: Kefu, user: AuthUser) -> HelpCentre:
+        async with kefu.db.session() as session:
+            workspace = await session.get(Workspace, user.workspace_id)
+        slug = workspace.slug if workspace is not None else ""
+        return HelpCentre(path=f"/help/{slug}")
 
     @get("/insights", guards=[require_role(*EDITORS)])
     async def insights(self, kefu: Kefu, user: AuthUser) -> list[EntryInsight]:
