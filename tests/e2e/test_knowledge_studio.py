@@ -187,7 +187,7 @@ async def test_manager_answers_an_unanswered_question_and_the_bot_then_answers_i
     await expect(group.locator(".md.preview strong")).to_have_text(w["answer_text"])
     await page.screenshot(path=shot(f"studio-answer-it-{locale}.png"))
     await group.get_by_role("button", name=w["answer_it"], exact=True).click()
-    await expect(page.get_by_text(w["answered"])).to_be_visible()
+    await expect(page.locator(".toast")).to_contain_text(w["answered"])
     await expect(page.locator(".kn-groups > li").filter(has_text=w["question"])).to_have_count(0)
 
     await page.get_by_role("link", name=w["try"]).click()
@@ -234,7 +234,7 @@ async def test_help_centre_renders_searches_takes_feedback_and_opens_chat(
     context = await browser.new_context(locale=other, viewport={"width": 1100, "height": 900})
     page = await context.new_page()
     await page.goto(f"{server.url}/help/acme?lang={locale}")
-    await expect(page).to_have_title(f"{w['help_title']} · Demo Shop 演示商城")
+    await expect(page).to_have_title(f"{w['help_title']} · acme")
     assert await page.locator("html").get_attribute("lang") == locale
     await page.screenshot(path=shot(f"help-home-{locale}.png"), full_page=True)
 
