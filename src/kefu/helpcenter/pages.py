@@ -183,7 +183,16 @@ def _category_nav(
         f'<li><a href="{escape(link(base(site), locale, explicit))}"'
         f"{on_all}>{_t('all', locale)}</a></li>"
     ]
+    # Top-level categories, and the subcategories on the way to the one being shown.
+    opened = (
+        {"/".join(current.split("/")[:n]) for n in range(1, current.count("/") + 2)}
+        if current
+        else set()
+    )
     for path in sorted(counts):
+        parent = path.rsplit("/", 1)[0] if "/" in path else None
+        if parent is not None and parent not in opened:
+            continue
         name = path.rsplit("/", 1)[-1]
         indent = "· " * path.count("/")
         mark = ' aria-current="page"' if path == current else ""

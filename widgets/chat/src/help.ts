@@ -54,6 +54,7 @@ export const helpCss = `
 .md ul, .md ol { margin: 4px 0; padding-left: 20px; }
 .md img { max-width: 100%; }
 .md a { color: inherit; }
+.bubble.md, .help .md { white-space: normal; }
 .bubble.md > :first-child { margin-top: 0; }
 .bubble.md > :last-child { margin-bottom: 0; }
 `;

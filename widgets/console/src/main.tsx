@@ -166,7 +166,7 @@ function TopBar() {
         {isAdmin.value && link("/admin", "nav.admin")}
       </nav>
       <div class="spacer" />
-      {!liveConnected.value && (
+      {!liveConnected.value && !isKnowledgeOnly.value && (
         <span class="muted" role="status">
           {t("live.offline")}
         </span>
