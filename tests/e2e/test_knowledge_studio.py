@@ -20,7 +20,7 @@ from litestar import Litestar
 from playwright.async_api import Browser, Page, expect
 
 import kefu.knowledge.tables
-import kefu.visitors.tables  # noqa: F401  (tables in the test schema)
+import kefu.visitors.tables  # (tables in the test schema)
 from kefu.app import create_app
 from kefu.context import Kefu
 from kefu.db.tables import Inbox
