@@ -68,7 +68,7 @@ export const studioEn = {
   "kn.stats": "Used {insertions}× by agents, {bot}× by the bot · 👍 {up} · 👎 {down}",
   "kn.asked": "asked {n}×",
   "kn.last_asked": "last {time}",
-  "kn.group_total": "{n} askings in this group",
+  "kn.group_total": "asked {n}× in all",
   "kn.answer_it": "Answer it",
   "kn.ignore": "Ignore",
   "kn.ignored": "Ignored",
