@@ -9,44 +9,27 @@ import io as pyio
 import zipfile
 
 import httpx
-import pytest
-from litestar import Litestar
 
 import kefu.knowledge.tables  # noqa: F401  (registers the tables before the schema is created)
 from kefu.context import Kefu
 from kefu.conversations.ingest import ingest
 from kefu.demo import Demo
 from kefu.knowledge import entries, io, studio, unanswered
-from kefu.knowledge.api import ROUTES
 from kefu.knowledge.schemas import UnansweredView
 from kefu.model import Identity, Inbound, utcnow
-from tests.conftest import login_headers, login_of
+
+# The knowledge API's own fixtures: its routes on the app, a manager's and an agent's login.
+from tests.integration import test_knowledge_api as knowledge_api
+
+app = knowledge_api.app
+manager = knowledge_api.manager
+agent = knowledge_api.agent
 
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
     b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00"
     b"\x00\x00\x00IEND\xaeB`\x82"
 )
-
-
-@pytest.fixture
-def app(app: Litestar) -> Litestar:
-    registered = {route.path for route in app.routes}
-    if "/api/v1/knowledge" not in registered:
-        for controller in ROUTES:
-            app.register(controller)
-    return app
-
-
-@pytest.fixture
-async def manager(client: httpx.AsyncClient, workspace: Demo) -> dict[str, str]:
-    return await login_headers(client, login_of(workspace, "knowledge"))
-
-
-@pytest.fixture
-async def agent(client: httpx.AsyncClient, workspace: Demo) -> dict[str, str]:
-    agent_login = next(lg for lg in workspace.logins if lg.role == "agent")
-    return await login_headers(client, agent_login.email)
 
 
 def _view(question: str, count: int, locale: str = "zh-CN") -> UnansweredView:

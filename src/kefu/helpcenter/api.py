@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, get, post
+from litestar import Request, Router, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from litestar.response import Redirect, Response
@@ -38,23 +38,42 @@ def _html(body: str, status: int = 200) -> Response[str]:
     return Response(body, media_type="text/html", status_code=status, headers=HEADERS)
 
 
-async def _site_or_404(
-    kefu: Kefu, workspace: str, locale: str
-) -> tuple[service.Site | None, Response[str] | None]:
+class PageMissing(Exception):
+    """No such help centre, category or article: an HTML 404 page, not a JSON problem."""
+
+    def __init__(self, site: service.Site | None, locale: str) -> None:
+        super().__init__("not found")
+        self.site = site
+        self.locale = locale
+
+
+def _missing(_: Request[Any, Any, Any], exc: PageMissing) -> Response[str]:
+    return _html(pages.not_found_page(exc.site, exc.locale), 404)
+
+
+async def _open(
+    kefu: Kefu, request: Request[Any, Any, Any], workspace: str, lang: str | None
+) -> tuple[service.Site, str, bool]:
+    """The help centre, its language and whether the visitor chose it; 404 page if none."""
+    locale, explicit = _locale(request, lang)
     try:
-        return await service.site(kefu, workspace), None
+        return await service.site(kefu, workspace), locale, explicit
     except NotFound:
-        return None, _html(pages.not_found_page(None, locale), 404)
+        raise PageMissing(None, locale) from None
+
+
+async def _article(kefu: Kefu, site: service.Site, key: str, locale: str) -> service.Article:
+    try:
+        return await service.article(kefu, site.workspace_id, key)
+    except NotFound:
+        raise PageMissing(site, locale) from None
 
 
 @get("/help/{workspace:str}", include_in_schema=False)
 async def home(
     kefu: Kefu, request: Request[Any, Any, Any], workspace: Slug, lang: Lang = None
 ) -> Response[str]:
-    locale, explicit = _locale(request, lang)
-    site, missing = await _site_or_404(kefu, workspace, locale)
-    if site is None:
-        return missing  # type: ignore[return-value]
+    site, locale, explicit = await _open(kefu, request, workspace, lang)
     items, counts = await service.articles(kefu, site.workspace_id, locale)
     return _html(pages.home_page(site, locale, explicit, items, counts, kefu.settings.public_url))
 
@@ -67,14 +86,11 @@ async def category(
     category: str,
     lang: Lang = None,
 ) -> Response[str]:
-    locale, explicit = _locale(request, lang)
-    site, missing = await _site_or_404(kefu, workspace, locale)
-    if site is None:
-        return missing  # type: ignore[return-value]
+    site, locale, explicit = await _open(kefu, request, workspace, lang)
     path = category.strip("/")[:1000]
     items, counts = await service.articles(kefu, site.workspace_id, locale, path)
     if path not in counts:
-        return _html(pages.not_found_page(site, locale), 404)
+        raise PageMissing(site, locale)
     return _html(
         pages.home_page(site, locale, explicit, items, counts, kefu.settings.public_url, path)
     )
@@ -88,10 +104,7 @@ async def search(
     q: Annotated[str, Parameter(max_length=200)] = "",
     lang: Lang = None,
 ) -> Response[str]:
-    locale, explicit = _locale(request, lang)
-    site, missing = await _site_or_404(kefu, workspace, locale)
-    if site is None:
-        return missing  # type: ignore[return-value]
+    site, locale, explicit = await _open(kefu, request, workspace, lang)
     query = q.replace("\x00", "").strip()
     found = await service.search(kefu, site.workspace_id, query, locale) if query else []
     html = pages.search_page(site, locale, explicit, query, found, kefu.settings.public_url)
@@ -112,14 +125,8 @@ async def article(
     lang: Lang = None,
     thanks: bool = False,
 ) -> Response[str]:
-    locale, explicit = _locale(request, lang)
-    site, missing = await _site_or_404(kefu, workspace, locale)
-    if site is None:
-        return missing  # type: ignore[return-value]
-    try:
-        found = await service.article(kefu, site.workspace_id, key)
-    except NotFound:
-        return _html(pages.not_found_page(site, locale), 404)
+    site, locale, explicit = await _open(kefu, request, workspace, lang)
+    found = await _article(kefu, site, key, locale)
     return _html(
         pages.article_page(site, locale, explicit, found, kefu.settings.public_url, thanks)
     )
@@ -138,20 +145,21 @@ async def feedback(
     key: Key,
     data: Annotated[FeedbackForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     lang: Lang = None,
-) -> Response[str] | Redirect:
+) -> Redirect:
     """A plain form post (works without JavaScript); back to the article with thanks."""
-    locale, explicit = _locale(request, lang)
-    site, missing = await _site_or_404(kefu, workspace, locale)
-    if site is None:
-        return missing  # type: ignore[return-value]
-    try:
-        found = await service.article(kefu, site.workspace_id, key)
-    except NotFound:
-        return _html(pages.not_found_page(site, locale), 404)
+    site, locale, explicit = await _open(kefu, request, workspace, lang)
+    found = await _article(kefu, site, key, locale)
     comment = data.comment.replace("\x00", "").strip()
     await service.feedback(kefu, site.workspace_id, found.id, data.helpful == "yes", comment)
     target = pages.link(pages.article_path(site, found), locale, explicit, thanks="true")
     return Redirect(target, status_code=303)
 
 
-ROUTES = [home, category, search, article, feedback]
+ROUTES = [
+    Router(
+        path="/",
+        route_handlers=[home, category, search, article, feedback],
+        exception_handlers={PageMissing: _missing},
+        include_in_schema=False,
+    )
+]
