@@ -51,9 +51,7 @@ async def insights(kefu: Kefu, workspace_id: uuid.UUID) -> list[EntryInsight]:
                     .where(KnowledgeUsage.workspace_id == workspace_id)
                     .group_by(KnowledgeUsage.entry_id)
                 )
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         answered = (
             await session.execute(
@@ -69,7 +67,7 @@ async def insights(kefu: Kefu, workspace_id: uuid.UUID) -> list[EntryInsight]:
                     KnowledgeUsage.kind == "bot_answer",
                 )
             )
-        ).tuples()
+        ).all()
         conversations: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
         deflected: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
         for entry_id, conversation_id, status, assignee_id in answered:
@@ -124,7 +122,7 @@ async def list_feedback(
             query = query.where(KnowledgeFeedback.entry_id == entry_id)
         if helpful is not None:
             query = query.where(KnowledgeFeedback.helpful.is_(helpful))
-        found = (await session.execute(query)).tuples()
+        found = (await session.execute(query)).all()
         return [
             FeedbackView(
                 id=f.id,
