@@ -87,6 +87,7 @@ def view_of(row: KnowledgeEntry, category: str | None) -> EntryView:
         visibility=Visibility(row.visibility),
         version=row.version,
         insertions=row.insertions,
+        bot_answers=row.bot_answers,
         helpful=row.helpful,
         not_helpful=row.not_helpful,
         created_at=row.created_at,

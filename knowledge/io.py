@@ -13,8 +13,9 @@ import hashlib
 import importlib
 import io
 import re
+import zipfile
 from collections.abc import Iterable, Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import msgspec
@@ -204,3 +205,56 @@ def write_folder(path: Path, entries: Iterable[EntryIn]) -> int:
 
 
 SAMPLES = Path(__file__).parent / "samples"
+
+
+# A zip of a Markdown folder, for the console's import and export. Bounded, so a small
+# upload cannot unpack into something huge.
+ZIP_MAX_FILES = 5_000
+ZIP_MAX_BYTES = 50 * 1024 * 1024
+
+
+def write_zip(entries: Iterable[EntryIn]) -> bytes:
+    """The folder `write_folder` writes (locale/key.md), as a zip."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for entry in entries:
+            archive.writestr(f"{entry.locale}/{entry.key}.md", to_markdown(entry))
+    return out.getvalue()
+
+
+def read_zip(
+    data: bytes, *, default_status: EntryStatus = EntryStatus.published
+) -> tuple[list[EntryIn], list[str]]:
+    """Every `*.md` in the zip (any folder); returns the entries and, per bad file, why."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise ImportError_(f"not a zip file: {exc}") from exc
+    with archive:
+        files = [
+            i
+            for i in archive.infolist()
+            if not i.is_dir()
+            and i.filename.lower().endswith(".md")
+            and PurePosixPath(i.filename).name.lower() != "readme.md"
+            and not PurePosixPath(i.filename).name.startswith(".")
+            and "__MACOSX" not in i.filename
+        ]
+        if len(files) > ZIP_MAX_FILES:
+            raise ImportError_(f"the zip holds {len(files)} files; at most {ZIP_MAX_FILES}")
+        if sum(i.file_size for i in files) > ZIP_MAX_BYTES:
+            raise ImportError_(f"the zip unpacks to more than {ZIP_MAX_BYTES // 1_048_576} MB")
+        entries: list[EntryIn] = []
+        errors: list[str] = []
+        for info in sorted(files, key=lambda i: i.filename):
+            stem = PurePosixPath(info.filename).stem
+            try:
+                text = archive.read(info).decode("utf-8")
+                entries.append(
+                    parse_markdown(text, fallback_key=stem, default_status=default_status)
+                )
+            except UnicodeDecodeError:
+                errors.append(f"{info.filename}: not UTF-8 text")
+            except ImportError_ as exc:
+                errors.append(str(exc))
+    return entries, errors

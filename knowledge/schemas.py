@@ -21,6 +21,7 @@ class EntryKind(enum.StrEnum):
 
 class EntryStatus(enum.StrEnum):
     draft = "draft"
+    review = "review"  # written, waiting for a second pair of eyes before it is published
     published = "published"
     archived = "archived"
 
@@ -107,6 +108,7 @@ class EntryView(msgspec.Struct, kw_only=True):
     visibility: Visibility
     version: int
     insertions: int
+    bot_answers: int
     helpful: int
     not_helpful: int
     created_at: datetime
@@ -192,3 +194,82 @@ class ImportReport(msgspec.Struct, kw_only=True):
     updated: int = 0
     unchanged: int = 0
     errors: list[str] = msgspec.field(default_factory=list)
+
+
+# ---------------------------------------------------------------- the studio
+
+
+class EntryInsight(msgspec.Struct, kw_only=True):
+    """How one entry does: how often agents inserted it and the bot answered with it, the
+    feedback, and the bot's deflection (conversations it answered with this entry that
+    never reached a person, of all it answered with it)."""
+
+    id: uuid.UUID
+    title: str
+    kind: EntryKind
+    status: EntryStatus
+    locale: str
+    insertions: int
+    bot_answers: int
+    helpful: int
+    not_helpful: int
+    bot_conversations: int
+    deflected: int
+    deflection: float | None
+    last_used_at: datetime | None
+    never_used: bool
+
+
+class FeedbackView(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    entry_id: uuid.UUID
+    entry_title: str
+    helpful: bool
+    comment: str | None
+    source: str
+    conversation_id: uuid.UUID | None
+    created_at: datetime
+
+
+class UnansweredGroup(msgspec.Struct, kw_only=True):
+    """Unanswered questions that say nearly the same thing, most asked first."""
+
+    questions: list[UnansweredView]
+    count: int
+    locale: str | None
+    last_asked_at: datetime
+
+
+Question = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+
+
+class AnswerUnanswered(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """ "Answer it": add the questions to an existing FAQ as similar questions
+    (`entry_id`), or create a FAQ from them (`entry`; they join its similar questions)."""
+
+    questions: Annotated[list[Question], msgspec.Meta(min_length=1, max_length=100)]
+    entry_id: uuid.UUID | None = None
+    entry: EntryIn | None = None
+
+
+class TryBotView(msgspec.Struct, kw_only=True):
+    """What the bot would do with a question: the ranking with scores, its decision and the
+    reply it would send."""
+
+    query: str
+    locale: str
+    action: str  # answer | offer | clarify | hand_over
+    entry_id: str | None
+    hits: list[SearchHit]
+    reply: str
+    answer_threshold: float
+    offer_threshold: float
+
+
+class ParsedImport(msgspec.Struct, kw_only=True):
+    """A file read into entries, for the console to import in batches with progress;
+    `keep` names the fields the file has no column for (kept as they are on update)."""
+
+    entries: list[EntryIn]
+    keep: list[str]
+    errors: list[str]

@@ -28,6 +28,7 @@ from kefu.conversations.api import ROUTES as CONVERSATION_ROUTES
 from kefu.conversations.outbox import run_dispatcher
 from kefu.db.engine import Database
 from kefu.demo_site.page import ROUTES as DEMO_SITE_ROUTES
+from kefu.helpcenter.api import ROUTES as HELP_CENTRE_ROUTES
 from kefu.inboxes.api import ROUTES as INBOX_ROUTES
 from kefu.knowledge import bot as knowledge_bot
 from kefu.knowledge import index as knowledge_index
@@ -140,6 +141,7 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
             *REPORT_ROUTES,
             *AUDIT_ROUTES,
             *DEMO_SITE_ROUTES,
+            *HELP_CENTRE_ROUTES,
             # The agent console, a single-page app built by `make` from widgets/console.
             create_static_files_router(
                 path="/console",

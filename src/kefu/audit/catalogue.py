@@ -152,6 +152,16 @@ AUDITED: dict[tuple[str, str], Audited] = {
         "Resolved unanswered questions",
         "处理了未解答问题",
     ),
+    # knowledge studio (studio)
+    ("POST", "/api/v1/knowledge/unanswered/answer"): _a(
+        "knowledge.unanswered.answer",
+        "knowledge",
+        "Answered unanswered questions with an entry",
+        "用知识条目解答了未解答问题",
+    ),
+    ("POST", "/api/v1/knowledge/images"): _a(
+        "knowledge.image.upload", "knowledge", "Uploaded an image", "上传了图片"
+    ),
     # Data leaving the system
     ("GET", "/api/v1/knowledge/export"): _a(
         "knowledge.export", "knowledge", "Exported the knowledge base", "导出了知识库"
@@ -191,6 +201,7 @@ NOT_AUDITED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/knowledge/{entry_id}/feedback"): "an agent rating an answer",
     ("POST", "/api/v1/knowledge/{entry_id}/insertions"): "a usage count as agents insert answers",
     ("POST", "/api/v1/quick-replies/{reply_id}/render"): "a preview that changes nothing",
+    ("POST", "/api/v1/knowledge/import/parse"): "reads an uploaded file, saves nothing",
 }
 
 # Routes not audited in general (see NOT_AUDITED) whose exceptional form is: an admin or

@@ -5,6 +5,8 @@ import { Api, ApiError, type ConversationView, type MessageView, type SessionVie
 import { Line, type LineState, readJson, writeJson } from "./connection";
 import { h, icon, ICONS, safeColor, safeUrl } from "./dom";
 import { browserLocale, fill, type Locale, localized, normalizeLocale, type Strings, strings } from "./i18n";
+import { HelpSearch, helpCss } from "./help";
+import { markdown } from "./markdown";
 import { css } from "./styles";
 
 export interface WidgetOptions {
@@ -59,6 +61,7 @@ export class Widget {
   private attributes: Record<string, unknown> = {};
   private localeOverridden = false;
   private view: "chat" | "prechat" | "offline" | "blocked" | "left" = "chat";
+  private help!: HelpSearch; // article search before the first message
 
   constructor(private readonly options: WidgetOptions) {
     this.api = new Api(options.base);
@@ -293,7 +296,8 @@ export class Widget {
   private build(): void {
     const t = this.t;
     const style = h("style");
-    style.textContent = css;
+    style.textContent = css + helpCss;
+    this.help = new HelpSearch(this.api, this.options.inbox, () => this.locale);
     const launcher = h("button", { type: "button", class: "launcher", "aria-expanded": "false", "aria-label": t.openChat });
     launcher.append(icon(ICONS.chat));
     const badge = h("span", { class: "badge", hidden: true, "aria-hidden": "true" });
@@ -331,6 +335,7 @@ export class Widget {
       { class: "panel", role: "dialog", "aria-labelledby": "kefu-title", hidden: true },
       h("header", {}, avatar, h("div", { class: "titles" }, title, subtitle), close),
       banner,
+      this.help.el,
       log,
       typing,
       body,
@@ -392,6 +397,7 @@ export class Widget {
     if (this.conversation) this.showConversation(this.conversation);
     if (this.line) this.showLineState(this.line.state);
     if (this.session) this.chooseView();
+    this.help.render();
     this.updateBadge();
   }
 
@@ -415,6 +421,12 @@ export class Widget {
     else if (view === "prechat") body.append(this.prechatForm());
     else if (view === "offline") body.append(this.leaveMessageForm());
     else if (view === "left") body.append(h("p", { role: "status" }, this.t.leftMessage));
+    this.updateHelp();
+  }
+
+  /** Article search is for before a chat starts: hidden once anything was said. */
+  private updateHelp(): void {
+    this.help.el.hidden = this.view !== "chat" || this.rendered.size > 0;
   }
 
   private field(name: "name" | "email" | "phone" | "body", label: string, required: boolean, multiline = false) {
@@ -498,11 +510,12 @@ export class Widget {
       if (message.direction === "in") this.setState(existing, state, false);
       return;
     }
-    const el = this.bubble(message.direction, message.sender_name, message.body, message.type, message.attachments);
+    const el = this.bubble(message.direction, message.sender_name, message.body, message.type, message.attachments, message.sender_kind === "bot");
     el.dataset.seq = String(message.seq);
     if (message.direction === "in") this.setState(el, state, false);
     this.rendered.set(message.id, el);
     if (clientId) this.rendered.set(clientId, el);
+    this.updateHelp();
     if (existing) {
       // The stored message replaces its optimistic bubble in place (attachments now have URLs).
       existing.replaceWith(el);
@@ -524,14 +537,16 @@ export class Widget {
     el.classList.add("pending");
     this.setState(el, this.t.sending, false);
     this.rendered.set(clientId, el);
+    this.updateHelp();
     this.els.log.append(el);
     this.scrollDown();
   }
 
-  private bubble(direction: string, senderName: string | null, body: string, type: string, attachments: MessageView["attachments"]): HTMLElement {
+  private bubble(direction: string, senderName: string | null, body: string, type: string, attachments: MessageView["attachments"], rich = false): HTMLElement {
     const who = direction === "in" ? this.t.you : senderName || this.t.agent;
-    const bubble = h("div", { class: "bubble" });
-    if (body) bubble.append(body);
+    const bubble = h("div", { class: rich ? "bubble md" : "bubble" });
+    // The bot answers from the knowledge base, written in Markdown; people's words stay text.
+    if (body) bubble.append(rich ? markdown(body) : body);
     for (const attachment of attachments ?? []) {
       const url = safeUrl(attachment.url, this.options.base);
       if (!url) continue;

@@ -176,7 +176,7 @@ export function setAcceptLanguage(value: string): void {
   acceptLanguage = value;
 }
 
-function cookie(name: string): string {
+export function cookie(name: string): string {
   const hit = document.cookie.split("; ").find((c) => c.startsWith(name + "="));
   return hit ? decodeURIComponent(hit.slice(name.length + 1)) : "";
 }

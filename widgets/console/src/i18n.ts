@@ -1,9 +1,11 @@
 import { signal } from "@preact/signals";
 import { setAcceptLanguage } from "./api";
+import { studioEn, studioZh } from "./knowledge/strings";
 
 export type Locale = "zh-CN" | "en";
 
 const en = {
+  ...studioEn, // knowledge studio (studio)
   "app.name": "kefu console",
   "login.title": "Sign in to kefu",
   "login.email": "E-mail",
@@ -438,6 +440,7 @@ const en = {
 type Key = keyof typeof en;
 
 const zh: Record<Key, string> = {
+  ...studioZh, // knowledge studio (studio)
   "app.name": "客服工作台",
   "login.title": "登录 kefu",
   "login.email": "邮箱",

@@ -6,6 +6,8 @@ import { connectLive, disconnectLive } from "./live";
 import {
   booted,
   isAdmin,
+  isKnowledgeOnly,
+  isKnowledgeEditor,
   isSupervisor,
   liveConnected,
   loadCounts,
@@ -20,6 +22,7 @@ import { CapacityDialog } from "./capacity";
 import { InboxScreen } from "./inbox";
 import { BoardScreen } from "./board";
 import { AdminScreen } from "./admin";
+import { KnowledgeScreen } from "./knowledge/studio";
 import { route } from "./router";
 import "./styles.css";
 
@@ -158,12 +161,13 @@ function TopBar() {
     <header class="topbar">
       <span class="brand">{t("app.name")}</span>
       <nav aria-label={t("nav.main")}>
-        {link("/inbox", "nav.inbox")}
+        {!isKnowledgeOnly.value && link("/inbox", "nav.inbox")}
+        {isKnowledgeEditor.value && link("/knowledge", "nav.knowledge")}
         {isSupervisor.value && link("/board", "nav.board")}
         {isAdmin.value && link("/admin", "nav.admin")}
       </nav>
       <div class="spacer" />
-      {!liveConnected.value && (
+      {!liveConnected.value && !isKnowledgeOnly.value && (
         <span class="muted" role="status">
           {t("live.offline")}
         </span>
@@ -197,13 +201,16 @@ function TopBar() {
 function Shell() {
   useEffect(() => {
     void loadDirectory();
+    // A knowledge manager has no conversations: no inbox counts, no live inbox feed.
+    if (isKnowledgeOnly.value) return;
     void loadCounts();
     connectLive();
     return () => disconnectLive();
   }, []);
   const r = route.value;
   let screen;
-  if (r.startsWith("/board") && isSupervisor.value) screen = <BoardScreen />;
+  if ((r.startsWith("/knowledge") || isKnowledgeOnly.value) && isKnowledgeEditor.value) screen = <KnowledgeScreen />;
+  else if (r.startsWith("/board") && isSupervisor.value) screen = <BoardScreen />;
   else if (r.startsWith("/admin") && isAdmin.value) screen = <AdminScreen />;
   else screen = <InboxScreen />;
   return (

@@ -1,6 +1,7 @@
 // Rendering of one timeline message. Customer content is only ever placed as text
 // nodes or attribute values that Preact escapes; URLs pass safeUrl() first, so a
 // `javascript:` link or an <img onerror> in a body shows as the characters it is.
+import { markdownHtml } from "./markdown";
 import { Attachment, Message } from "./api";
 import { formatTime, t } from "./i18n";
 
@@ -118,6 +119,10 @@ function Body({ m }: { m: Message }) {
         </p>
       );
     default:
+      if (m.body && m.sender_kind === "bot") {
+        // The bot answers from the knowledge base in Markdown; markdownHtml lets no typed HTML through.
+        return <div class="text md" dangerouslySetInnerHTML={{ __html: markdownHtml(m.body) }} />;
+      }
       return m.body ? <p class="text">{m.body}</p> : null;
   }
 }

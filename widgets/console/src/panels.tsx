@@ -1,3 +1,4 @@
+import { markdownHtml } from "./markdown";
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, Contact, Conversation, get, patch, post, qs } from "./api";
 import { formatTime, t } from "./i18n";
@@ -56,7 +57,7 @@ function KbList({ items, c }: { items: KbItem[]; c: Conversation }) {
       {items.map((i) => (
         <li>
           <strong>{i.title}</strong>
-          <p class="small">{i.text}</p>
+          <div class="small md" dangerouslySetInnerHTML={{ __html: markdownHtml(i.text) }} />
           <button
             type="button"
             class="ghost"

@@ -69,6 +69,11 @@ export const isSupervisor = computed(
   () => me.value?.role === "admin" || me.value?.role === "supervisor",
 );
 export const isAdmin = computed(() => me.value?.role === "admin");
+// The knowledge studio (studio): editors of the knowledge base; a knowledge manager works there only.
+export const isKnowledgeOnly = computed(() => me.value?.role === "knowledge_manager");
+export const isKnowledgeEditor = computed(
+  () => isKnowledgeOnly.value || me.value?.role === "admin" || me.value?.role === "supervisor",
+);
 export const myGroupIds = computed(() => {
   const m = me.value;
   if (!m) return [];
