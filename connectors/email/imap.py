@@ -59,7 +59,7 @@ class Mailbox:
             return 0
 
     def uids_after(self, last_uid: int) -> list[int]:
-        typ, data = self.conn.uid("SEARCH", None, f"UID {last_uid + 1}:*")
+        typ, data = self.conn.uid("SEARCH", f"UID {last_uid + 1}:*")
         if typ != "OK":
             raise ImapFailure("the server refused the search")
         found = [int(x) for x in (data[0] or b"").split() if x.isdigit()]
@@ -93,7 +93,7 @@ class Mailbox:
         conn = self.conn
         if "IDLE" not in conn.capabilities:
             return False
-        tag = conn._new_tag().decode()  # type: ignore[attr-defined]
+        tag = conn._new_tag().decode()
         conn.send(f"{tag} IDLE\r\n".encode())
         line = conn.readline()
         if not line.startswith(b"+"):

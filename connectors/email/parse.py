@@ -92,6 +92,11 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
         except UnicodeDecodeError:
             if codec not in ("utf-8", "gb18030"):
                 return data.decode(codec, "replace")
+            other = "gb18030" if codec == "utf-8" else "utf-8"
+            try:
+                return data.decode(other)
+            except UnicodeDecodeError:
+                return data.decode(codec, "replace")
     for guess in ("utf-8", "gb18030"):
         try:
             return data.decode(guess)
@@ -212,13 +217,14 @@ def param(raw: str | None, name: str) -> str:
             plain = val
     if pieces:
         charset = ""
-        data = b""
+        text = ""
         for index in sorted(pieces):
             encoded, val = pieces[index]
             if index == 0 and encoded and val.count("'") >= 2:
                 charset, _, val = val.split("'", 2)
-            data += urllib.parse.unquote_to_bytes(val) if encoded else _raw_bytes(val)
-        return decode_bytes(data, charset or None)
+            # Joined before unquoting: some clients split a %XX escape across sections.
+            text += val if encoded else urllib.parse.quote(_raw_bytes(val), safe="")
+        return decode_bytes(urllib.parse.unquote_to_bytes(text), charset or None)
     return header_text(plain)
 
 

@@ -91,7 +91,7 @@ _FENCE = re.compile(r"^\s*(```|~~~)")
 _PREFIX = re.compile(r"^\s*(?:On|Op|Am|Le|El|Em|Il|Den|W dniu|Dnia|在)\s", re.I)
 _MARKER_START = re.compile(
     r"^\s*(?:On|Op|Am|Le|El|Em|Il|Den|W dniu|Dnia|在|\d{1,4}[-/. 年]"
-    rf"|.{{0,120}}(?<!\w){_WROTE}(?!\w))",
+    rf"|.{{0,120}}(?<!\w){_WROTE}(?!\w)|.{{0,200}}于\s*\d{{4}})",
     re.I,
 )
 
