@@ -84,9 +84,8 @@ class EmailMime(Controller):
         raw = b"".join(chunks)
         outcome = await intake.take(kefu, inbox, raw, source="mime", media=media_of(kefu))
         if outcome.status == "failed" and outcome.reason.startswith("not a mail"):
-            raise Invalid(
-                Text(f"This is not a mail: {outcome.reason}", f"这不是一封邮件：{outcome.reason}")
-            )
+            why = outcome.reason.removeprefix("not a mail: ")
+            raise Invalid(Text(f"This is not a mail: {why}.", f"这不是一封邮件：{why}。"))
         return MimeAccepted(
             outcome.status, outcome.reason, outcome.conversation_id, outcome.message_id
         )

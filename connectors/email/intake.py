@@ -17,7 +17,7 @@ import msgspec
 from kefu.channel_state.inboxes import ChannelInbox
 from kefu.connectors.config import as_struct
 from kefu.connectors.email.config import EmailConfig
-from kefu.connectors.email.parse import NotAMail, ParsedMail, parse_mail
+from kefu.connectors.email.parse import Address, NotAMail, ParsedMail, parse_mail
 from kefu.connectors.email.threads import _OUR_ID, new_token, subject_key, tokens_in
 from kefu.connectors.wechat.media import MediaStore
 from kefu.context import Kefu
@@ -89,6 +89,11 @@ async def take(
     ):
         return await aside("ignored", f"{sender} is not a known contact", mail.message_id)
 
+    # PostgreSQL refuses NUL in text and JSON; a mail may carry it anywhere.
+    mail.subject = _clean(mail.subject)
+    mail.text, mail.reply = _clean(mail.text), _clean(mail.reply)
+    if mail.sender is not None:
+        mail.sender = Address(_clean(mail.sender.name), mail.sender.address)
     thread = await _thread(kefu, inbox, mail, own, sender)
     attachments = await _attachments(media, inbox, mail, raw)
     body = mail.reply or mail.text or mail.subject or "(no text)"
@@ -123,6 +128,10 @@ async def take(
     return Outcome(
         "duplicate" if result.duplicate else "stored", "", result.conversation_id, result.message_id
     )
+
+
+def _clean(text: str) -> str:
+    return text.replace("\x00", "")
 
 
 async def _thread(kefu: Kefu, inbox: ChannelInbox, mail: ParsedMail, own: str, sender: str) -> str:

@@ -395,7 +395,7 @@ def parse_mail(raw: bytes) -> ParsedMail:
     head = raw[:65536].lstrip()
     if head.startswith(b"From "):  # an mbox separator line
         head = head.split(b"\n", 1)[-1]
-    if not re.match(rb"^[!-9;-~]{1,76}[ \t]*:", head) or b"\x00" in raw[:4096]:
+    if not re.match(rb"^[!-9;-~]{1,76}[ \t]*:", head):
         raise NotAMail("the bytes do not start with a mail header")
     msg = email.message_from_bytes(raw, policy=policy.default)
     assert isinstance(msg, EmailMessage)

@@ -141,6 +141,23 @@ async def test_raw_mime_is_stored_once_with_subject_and_gbk_text(
     assert [a["name"] for a in message.attachments] == ["original.eml"]
 
 
+@pytest.mark.engine_sensitive
+async def test_nul_bytes_in_a_mail_do_not_lose_it(
+    client: httpx.AsyncClient, kefu: Kefu, workspace: Demo
+) -> None:
+    inbox_id = await _inbox(kefu, workspace)
+    raw = (
+        b"From: =?utf-8?B?5byg\x00?= <nul@example.cn>\r\nSubject: a\x00b\r\n"
+        b"Message-ID: <nul-1@example.cn>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        b"hello\x00world\r\n"
+    )
+    response = await _post(client, inbox_id, raw)
+    assert response.status_code == 202, response.text
+    (conversation,) = await _conversations(kefu)
+    assert conversation.attributes["subject"] == "ab"
+    assert [m.body for m in await _messages(kefu, conversation.id)] == ["helloworld"]
+
+
 @pytest.mark.parametrize(
     ("case", "status", "words"),
     [

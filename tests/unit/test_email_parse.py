@@ -162,7 +162,7 @@ def test_gb2312_labelled_mail_reads_gbk_characters_everywhere() -> None:
 def test_rfc2231_continuations_and_raw_8bit_headers() -> None:
     quoted = urllib.parse.quote("镕喆的很长的文件名.txt".encode("gb18030"))
     raw = (
-        "From: a@example.cn\r\nSubject: ".encode()
+        b"From: a@example.cn\r\nSubject: "
         + "喆".encode("gbk")
         + b"\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n"
         + b"Content-Type: text/plain\r\nContent-Disposition: attachment;\r\n"
