@@ -6,7 +6,6 @@ the same run; and the reply stripper's score on the labelled fixtures."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import email
 import os
 import tempfile
