@@ -55,6 +55,14 @@ async def _smtp_login(smtp: aiosmtplib.SMTP, config: EmailConfig, secrets: dict[
         await smtp.login(user, password)
 
 
+async def _smtp_close(smtp: aiosmtplib.SMTP) -> None:
+    if smtp.is_connected:
+        try:
+            await smtp.quit()
+        except aiosmtplib.SMTPException:
+            smtp.close()
+
+
 def _said(exc: BaseException) -> str:
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         return f"{exc.code} {exc.message}"[:300]
@@ -145,11 +153,7 @@ class EmailConnector:
                     ).format(host=config.smtp_host, port=config.smtp_port, why=_said(exc)),
                 )
             finally:
-                if smtp.is_connected:
-                    try:
-                        await smtp.quit()
-                    except aiosmtplib.SMTPException:
-                        smtp.close()
+                await _smtp_close(smtp)
             said_ok.append(Text("SMTP login works", "SMTP 登录成功"))
         if not said_ok:
             return ConnectionCheck(
@@ -209,11 +213,7 @@ class EmailConnector:
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise DeliveryError(f"could not reach the mail server: {_said(exc)}") from None
         finally:
-            if smtp.is_connected:
-                try:
-                    await smtp.quit()
-                except aiosmtplib.SMTPException:
-                    smtp.close()
+            await _smtp_close(smtp)
         await store.remember(
             self.kefu,
             outbound.inbox_id,

@@ -10,6 +10,7 @@ from datetime import datetime
 import msgspec
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.channel_state.inboxes import ChannelInbox, view_of
 from kefu.context import Kefu
@@ -38,30 +39,26 @@ async def cursor(kefu: Kefu, inbox_id: uuid.UUID, folder: str) -> Cursor | None:
         return Cursor(row.uidvalidity, row.last_uid) if row is not None else None
 
 
+async def _cursor_row(session: AsyncSession, inbox_id: uuid.UUID, folder: str) -> MailCursor:
+    """The folder's cursor row, locked; a new one (at UID 0) on first use."""
+    row = await session.get(MailCursor, (inbox_id, folder), with_for_update=True)
+    if row is None:
+        row = MailCursor(inbox_id=inbox_id, folder=folder, uidvalidity=0, last_uid=0)
+        session.add(row)
+    return row
+
+
 async def save_cursor(
     kefu: Kefu, inbox_id: uuid.UUID, folder: str, uidvalidity: int, last_uid: int
 ) -> None:
     """Move the cursor (never backwards under the same UIDVALIDITY)."""
     now = utcnow()
     async with kefu.db.transaction() as session:
-        row = await session.get(MailCursor, (inbox_id, folder), with_for_update=True)
-        if row is None:
-            session.add(
-                MailCursor(
-                    inbox_id=inbox_id,
-                    folder=folder,
-                    uidvalidity=uidvalidity,
-                    last_uid=last_uid,
-                    error=None,
-                    checked_at=now,
-                    updated_at=now,
-                )
-            )
-            return
+        row = await _cursor_row(session, inbox_id, folder)
         if row.uidvalidity != uidvalidity:
             row.uidvalidity, row.last_uid = uidvalidity, last_uid
         else:
-            row.last_uid = max(row.last_uid, last_uid)
+            row.last_uid = max(row.last_uid or 0, last_uid)
         row.error, row.checked_at, row.updated_at = None, now, now
 
 
@@ -69,21 +66,8 @@ async def record_error(kefu: Kefu, inbox_id: uuid.UUID, folder: str, error: str 
     """What the last IMAP attempt said (None: it worked), for the inbox to show."""
     now = utcnow()
     async with kefu.db.transaction() as session:
-        row = await session.get(MailCursor, (inbox_id, folder), with_for_update=True)
-        if row is None:
-            session.add(
-                MailCursor(
-                    inbox_id=inbox_id,
-                    folder=folder,
-                    uidvalidity=0,
-                    last_uid=0,
-                    error=error,
-                    checked_at=now,
-                    updated_at=now,
-                )
-            )
-        else:
-            row.error, row.checked_at = error, now
+        row = await _cursor_row(session, inbox_id, folder)
+        row.error, row.checked_at, row.updated_at = error, now, now
 
 
 async def last_error(kefu: Kefu, inbox_id: uuid.UUID) -> str | None:
