@@ -491,3 +491,38 @@ async def test_test_connection_logs_in_and_says_what_failed(
     )
     check = await connector.test_connection(closed)
     assert not check.ok and "Could not reach SMTP" in check.message.en
+
+
+async def test_the_builtin_smtp_receiver_takes_mail_for_an_inbox_and_refuses_others(
+    kefu: Kefu, workspace: Demo
+) -> None:
+    import aiosmtplib
+
+    from kefu.connectors.email import receiver
+    from tests.servers import free_port
+
+    port = free_port()
+    kefu.settings.email_smtp_port = port
+    inbox_id = await _inbox(kefu, workspace)
+    stop = asyncio.Event()
+    task = asyncio.create_task(receiver.run(kefu, media_of(kefu), stop))
+    try:
+        for _ in range(50):
+            try:
+                smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=5)
+                await smtp.connect()
+                break
+            except OSError:
+                await asyncio.sleep(0.1)
+        raw, mid = _mail(subject="经 SMTP 投递")
+        await smtp.sendmail(CUSTOMER, ["support+abc@example.com"], raw)
+        with pytest.raises(aiosmtplib.SMTPRecipientsRefused):
+            await smtp.sendmail(CUSTOMER, ["nobody@example.com"], raw)
+        await smtp.quit()
+    finally:
+        stop.set()
+        await task
+    (conversation,) = await _conversations(kefu)
+    assert conversation.inbox_id == inbox_id
+    assert conversation.attributes["subject"] == "经 SMTP 投递"
+    assert [m.channel_message_id for m in await _messages(kefu, conversation.id)] == [mid]
