@@ -11,8 +11,9 @@ no channel.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import msgspec
@@ -152,6 +153,15 @@ class Registry:
             close = getattr(connector, "aclose", None)
             if close is not None:
                 await close()
+
+    def background(self, stop: asyncio.Event) -> list[Coroutine[Any, Any, None]]:
+        """Work connectors run beside the server (e-mail's IMAP worker), until `stop`."""
+        jobs: list[Coroutine[Any, Any, None]] = []
+        for connector in self._by_kind.values():
+            more = getattr(connector, "background", None)
+            if more is not None:
+                jobs.extend(more(stop))
+        return jobs
 
     def find(self, kind: ChannelKind | str) -> Connector | None:
         try:

@@ -20,7 +20,7 @@ from litestar.static_files import create_static_files_router
 from kefu import deps, problems
 from kefu.audit.api import ROUTES as AUDIT_ROUTES
 from kefu.audit.middleware import audit_middleware
-from kefu.connectors import api, web, wechat
+from kefu.connectors import api, email, web, wechat
 from kefu.connectors.base import Registry
 from kefu.contacts.api import ROUTES as CONTACT_ROUTES
 from kefu.context import Kefu
@@ -59,7 +59,7 @@ async def health(kefu: Any) -> Health:
 
 
 # Every installed channel: one package under connectors/ with an `install(kefu)`.
-CHANNELS = (web, wechat, api)
+CHANNELS = (web, wechat, api, email)
 
 
 def build_kefu(settings: Settings) -> Kefu:
@@ -113,6 +113,9 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
             if settings.run_dispatcher
             else []
         )
+        # Channel workers (e-mail's IMAP reader), with the other background work.
+        if settings.run_dispatcher:
+            workers += [asyncio.create_task(job) for job in kefu.connectors.background(stop)]
         kefu.spawn(knowledge_index.warm_up(kefu))
         try:
             yield

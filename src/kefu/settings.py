@@ -46,6 +46,17 @@ class Settings(msgspec.Struct, kw_only=True):
     # Inbound webhooks older than this are refused as replays.
     webhook_tolerance_seconds: int = 300
     debug: bool = False
+    # -- e-mail (issue 15) --
+    # Largest mail accepted (raw-MIME endpoint, IMAP, SMTP receiver); larger is refused
+    # with 413 or kept as a failed item with the reason.
+    email_max_bytes: Annotated[int, msgspec.Meta(ge=1024, le=2_000_000_000)] = 26_214_400
+    # Read e-mail inboxes that have an IMAP server (IDLE or poll) in this process.
+    email_imap: bool = True
+    # A built-in SMTP receiver for small self-hosted setups (off by default): mail to
+    # an inbox's address is taken in like the raw-MIME endpoint.
+    email_smtp_receiver: bool = False
+    email_smtp_host: str = "127.0.0.1"
+    email_smtp_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 2525
     # Session cookies are also `Secure` whenever public_url is https.
     cookie_secure: bool = False
     # Password hashing (argon2id). A hash made with other parameters is redone at its

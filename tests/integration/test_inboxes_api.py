@@ -62,7 +62,7 @@ async def test_every_connector_lists_its_form_in_both_languages(
     response = await client.get("/api/v1/channels", headers=admin)
     assert response.status_code == 200, response.text
     channels = {c["kind"]: c for c in response.json()["items"]}
-    assert set(channels) == {str(k) for k in kefu.connectors.kinds()} == {"web", "wechat", "api"}
+    assert set(channels) == {str(k) for k in kefu.connectors.kinds()} == {"web", "wechat", "api", "email"}
     for channel in channels.values():
         assert channel["label"]["en"] and channel["label"]["zh-CN"]
         assert channel["label"]["en"] != channel["label"]["zh-CN"]
@@ -89,6 +89,13 @@ async def test_every_connector_lists_its_form_in_both_languages(
     assert {"title", "greeting", "color", "avatar_url", "locales", "prechat_fields"} <= set(web)
     assert "bot_enabled" not in web and "business_hours" not in web
     assert [f["name"] for f in web["prechat_fields"]["item_fields"]] == ["name", "required"]
+    mail = {f["name"]: f for f in channels["email"]["fields"]}
+    assert (channels["email"]["webhook"], channels["email"]["can_test"]) == (True, True)
+    assert mail["address"]["required"] and not mail["address"]["secret"]
+    assert mail["imap_password"]["secret"] and mail["smtp_password"]["secret"]
+    assert mail["inbound_token"]["secret"] and mail["inbound_token"]["generated"]
+    assert {c["value"] for c in mail["imap_security"]["choices"]} == {"tls", "starttls", "none"}
+    assert mail["accept_unknown_senders"]["type"] == "boolean"
 
 
 async def test_agents_cannot_read_the_channel_forms(
@@ -461,6 +468,7 @@ def test_app_mounts_every_connectors_routes(app: Litestar) -> None:
     assert {
         "/connectors/api/{inbox_id:uuid}",
         "/connectors/wechat/{inbox_id:str}",
+        "/connectors/email/{inbox_id:uuid}/mime",
         "/api/v1/widget/sessions",
     } <= paths
 

@@ -59,7 +59,9 @@ async def ingest(kefu: Kefu, inbound: Inbound) -> IngestResult:
     """Store one inbound message exactly once and publish it. Safe to call again with the
     same message: a retry returns the stored result with `duplicate=True`."""
     stored: Stored | None = None
-    if not inbound.is_event and kefu.settings.ingest_batch > 1:
+    # A threaded channel (e-mail) names its conversation by `thread_key`: the group
+    # commit only knows "the contact's open conversation", so it takes the single path.
+    if not inbound.is_event and inbound.thread_key is None and kefu.settings.ingest_batch > 1:
         # Most messages go to a conversation that is already open: those are stored
         # together with whatever else arrived meanwhile (one commit for many).
         stored = await batch.submit(kefu, inbound)
@@ -117,6 +119,7 @@ async def _ingest_once(
             Conversation.inbox_id == inbox.id,
             Conversation.contact_id == contact.id,
             Conversation.status != ConversationStatus.resolved,
+            *_same_thread(inbound),
         )
         .with_for_update(key_share=True)
     )
@@ -151,7 +154,7 @@ async def _ingest_once(
             seq=None,
         )
     if conversation is None:
-        conversation = await _recently_resolved(session, inbox, contact, kefu, now)
+        conversation = await _recently_resolved(session, inbox, contact, kefu, now, inbound)
         if conversation is not None:
             reopened = True
             conversation.status = ConversationStatus.queued
@@ -273,17 +276,30 @@ async def _resolve_contact(
     return contact, by_key[(inbound.identity.kind, inbound.identity.value)]
 
 
+def _same_thread(inbound: Inbound) -> tuple[sa.ColumnElement[bool], ...]:
+    """Threaded channels (e-mail) keep one conversation per thread, not per contact."""
+    return (Conversation.thread_key == inbound.thread_key,) if inbound.thread_key else ()
+
+
 async def _recently_resolved(
-    session: AsyncSession, inbox: Inbox, contact: Contact, kefu: Kefu, now: datetime
+    session: AsyncSession,
+    inbox: Inbox,
+    contact: Contact,
+    kefu: Kefu,
+    now: datetime,
+    inbound: Inbound,
 ) -> Conversation | None:
     since = now - timedelta(hours=kefu.settings.reopen_window_hours)
+    # A threaded message names its conversation, which it reopens however old.
+    window = () if inbound.thread_key else (Conversation.resolved_at >= since,)
     return await session.scalar(
         sa.select(Conversation)
         .where(
             Conversation.inbox_id == inbox.id,
             Conversation.contact_id == contact.id,
             Conversation.status == ConversationStatus.resolved,
-            Conversation.resolved_at >= since,
+            *window,
+            *_same_thread(inbound),
         )
         .order_by(Conversation.resolved_at.desc())
         .limit(1)

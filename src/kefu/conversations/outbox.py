@@ -225,3 +225,16 @@ async def _first(*aws: object) -> None:
     finally:
         for t in tasks:
             t.cancel()
+
+
+async def mark_bounced(kefu: Kefu, message_id: uuid.UUID, reason: str) -> None:
+    """A reply the channel accepted came back undeliverable (an e-mail bounce): mark it
+    failed with the reason on the agent's timeline."""
+    async with kefu.db.transaction() as session:
+        message = await session.get(Message, message_id, with_for_update=True)
+        if message is None:
+            return
+        message.delivery_status = DeliveryStatus.failed
+        message.failure_reason = reason[:1000]
+        event = message_event(message, None)
+    kefu.events.publish(event)

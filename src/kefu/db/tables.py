@@ -199,12 +199,14 @@ ACTIVE = "status != 'resolved'"
 class Conversation(Base):
     __tablename__ = "conversations"
     __table_args__ = (
-        # At most one unresolved conversation per contact and inbox: concurrent first
-        # messages race on this index and the loser retries into the winner's conversation.
+        # At most one unresolved conversation per contact and inbox (and thread, for a
+        # threaded channel such as e-mail): concurrent first messages race on this index
+        # and the loser retries into the winner's conversation.
         sa.Index(
             "uq_conversations_active",
             "inbox_id",
             "contact_id",
+            sa.text("coalesce(thread_key, '')"),
             unique=True,
             sqlite_where=sa.text(ACTIVE),
             postgresql_where=sa.text(ACTIVE),
