@@ -102,6 +102,7 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
             await asyncio.gather(*workers)
             await kefu.drain()
             await kefu.connectors.aclose()
+            await kefu.outbound.aclose()
             await knowledge_index.close(kefu)
             await kefu.db.dispose()
 
