@@ -17,7 +17,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
-from kefu import deps, problems
+from kefu import deps, problems, secretbox
 from kefu.audit.api import ROUTES as AUDIT_ROUTES
 from kefu.audit.middleware import audit_middleware
 from kefu.connectors import api, web, wechat
@@ -63,6 +63,7 @@ CHANNELS = (web, wechat, api)
 
 def build_kefu(settings: Settings) -> Kefu:
     """The running core: database, fan-out and every channel's connector."""
+    secretbox.use(settings)  # inbox secrets seal and open with settings.secret_key
     kefu = Kefu(
         settings=settings,
         db=Database(settings.database_url),

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+import httpx
 import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,9 +19,11 @@ from kefu.connectors.base import ConnectionCheck, ConnectionTester, Connector
 from kefu.connectors.config import (
     as_struct,
     check_fields,
+    destinations,
     fields_of,
     generate,
     generated_names,
+    labels_of,
     names_of,
     say,
 )
@@ -126,15 +129,66 @@ def _core_settings(given: Mapping[str, Any]) -> tuple[dict[str, Any], list[Field
     return values, errors
 
 
+def _origin(value: Any) -> tuple[str, str, int | None] | str:
+    """Where an address points (scheme, host, port): a changed path is the same place."""
+    text = str(value or "").strip()
+    try:
+        url = httpx.URL(text)
+    except httpx.InvalidURL:
+        return text
+    if not url.host:
+        return text
+    return (url.scheme, url.host.lower(), url.port or (443 if url.scheme == "https" else 80))
+
+
+def _secrets_to_reenter(
+    connector: Connector,
+    given: Mapping[str, Any],
+    stored_public: Mapping[str, Any],
+    kept: Mapping[str, Any],
+) -> list[FieldError]:
+    """A destination (an API address, a webhook host) that points somewhere else needs
+    every stored secret given again in the same request: otherwise an admin account could
+    send the secrets it can never read to a host of its choosing."""
+    moved = [
+        name
+        for name in destinations(connector.config_type)
+        if _origin(given.get(name)) != _origin(stored_public.get(name))
+    ]
+    if not moved:
+        return []
+    where = destinations(connector.config_type)[moved[0]]
+    labels = labels_of(connector.secrets_type)
+    errors = []
+    for name in sorted(kept):
+        if isinstance(given.get(name), str) and given[name].strip():
+            continue
+        errors.append(
+            FieldError(
+                f"config.{name}",
+                say(
+                    "“{where}” changed: enter “{label}” again in the same change, so it "
+                    "goes only where you mean it to.",
+                    "“{where}”已更改：请在同一次修改中重新填写“{label}”，确保它只发往您指定的地址。",
+                    where=where,
+                    label=labels.get(name, Text(name, name)),
+                ),
+            )
+        )
+    return errors
+
+
 def settle(
     connector: Connector,
     given: Mapping[str, Any],
     stored_secrets: Mapping[str, Any] | None = None,
     *,
     creating: bool,
+    stored_public: Mapping[str, Any] | None = None,
 ) -> Settled:
     """Split and check what the form sent. Public settings are exactly what was given;
-    a secret that is absent or "" keeps `stored_secrets`' value, `None` clears it."""
+    a secret that is absent or "" keeps `stored_secrets`' value, `None` clears it; when a
+    destination setting changes, the stored secrets must be given again."""
     public_names = names_of(connector.config_type)
     secret_names = names_of(connector.secrets_type)
     errors = [
@@ -145,6 +199,13 @@ def settle(
     public = check_fields(connector.config_type, {k: given[k] for k in given if k in public_names})
     core, core_errors = _core_settings(given)
     keep = {k: v for k, v in (stored_secrets or {}).items() if v}
+    if not creating:
+        errors += _secrets_to_reenter(
+            connector,
+            given,
+            stored_public or {},
+            {k: v for k, v in keep.items() if k in secret_names},
+        )
     never_cleared = generated_names(connector.secrets_type)
     for name in secret_names & given.keys():
         if given[name] is None and name in never_cleared and not creating:
@@ -288,7 +349,13 @@ async def update_inbox(
             inbox.active = data.active
         if data.config is not None:
             connector = connector_for(kefu, inbox.kind)
-            settled = settle(connector, data.config, inbox.secrets, creating=False)
+            settled = settle(
+                connector,
+                data.config,
+                inbox.secrets,
+                creating=False,
+                stored_public=inbox.config or {},
+            )
             await _check_references(session, workspace_id, connector, settled.public)
             kept = {k: v for k, v in (inbox.config or {}).items() if k in CORE_KEYS}
             inbox.config = {**kept, **settled.public}
