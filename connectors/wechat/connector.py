@@ -90,6 +90,10 @@ class WeChatConnector:
             )
         return self._apis[key]
 
+    async def aclose(self) -> None:
+        """Nothing of its own to close: the outbound client belongs to the core (or to
+        the test that handed it in)."""
+
     # -- the channel's contract -----------------------------------------------------
 
     def webhook_path(self, inbox_id: uuid.UUID) -> str:

@@ -29,11 +29,11 @@ from kefu.connectors.config import (
 )
 from kefu.context import Kefu
 from kefu.db.scope import one_in_workspace
-from kefu.db.tables import Inbox, SkillGroup
-from kefu.errors import FieldError, Invalid
+from kefu.db.tables import Conversation, Inbox, SkillGroup
+from kefu.errors import Conflict, FieldError, Invalid
 from kefu.i18n import Text
 from kefu.inboxes.schemas import InboxCreate, InboxOut, InboxUpdate
-from kefu.model import ChannelKind
+from kefu.model import ChannelKind, utcnow
 from kefu.routing.tables import BusinessCalendar
 
 # Settings of the core, not of a channel, that any inbox may carry (the knowledge bot's
@@ -65,7 +65,12 @@ def webhook_url(kefu: Kefu, inbox: Inbox) -> str | None:
     return f"{kefu.settings.public_url.rstrip('/')}{path}" if path else None
 
 
-def inbox_out(kefu: Kefu, inbox: Inbox, generated: Mapping[str, str] | None = None) -> InboxOut:
+def inbox_out(
+    kefu: Kefu,
+    inbox: Inbox,
+    generated: Mapping[str, str] | None = None,
+    conversation_count: int | None = None,
+) -> InboxOut:
     connector = kefu.connectors.find(inbox.kind)
     # Rows made by hand (or before settings were declared) may hold secrets in config.
     hidden = names_of(connector.secrets_type) if connector is not None else frozenset()
@@ -81,6 +86,8 @@ def inbox_out(kefu: Kefu, inbox: Inbox, generated: Mapping[str, str] | None = No
         webhook_url=webhook_url(kefu, inbox),
         created_at=inbox.created_at,
         generated_secrets=dict(generated) if generated else None,
+        archived_at=inbox.archived_at,
+        conversation_count=conversation_count,
     )
 
 
@@ -321,9 +328,21 @@ async def get_inbox(session: AsyncSession, workspace_id: uuid.UUID, inbox_id: uu
     return await one_in_workspace(session, Inbox, workspace_id, inbox_id, "inbox")
 
 
+async def _conversation_count(session: AsyncSession, inbox_id: uuid.UUID) -> int:
+    count = await session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Conversation)
+        .where(Conversation.inbox_id == inbox_id)
+    )
+    return int(count or 0)
+
+
 async def read_inbox(kefu: Kefu, workspace_id: uuid.UUID, inbox_id: uuid.UUID) -> InboxOut:
     async with kefu.db.session() as session:
-        return inbox_out(kefu, await get_inbox(session, workspace_id, inbox_id))
+        inbox = await get_inbox(session, workspace_id, inbox_id)
+        return inbox_out(
+            kefu, inbox, conversation_count=await _conversation_count(session, inbox.id)
+        )
 
 
 async def list_inboxes(kefu: Kefu, workspace_id: uuid.UUID) -> list[InboxOut]:
@@ -403,6 +422,38 @@ async def test_connection(
     return await connector.test_connection(inbox)
 
 
+ARCHIVE_FIRST = Text(
+    "This inbox has {count} conversations; deleting it would delete them all. "
+    "Archive it first, then delete it.",
+    "该收件箱有 {count} 个会话，删除将一并删除这些会话。请先归档，再删除。",
+)
+
+
 async def delete_inbox(kefu: Kefu, workspace_id: uuid.UUID, inbox_id: uuid.UUID) -> None:
+    """An inbox with conversations goes only once archived: deleting cascades to every
+    conversation, so an admin (or an API client) first takes it out of service on purpose."""
     async with kefu.db.transaction() as session:
-        await session.delete(await get_inbox(session, workspace_id, inbox_id))
+        inbox = await get_inbox(session, workspace_id, inbox_id)
+        if inbox.archived_at is None:
+            count = await _conversation_count(session, inbox.id)
+            if count:
+                raise Conflict(ARCHIVE_FIRST.format(count=count), extra={"conversations": count})
+        await session.delete(inbox)
+
+
+async def set_archived(
+    kefu: Kefu, workspace_id: uuid.UUID, inbox_id: uuid.UUID, *, archived: bool
+) -> InboxOut:
+    """Archive: no new messages (webhooks get 410), out of routing, deletable. Unarchive
+    puts it back in service."""
+    async with kefu.db.transaction() as session:
+        inbox = await get_inbox(session, workspace_id, inbox_id)
+        if archived and inbox.archived_at is None:
+            inbox.archived_at = utcnow()
+            inbox.active = False
+        elif not archived and inbox.archived_at is not None:
+            inbox.archived_at = None
+            inbox.active = True
+        return inbox_out(
+            kefu, inbox, conversation_count=await _conversation_count(session, inbox.id)
+        )
