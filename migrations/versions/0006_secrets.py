@@ -1,4 +1,5 @@
-"""inbox secrets sealed at rest; inboxes can be archived.
+"""inbox secrets sealed at rest; inboxes can be archived; widget visitors can be blocked
+(their tokens revoked).
 
 Every inbox's `secrets` is sealed with the key derived from KEFU_SECRET_KEY
 (kefu.secretbox, AES-256-GCM with a key id). Rows made by hand or before the channels
@@ -55,6 +56,11 @@ def _rows() -> list[Any]:
 def upgrade() -> None:
     with op.batch_alter_table("inboxes") as batch:
         batch.add_column(sa.Column("archived_at", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("web_visitors") as batch:
+        batch.add_column(
+            sa.Column("tokens_valid_after", sa.DateTime(timezone=True), nullable=True)
+        )
+        batch.add_column(sa.Column("blocked_at", sa.DateTime(timezone=True), nullable=True))
     keys = _keyring()
     bind = op.get_bind()
     for row in _rows():
@@ -81,5 +87,8 @@ def downgrade() -> None:
             .where(inboxes.c.id == row.id)
             .values(secrets=keys.open(dict(row.secrets or {})))
         )
+    with op.batch_alter_table("web_visitors") as batch:
+        batch.drop_column("blocked_at")
+        batch.drop_column("tokens_valid_after")
     with op.batch_alter_table("inboxes") as batch:
         batch.drop_column("archived_at")

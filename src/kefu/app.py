@@ -40,6 +40,7 @@ from kefu.reports.api import ROUTES as REPORT_ROUTES
 from kefu.routing.api import ROUTES as ROUTING_ROUTES
 from kefu.routing.timer import run_queue_timer
 from kefu.settings import Settings, load
+from kefu.visitors.api import ROUTES as VISITOR_ROUTES
 
 log = logging.getLogger("kefu")
 STATIC = Path(__file__).parent / "static"
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
             *QUICK_REPLY_ROUTES,
             *REPORT_ROUTES,
             *AUDIT_ROUTES,
+            *VISITOR_ROUTES,
             *DEMO_SITE_ROUTES,
             # The agent console, a single-page app built by `make` from widgets/console.
             create_static_files_router(
