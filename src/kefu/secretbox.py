@@ -3,7 +3,7 @@
 The key is derived (HKDF-SHA256) from `KEFU_SECRET_KEY`; a sealed value names the key
 that sealed it by a short id, so after `KEFU_SECRET_KEY` changes the old values still open
 when the old key is listed in `KEFU_PREVIOUS_SECRET_KEYS`, and each is sealed with the new
-key at its next write (`kefu reseal-secrets` does them all at once).
+key at its next write (`kefu secrets reseal` does them all at once).
 
 `SealedJSON` is the column type of `Inbox.secrets`: every write through SQLAlchemy seals,
 every read opens, so no code path (the API, the demo seed, a test writing rows) can store

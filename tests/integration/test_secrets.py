@@ -194,3 +194,24 @@ def test_a_tampered_sealed_value_does_not_open() -> None:
     tampered = {**sealed, "data": data[:-4] + ("AAAA" if data[-4:] != "AAAA" else "BBBB")}
     with pytest.raises(secretbox.SecretsUnreadable):
         ring.open(tampered)
+
+
+@pytest.mark.engine_sensitive
+async def test_reseal_moves_every_inbox_to_the_current_key(
+    client: httpx.AsyncClient, kefu: Kefu, admin: dict[str, str]
+) -> None:
+    from kefu.inboxes.reseal import reseal
+
+    old_key = kefu.settings.secret_key
+    created = await _create(client, admin, "wechat", _wechat())
+    assert (await _raw_secrets(kefu, created["id"]))["kid"] == secretbox.key_id(old_key)
+    new_key = "rotated-" + uuid.uuid4().hex
+    secretbox.use(Settings(secret_key=new_key, previous_secret_keys=old_key))
+    try:
+        assert await reseal(kefu) >= 1
+        stored = await _raw_secrets(kefu, created["id"])
+        assert stored["kid"] == secretbox.key_id(new_key)
+        assert secretbox.Keyring(new_key).open(stored)["secret"] == APP_SECRET
+        assert await reseal(kefu) == 0
+    finally:
+        secretbox.use(kefu.settings)
