@@ -13,31 +13,15 @@ import pytest
 from kefu.connectors.signing import signed_headers
 from kefu.context import Kefu
 from kefu.demo import Demo
-from kefu.inboxes.schemas import InboxCreate
-from kefu.inboxes.service import create_inbox
-from kefu.model import ChannelKind
 from tests.conftest import login_headers, login_of
+from tests.integration.test_api_channel import SECRET, _api_inbox
 
-SECRET = "archive-test-signing-secret"
 ZH = {"Accept-Language": "zh-CN"}
 
 
 @pytest.fixture
 async def admin(client: httpx.AsyncClient, workspace: Demo) -> dict[str, str]:
     return await login_headers(client, login_of(workspace, "admin"))
-
-
-async def _api_inbox(kefu: Kefu, demo: Demo) -> uuid.UUID:
-    inbox = await create_inbox(
-        kefu,
-        demo.workspace_id,
-        InboxCreate(
-            kind=ChannelKind.api,
-            name="CRM",
-            config={"webhook_url": "https://crm.example.com/hook", "signing_secret": SECRET},
-        ),
-    )
-    return inbox.id
 
 
 async def _send(client: httpx.AsyncClient, inbox_id: uuid.UUID, message_id: str) -> httpx.Response:
