@@ -38,7 +38,16 @@ Section = Literal["connection", "widget", "hours", "behaviour"]
 class Setting:
     """What the form needs beyond the type: words for people and where the field sits."""
 
-    __slots__ = ("choices", "generated", "help", "invalid", "label", "section", "type")
+    __slots__ = (
+        "choices",
+        "destination",
+        "generated",
+        "help",
+        "invalid",
+        "label",
+        "section",
+        "type",
+    )
 
     def __init__(
         self,
@@ -49,7 +58,9 @@ class Setting:
         generated: bool,
         choices: Mapping[str, Text] | None,
         invalid: Text | None,
+        destination: bool = False,
     ) -> None:
+        self.destination = destination
         self.label = label
         self.help = help
         self.type = type
@@ -73,10 +84,13 @@ def describe(
     pattern: str | None = None,
     ge: int | None = None,
     le: int | None = None,
+    destination: bool = False,
 ) -> msgspec.Meta:
     """The `Annotated` metadata of one setting. `invalid` is said when the value breaks
     its pattern (say what a good value looks like); `generated` secrets are made by the
-    server when left empty and shown once."""
+    server when left empty and shown once. `destination`: the address the channel's
+    secrets are sent to (or used at); changing where it points needs the secrets entered
+    again in the same request, so an admin cannot redirect stored secrets elsewhere."""
     limits: dict[str, Any] = {
         "min_length": min_length,
         "max_length": max_length,
@@ -86,7 +100,9 @@ def describe(
     }
     meta: msgspec.Meta = msgspec.Meta(
         **{k: v for k, v in limits.items() if v is not None},
-        extra={"kefu": Setting(label, help, type, section, generated, choices, invalid)},
+        extra={
+            "kefu": Setting(label, help, type, section, generated, choices, invalid, destination)
+        },
     )
     return meta
 
@@ -371,6 +387,24 @@ def generated_names(config_type: type[msgspec.Struct]) -> frozenset[str]:
     info = mi.type_info(config_type)
     assert isinstance(info, mi.StructType)
     return frozenset(f.encode_name for f in info.fields if _info(f).setting.generated)
+
+
+def destinations(config_type: type[msgspec.Struct]) -> dict[str, Text]:
+    """The settings declared `destination=True`, with their labels."""
+    info = mi.type_info(config_type)
+    assert isinstance(info, mi.StructType)
+    found = {}
+    for field in info.fields:
+        setting = _info(field).setting
+        if setting.destination:
+            found[field.encode_name] = setting.label
+    return found
+
+
+def labels_of(config_type: type[msgspec.Struct]) -> dict[str, Text]:
+    info = mi.type_info(config_type)
+    assert isinstance(info, mi.StructType)
+    return {f.encode_name: _info(f).setting.label for f in info.fields}
 
 
 def names_of(config_type: type[msgspec.Struct]) -> frozenset[str]:

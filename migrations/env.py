@@ -26,6 +26,21 @@ def _url() -> str:
     return load().database_url
 
 
+def _secret_keys() -> tuple[str, list[str]]:
+    """The key revisions seal inbox secrets with, and older ones that may still open
+    them (KEFU_SECRET_KEY, KEFU_PREVIOUS_SECRET_KEYS): handed to revisions through
+    `config.attributes`, so a revision imports nothing of kefu."""
+    from kefu.settings import load
+
+    settings = load()
+    previous = [k.strip() for k in settings.previous_secret_keys.split(",") if k.strip()]
+    return settings.secret_key, previous
+
+
+if "secret_key" not in config.attributes:
+    config.attributes["secret_key"], config.attributes["previous_secret_keys"] = _secret_keys()
+
+
 def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     # Revisions must not import kefu's types: they have to run against any later code.
     if type_ == "type" and isinstance(obj, UTCDateTime):

@@ -58,6 +58,7 @@ PG_ADMIN_DSN = os.environ.get("KEFU_TEST_PG", "postgresql://postgres@127.0.0.1:5
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 ALL_BACKENDS = os.environ.get("KEFU_TEST_ALL_BACKENDS", "").lower() in ("1", "true", "yes")
 PASSWORD = "correct horse battery"
+LOOPBACK_ALLOWED = "127.0.0.0/8,::1"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -203,6 +204,9 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "outbox_backoff_seconds": 0.0,
         "demo_password": PASSWORD,
         "media_dir": str(Path(database_url.rsplit("/", 1)[-1]).parent / "media"),
+        # The fake providers (WeChat stand-in, webhook receivers) listen on loopback,
+        # which the outbound client refuses by default; SSRF tests use the default.
+        "outbound_allow": LOOPBACK_ALLOWED,
     }
     values.update(overrides)
     return Settings(**values)

@@ -135,6 +135,7 @@ class KefuProcess:
             **os.environ,
             "KEFU_DATABASE_URL": settings.database_url,
             "KEFU_SECRET_KEY": settings.secret_key,
+            "KEFU_OUTBOUND_ALLOW": settings.outbound_allow,
             "KEFU_PORT": str(self.port),
             "KEFU_HOST": "127.0.0.1",
             "KEFU_OUTBOX_BACKOFF_SECONDS": "0.1",

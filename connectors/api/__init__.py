@@ -18,6 +18,6 @@ if TYPE_CHECKING:
 def install(kefu: Kefu) -> ApiConnector:
     from kefu.connectors.api.channel import ApiConnector
 
-    connector = ApiConnector()
+    connector = ApiConnector(kefu.outbound)
     kefu.connectors.register(connector)
     return connector

@@ -39,6 +39,7 @@ from kefu.model import (
     Outbound,
     SendResult,
 )
+from kefu.outbound import OutboundClient, OutboundRefused, status_reason
 
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
@@ -133,9 +134,9 @@ class ApiConnector:
     secrets_type = ApiSecrets
     capabilities = Capabilities(media=True)
 
-    def __init__(self, client: httpx.AsyncClient | None = None, timeout: float = 10.0) -> None:
-        self._client = client
-        self.timeout = timeout
+    def __init__(self, outbound: OutboundClient | None = None) -> None:
+        # Without one given, the default client: public addresses only.
+        self.outbound = outbound or OutboundClient()
 
     def webhook_path(self, inbox_id: uuid.UUID) -> str:
         return f"/connectors/api/{inbox_id}"
@@ -163,19 +164,31 @@ class ApiConnector:
             )
         )
         headers = signed_headers(inbox.secrets.get("signing_secret", ""), body)
-        client = self._client or httpx.AsyncClient(timeout=self.timeout)
+        host = httpx.URL(url).host or url[:100]
         try:
-            response = await client.post(url, content=body, headers=headers)
+            response = await self.outbound.post(url, content=body, headers=headers)
+        except OutboundRefused as exc:
+            raise DeliveryError(_both(exc.reason), retryable=False) from None
         except httpx.HTTPError as exc:
-            raise DeliveryError(f"could not reach {url}: {type(exc).__name__}") from None
-        finally:
-            if self._client is None:
-                await client.aclose()
-        if response.status_code >= 500 or response.status_code == 429:
-            raise DeliveryError(f"{url} answered {response.status_code}; will retry")
-        if response.status_code >= 400:
             raise DeliveryError(
-                f"{url} refused the reply with {response.status_code}: {response.text[:200]}",
-                retryable=False,
-            )
-        return SendResult(channel_message_id=None)
+                _both(
+                    Text("could not reach {host} ({error})", "无法连接 {host}（{error}）").format(
+                        host=host, error=type(exc).__name__
+                    )
+                )
+            ) from None
+        status = response.status_code
+        if 200 <= status < 300:
+            return SendResult(channel_message_id=None)
+        # What the receiver said is not shown: the body of an internal page would be.
+        raise DeliveryError(_both(_said(host, status)), retryable=status >= 500 or status == 429)
+
+
+def _said(host: str, status: int) -> Text:
+    why = status_reason(status)
+    return Text(f"{host}: {why.en}", f"{host}：{why.zh}")
+
+
+def _both(text: Text) -> str:
+    """A `DeliveryError` carries one string, so it carries both languages."""
+    return f"{text.en} / {text.zh}"

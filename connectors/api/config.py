@@ -22,6 +22,7 @@ class ApiConfig(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
             type="url",
             pattern=r"^https?://[^\s]+$",
             max_length=2000,
+            destination=True,
             invalid=Text(
                 "The webhook URL must start with http:// or https://.",
                 "推送地址须以 http:// 或 https:// 开头。",

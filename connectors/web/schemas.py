@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -115,6 +116,7 @@ class WidgetConfig(msgspec.Struct, frozen=True, kw_only=True):
 
 class SessionView(msgspec.Struct, frozen=True, kw_only=True):
     token: str
+    token_expires_at: datetime
     visitor_id: uuid.UUID
     verified: bool
     prechat_done: bool

@@ -14,7 +14,7 @@ from __future__ import annotations
 import secrets
 import time
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -39,6 +39,7 @@ from kefu.context import Kefu
 from kefu.conversations import feedback
 from kefu.conversations.ingest import ingest
 from kefu.errors import Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
+from kefu.i18n import Text
 from kefu.model import (
     Attachment,
     ChannelKind,
@@ -64,9 +65,13 @@ class Caller:
     """The visitor behind a request (from a verified token) and their inbox, as frozen
     values read when the request came in."""
 
-    def __init__(self, visitor: Visitor, inbox: ChannelInbox) -> None:
+    def __init__(
+        self, visitor: Visitor, inbox: ChannelInbox, issued_at: datetime | None = None
+    ) -> None:
         self.visitor = visitor
         self.inbox = inbox
+        # When the token presented was issued (a long-lived socket re-checks revocation).
+        self.issued_at = issued_at
 
     @property
     def mandatory(self) -> bool:
@@ -117,28 +122,54 @@ def check_rate(kefu: Kefu, key: str, rule: Rule) -> None:
 # --------------------------------------------------------------------------- sessions
 
 
-async def _caller(kefu: Kefu, inbox_id: uuid.UUID, visitor_id: uuid.UUID) -> Caller:
+VISITOR_BLOCKED = Text(
+    "This chat is not available to you.",
+    "您无法使用此在线咨询。",
+)
+TOKEN_REVOKED = Text(
+    "This visitor token was revoked; start a new session.",
+    "该访客令牌已被撤销，请重新开始会话。",
+)
+
+
+async def _caller(
+    kefu: Kefu, inbox_id: uuid.UUID, visitor_id: uuid.UUID, issued_at: datetime | None = None
+) -> Caller:
     inbox = await active_inbox(kefu, inbox_id, ChannelKind.web)
     visitor = await sessions.find(kefu, inbox_id, visitor_id) if inbox is not None else None
     if inbox is None or visitor is None:
         raise Unauthorized("this visitor token is no longer valid; start a new session")
-    return Caller(visitor, inbox)
+    if visitor.blocked:
+        raise Forbidden(VISITOR_BLOCKED)
+    revoked = visitor.tokens_valid_after
+    if issued_at is not None and revoked is not None and issued_at < revoked:
+        raise Unauthorized(TOKEN_REVOKED)
+    return Caller(visitor, inbox, issued_at)
+
+
+def _read(kefu: Kefu, token: str) -> tokens.VisitorToken:
+    return tokens.read_visitor(
+        kefu.settings.secret_key,
+        token,
+        now=utcnow(),
+        max_age=timedelta(hours=kefu.settings.visitor_token_hours),
+    )
 
 
 async def authenticate(kefu: Kefu, token: str | None) -> Caller:
     if not token:
         raise Unauthorized("a visitor token is required (start a session first)")
     try:
-        inbox_id, visitor_id = tokens.read_visitor(kefu.settings.secret_key, token)
+        read = _read(kefu, token)
     except tokens.BadToken as exc:
         raise Unauthorized(str(exc)) from None
-    return await _caller(kefu, inbox_id, visitor_id)
+    return await _caller(kefu, read.inbox_id, read.visitor_id, read.issued_at)
 
 
 async def refresh(kefu: Kefu, caller: Caller) -> Caller:
     """The caller with the visitor row as it is now: a long-lived socket must send the
     attributes and page the host page reported after it connected."""
-    return await _caller(kefu, caller.inbox.id, caller.visitor.id)
+    return await _caller(kefu, caller.inbox.id, caller.visitor.id, caller.issued_at)
 
 
 async def start_session(kefu: Kefu, data: SessionRequest, ip: str) -> SessionView:
@@ -151,12 +182,17 @@ async def start_session(kefu: Kefu, data: SessionRequest, ip: str) -> SessionVie
     returning: uuid.UUID | None = None
     if data.token:
         try:
-            token_inbox, visitor_id = tokens.read_visitor(kefu.settings.secret_key, data.token)
+            read = _read(kefu, data.token)
         except tokens.BadToken:
-            pass  # a stale or foreign token: this browser simply becomes a new visitor
+            pass  # a stale, expired or foreign token: this browser becomes a new visitor
         else:
-            if token_inbox == inbox.id:
-                returning = visitor_id
+            if read.inbox_id == inbox.id:
+                known = await sessions.find(kefu, inbox.id, read.visitor_id)
+                if known is not None and known.blocked:
+                    raise Forbidden(VISITOR_BLOCKED)
+                revoked = known.tokens_valid_after if known is not None else None
+                if revoked is None or read.issued_at >= revoked:
+                    returning = read.visitor_id
     visitor = await sessions.start(
         kefu,
         inbox.workspace_id,
@@ -171,8 +207,16 @@ async def start_session(kefu: Kefu, data: SessionRequest, ip: str) -> SessionVie
 
 async def _session_view(kefu: Kefu, caller: Caller) -> SessionView:
     thread = await reading.thread(kefu, caller.visitor, last=HISTORY_LIMIT)
+    # Every session answer carries a fresh token: the widget asks again before this one
+    # expires (at half its life), so a visitor never meets the expiry.
+    issued = utcnow()
     return SessionView(
-        token=tokens.sign_visitor(kefu.settings.secret_key, caller.inbox.id, caller.visitor.id),
+        token=tokens.sign_visitor(
+            kefu.settings.secret_key, caller.inbox.id, caller.visitor.id, issued
+        ),
+        token_expires_at=tokens.expires_at(
+            issued, timedelta(hours=kefu.settings.visitor_token_hours)
+        ),
         visitor_id=caller.visitor.id,
         verified=caller.visitor.verified,
         prechat_done=caller.visitor.prechat_done,

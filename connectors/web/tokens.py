@@ -14,12 +14,21 @@ import base64
 import hashlib
 import hmac
 import uuid
+from datetime import UTC, datetime, timedelta
 
-_VERSION = "v1"
+import msgspec
+
+_VERSION = "v2"
 
 
 class BadToken(ValueError):
     pass
+
+
+class VisitorToken(msgspec.Struct, frozen=True):
+    inbox_id: uuid.UUID
+    visitor_id: uuid.UUID
+    issued_at: datetime
 
 
 def _mac(secret_key: str, payload: str) -> str:
@@ -27,23 +36,38 @@ def _mac(secret_key: str, payload: str) -> str:
     return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
 
 
-def sign_visitor(secret_key: str, inbox_id: uuid.UUID, visitor_id: uuid.UUID) -> str:
-    payload = f"{_VERSION}.{inbox_id.hex}.{visitor_id.hex}"
+def sign_visitor(
+    secret_key: str, inbox_id: uuid.UUID, visitor_id: uuid.UUID, issued_at: datetime
+) -> str:
+    """A token naming the visitor and when it was issued (milliseconds), so it can
+    expire and be revoked (tokens issued before a visitor's `tokens_valid_after`)."""
+    issued = int(issued_at.timestamp() * 1000)
+    payload = f"{_VERSION}.{inbox_id.hex}.{visitor_id.hex}.{issued}"
     return f"{payload}.{_mac(secret_key, payload)}"
 
 
-def read_visitor(secret_key: str, token: str) -> tuple[uuid.UUID, uuid.UUID]:
-    """(inbox_id, visitor_id) of a token we signed; `BadToken` for anything else."""
+def read_visitor(secret_key: str, token: str, *, now: datetime, max_age: timedelta) -> VisitorToken:
+    """The visitor of a token we signed that has not expired; `BadToken` for anything
+    else (v1 tokens, which never expired, included)."""
     parts = token.split(".")
-    if len(parts) != 4 or parts[0] != _VERSION:
+    if len(parts) != 5 or parts[0] != _VERSION:
         raise BadToken("not a kefu visitor token")
-    payload = ".".join(parts[:3])
-    if not hmac.compare_digest(_mac(secret_key, payload), parts[3]):
+    payload = ".".join(parts[:4])
+    if not hmac.compare_digest(_mac(secret_key, payload), parts[4]):
         raise BadToken("visitor token signature does not match")
     try:
-        return uuid.UUID(hex=parts[1]), uuid.UUID(hex=parts[2])
-    except ValueError:
+        inbox_id, visitor_id = uuid.UUID(hex=parts[1]), uuid.UUID(hex=parts[2])
+        issued_at = datetime.fromtimestamp(int(parts[3]) / 1000, UTC)
+    except (ValueError, OverflowError, OSError):
         raise BadToken("visitor token is malformed") from None
+    if issued_at + max_age <= now:
+        raise BadToken("visitor token has expired")
+    return VisitorToken(inbox_id, visitor_id, issued_at)
+
+
+def expires_at(issued_at: datetime, max_age: timedelta) -> datetime:
+    # The token carries milliseconds; the expiry is said from what it carries.
+    return datetime.fromtimestamp(int(issued_at.timestamp() * 1000) / 1000, UTC) + max_age
 
 
 def identity_hash(identity_secret: str, user_id: str) -> str:

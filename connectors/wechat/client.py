@@ -17,6 +17,7 @@ import msgspec
 from kefu.channel_state.shared import SharedState
 from kefu.connectors.base import DeliveryError
 from kefu.connectors.wechat.token import SharedToken
+from kefu.outbound import OutboundClient
 
 DEFAULT_BASE_URL = "https://api.weixin.qq.com"
 TOKEN_ERRORS = frozenset({40001, 42001, 40014})
@@ -61,7 +62,8 @@ _FILENAME = re.compile(r'filename="?([^";]+)"?')
 
 
 class WeChatAPI:
-    """One official account's API. `http` is shared and owned by the caller."""
+    """One official account's API. `http` is the server's outbound client (checked
+    addresses, timeouts, size cap), shared and owned by the caller."""
 
     def __init__(
         self,
@@ -69,7 +71,7 @@ class WeChatAPI:
         appid: str,
         secret: str,
         state: SharedState,
-        http: httpx.AsyncClient,
+        http: OutboundClient,
         base_url: str = DEFAULT_BASE_URL,
         stable_token: bool = True,
     ) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from kefu.connectors.base import InboxView
-from kefu.connectors.config import describe
+from kefu.connectors.config import describe, names_of
 from kefu.connectors.wechat.crypto import check_aes_key
 from kefu.connectors.wechat.webhook import AccountKeys, Mode
 from kefu.errors import FieldError
@@ -59,6 +59,7 @@ class WeChatConfig(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
             section="behaviour",
             pattern=URL,
             max_length=500,
+            destination=True,
             invalid=Text(
                 "The API address must start with http:// or https://.",
                 "接口地址须以 http:// 或 https:// 开头。",
@@ -165,10 +166,14 @@ def check(config: WeChatConfig, secrets: WeChatSecrets) -> list[FieldError]:
 
 
 def setting(inbox: InboxView, name: str, default: str = "") -> str:
-    """Secrets first, then public config: the inbox API moves secret keys into
-    `secrets` on write; older rows and hand-made ones may hold everything in config."""
-    value = (inbox.secrets or {}).get(name) or (inbox.config or {}).get(name)
+    """A declared secret from the inbox's secrets, anything else from its public config
+    (migration 0006 moved secrets that old rows kept in config)."""
+    source = inbox.secrets if name in SECRET_NAMES else inbox.config
+    value = (source or {}).get(name)
     return str(value) if value else default
+
+
+SECRET_NAMES = names_of(WeChatSecrets)
 
 
 def account_keys(inbox: InboxView) -> AccountKeys:

@@ -48,8 +48,8 @@ REASONS: dict[str, dict[str, str]] = {
         "zh-CN": "微信客服消息不支持 {type} 类型。",
     },
     "refused": {
-        "en": "WeChat refused the reply (errcode {errcode}: {errmsg}).",
-        "zh-CN": "微信拒绝了该回复（错误码 {errcode}：{errmsg}）。",
+        "en": "WeChat refused the reply (errcode {errcode}).",
+        "zh-CN": "微信拒绝了该回复（错误码 {errcode}）。",
     },
     "busy": {
         "en": "WeChat is busy (errcode {errcode}); the reply will be retried.",

@@ -17,7 +17,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
-from kefu import deps, problems
+from kefu import deps, problems, secretbox
 from kefu.audit.api import ROUTES as AUDIT_ROUTES
 from kefu.audit.middleware import audit_middleware
 from kefu.connectors import api, email, web, wechat
@@ -41,6 +41,7 @@ from kefu.reports.api import ROUTES as REPORT_ROUTES
 from kefu.routing.api import ROUTES as ROUTING_ROUTES
 from kefu.routing.timer import run_queue_timer
 from kefu.settings import Settings, load
+from kefu.visitors.api import ROUTES as VISITOR_ROUTES
 
 log = logging.getLogger("kefu")
 STATIC = Path(__file__).parent / "static"
@@ -64,6 +65,7 @@ CHANNELS = (web, wechat, api, email)
 
 def build_kefu(settings: Settings) -> Kefu:
     """The running core: database, fan-out and every channel's connector."""
+    secretbox.use(settings)  # inbox secrets seal and open with settings.secret_key
     kefu = Kefu(
         settings=settings,
         db=Database(
@@ -126,6 +128,7 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
             # then are cancelled.
             await stop_within(settings.shutdown_seconds / 2, workers, kefu)
             await kefu.connectors.aclose()
+            await kefu.outbound.aclose()
             await knowledge_index.close(kefu)
             await kefu.db.dispose()
 
@@ -143,6 +146,7 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
             *QUICK_REPLY_ROUTES,
             *REPORT_ROUTES,
             *AUDIT_ROUTES,
+            *VISITOR_ROUTES,
             *DEMO_SITE_ROUTES,
             *HELP_CENTRE_ROUTES,
             # The agent console, a single-page app built by `make` from widgets/console.

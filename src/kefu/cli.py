@@ -185,7 +185,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 # Domains that add their own subcommands (each module has add_parser(subparsers)).
-_EXTENSIONS: tuple[str, ...] = ("kefu.connectors.wechat.simulate", "kefu.knowledge.cli")
+_EXTENSIONS: tuple[str, ...] = (
+    "kefu.connectors.wechat.simulate",
+    "kefu.knowledge.cli",
+    "kefu.inboxes.reseal",
+)
 
 
 def _command(argv: list[str]) -> str | None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from kefu.connectors.base import Registry
 from kefu.db.engine import Database
+from kefu.outbound import OutboundClient
 from kefu.ratelimit import Buckets, RateLimits
 from kefu.realtime.bus import EventBus
 from kefu.settings import Settings
@@ -34,6 +35,8 @@ class Kefu:
         self.db = db
         self.events = events
         self.connectors = connectors
+        # Every request the server makes on its own goes through this one client.
+        self.outbound = OutboundClient(settings)
         # Run after an inbound message is committed and published (the bot, notifications).
         self.after_ingest: list[AfterIngest] = []
         # Wakes the outbox dispatcher at once instead of at its next poll.

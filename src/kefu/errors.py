@@ -56,6 +56,11 @@ class Conflict(KefuError):
     title = "Conflict"
 
 
+class Gone(KefuError):
+    status_code = 410
+    title = "Gone"
+
+
 class Invalid(KefuError):
     status_code = 422
     title = "Invalid request"

@@ -82,6 +82,18 @@ class Settings(msgspec.Struct, kw_only=True):
     # conc: SIGTERM finishes within this many seconds: requests in flight drain for most
     # of it, then background workers and spawned work are cancelled.
     shutdown_seconds: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    # --- secrets: outbound requests, secrets at rest, visitor tokens ---
+    # Hosts and CIDRs server-side requests may reach although they are not public
+    # (comma-separated, e.g. "10.0.0.0/8,wechat-proxy.internal"); empty refuses them all.
+    outbound_allow: str = ""
+    outbound_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    outbound_max_bytes: Annotated[int, msgspec.Meta(ge=1)] = 16 * 1024 * 1024
+    # Earlier values of secret_key (comma-separated): inbox secrets sealed with them
+    # still open after secret_key changes; each is sealed with secret_key at its next write.
+    previous_secret_keys: str = ""
+    # A widget's visitor token is good for this long; the widget is handed a fresh one
+    # when less than half of it is left.
+    visitor_token_hours: Annotated[float, msgspec.Meta(gt=0)] = 24.0 * 30
     # `make bench` creates and drops its own kefu_bench* databases through this admin
     # connection; the server's maintenance database, never another suite's.
     bench_admin_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"

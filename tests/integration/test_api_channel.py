@@ -158,7 +158,7 @@ async def test_reply_is_posted_signed_to_the_inbox_webhook(
 ) -> None:
     receiver = Receiver()
     try:
-        kefu.connectors.register(ApiConnector())
+        kefu.connectors.register(ApiConnector(kefu.outbound))
         inbox_id = await _api_inbox(kefu, workspace, receiver.url)
         body = _payload()
         accepted = (

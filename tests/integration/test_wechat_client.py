@@ -23,6 +23,9 @@ from kefu.connectors.wechat.token import SharedToken
 from kefu.context import Kefu
 from kefu.db.engine import Database
 from kefu.model import Attachment, ChannelKind, Identity, MessageType, Outbound, utcnow
+from kefu.outbound import OutboundClient
+from kefu.settings import Settings
+from tests.conftest import LOOPBACK_ALLOWED
 from tests.servers import serve
 
 OPENID = "oUser-42"
@@ -44,12 +47,16 @@ async def wechat() -> AsyncIterator[tuple[StandIn, str]]:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=10) as client:
+async def http() -> AsyncIterator[OutboundClient]:
+    """The server's outbound client, allowed to reach the stand-in on loopback."""
+    client = OutboundClient(Settings(outbound_allow=LOOPBACK_ALLOWED))
+    try:
         yield client
+    finally:
+        await client.aclose()
 
 
-def api(shared: SharedState, http: httpx.AsyncClient, url: str, state: StandIn) -> WeChatAPI:
+def api(shared: SharedState, http: OutboundClient, url: str, state: StandIn) -> WeChatAPI:
     return WeChatAPI(appid=state.appid, secret=state.secret, state=shared, http=http, base_url=url)
 
 
@@ -70,7 +77,7 @@ def outbound(**changes: Any) -> Outbound:
 
 @pytest.mark.engine_sensitive
 async def test_ten_processes_asking_at_once_fetch_one_token(
-    kefu: Kefu, wechat: tuple[StandIn, str], http: httpx.AsyncClient
+    kefu: Kefu, wechat: tuple[StandIn, str], http: OutboundClient
 ) -> None:
     state, url = wechat
     # Separate engines on the same database stand for separate server processes.
@@ -88,7 +95,7 @@ async def test_ten_processes_asking_at_once_fetch_one_token(
 @pytest.mark.engine_sensitive
 @pytest.mark.parametrize("error", ["invalidate", "expire"])
 async def test_token_error_refreshes_and_retries_the_send_once(
-    kefu: Kefu, wechat: tuple[StandIn, str], http: httpx.AsyncClient, error: str
+    kefu: Kefu, wechat: tuple[StandIn, str], http: OutboundClient, error: str
 ) -> None:
     state, url = wechat
     client = api(SharedState.of(kefu), http, url, state)
@@ -101,7 +108,7 @@ async def test_token_error_refreshes_and_retries_the_send_once(
 
 
 async def test_classic_token_endpoint_is_the_fallback(
-    kefu: Kefu, wechat: tuple[StandIn, str], http: httpx.AsyncClient
+    kefu: Kefu, wechat: tuple[StandIn, str], http: OutboundClient
 ) -> None:
     state, url = wechat
     state.stable = False
@@ -147,7 +154,7 @@ async def test_a_crashed_refresher_does_not_block_the_others(kefu: Kefu) -> None
 
 @pytest.fixture
 async def connector(
-    kefu: Kefu, wechat: tuple[StandIn, str], http: httpx.AsyncClient, tmp_path: Any
+    kefu: Kefu, wechat: tuple[StandIn, str], http: OutboundClient, tmp_path: Any
 ) -> WeChatConnector:
     return WeChatConnector(kefu, http=http, media=FileMediaStore(tmp_path / "media"))
 
@@ -246,7 +253,7 @@ async def test_link_reply_is_a_news_card(
 
 
 async def test_media_a_user_sent_is_downloaded(
-    kefu: Kefu, wechat: tuple[StandIn, str], http: httpx.AsyncClient
+    kefu: Kefu, wechat: tuple[StandIn, str], http: OutboundClient
 ) -> None:
     state, url = wechat
     state.user_media["img_1"] = ("image/jpeg", b"\xff\xd8jpeg-bytes")

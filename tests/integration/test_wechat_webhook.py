@@ -401,6 +401,9 @@ async def test_previous_aes_key_keeps_working_until_it_is_retired(setup: Setup) 
         config: dict[str, str | None] = {
             "appid": old_keys.appid,
             "mode": "safe",
+            # Config replaces the public settings: leaving api_base out would move it to
+            # api.weixin.qq.com, which needs the secrets entered again.
+            "api_base": setup.api_url,
             "encoding_aes_key": new_key,
         }
         config["previous_encoding_aes_key"] = previous

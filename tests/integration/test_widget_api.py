@@ -104,7 +104,7 @@ async def test_new_visitor_gets_a_token_and_the_inbox_settings_but_no_secrets(
     response = await wc.post("/api/v1/widget/sessions", json={"inbox": workspace.widget_key})
     assert response.status_code == 200
     session = response.json()
-    assert session["token"].startswith("v1.")
+    assert session["token"].startswith("v2.")
     assert session["config"]["title"] == {"zh-CN": "在线客服", "en": "Chat with us"}
     assert session["config"]["locales"] == ["zh-CN", "en"]
     assert session["conversation"] is None and session["messages"] == []

@@ -4,25 +4,51 @@ content sniffing and rate-limit buckets."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from kefu.connectors.web import tokens, uploads
 from kefu.ratelimit import Buckets, Rule
 
+DAY = timedelta(days=1)
+
 
 def test_a_visitor_token_names_its_inbox_and_visitor_and_cannot_be_altered() -> None:
     inbox, visitor = uuid.uuid4(), uuid.uuid4()
-    token = tokens.sign_visitor("secret", inbox, visitor)
-    assert tokens.read_visitor("secret", token) == (inbox, visitor)
+    now = datetime.now(UTC)
+    token = tokens.sign_visitor("secret", inbox, visitor, now)
+    read = tokens.read_visitor("secret", token, now=now, max_age=DAY)
+    assert (read.inbox_id, read.visitor_id) == (inbox, visitor)
+    assert abs(read.issued_at - now) < timedelta(milliseconds=1)
     other = uuid.uuid4()
     forged = token.replace(visitor.hex, other.hex)
     with pytest.raises(tokens.BadToken):
-        tokens.read_visitor("secret", forged)
+        tokens.read_visitor("secret", forged, now=now, max_age=DAY)
     with pytest.raises(tokens.BadToken):
-        tokens.read_visitor("another-installation", token)
+        tokens.read_visitor("another-installation", token, now=now, max_age=DAY)
     with pytest.raises(tokens.BadToken):
-        tokens.read_visitor("secret", "v2.x.y.z")
+        tokens.read_visitor("secret", "v2.x.y.z.w", now=now, max_age=DAY)
+
+
+def test_a_visitor_token_expires_and_its_issue_time_cannot_be_moved() -> None:
+    inbox, visitor = uuid.uuid4(), uuid.uuid4()
+    issued = datetime(2026, 12, 1, tzinfo=UTC)
+    token = tokens.sign_visitor("secret", inbox, visitor, issued)
+    tokens.read_visitor("secret", token, now=issued + DAY - timedelta(seconds=1), max_age=DAY)
+    with pytest.raises(tokens.BadToken, match="expired"):
+        tokens.read_visitor("secret", token, now=issued + DAY, max_age=DAY)
+    later = str(int((issued + DAY).timestamp() * 1000))
+    moved = token.replace(str(int(issued.timestamp() * 1000)), later)
+    with pytest.raises(tokens.BadToken, match="signature"):
+        tokens.read_visitor("secret", moved, now=issued + DAY, max_age=DAY * 2)
+    assert tokens.expires_at(issued, DAY) == issued + DAY
+
+
+def test_a_v1_token_that_never_expired_is_no_longer_accepted() -> None:
+    v1 = f"v1.{uuid.uuid4().hex}.{uuid.uuid4().hex}.mac"
+    with pytest.raises(tokens.BadToken):
+        tokens.read_visitor("secret", v1, now=datetime.now(UTC), max_age=DAY)
 
 
 def test_identify_hash_is_hex_hmac_sha256_of_the_user_id() -> None:

@@ -93,6 +93,18 @@ AUDITED: dict[tuple[str, str], Audited] = {
     ("POST", "/api/v1/inboxes/{inbox_id}/secrets/{name}/rotate"): _a(
         "inbox.secret_rotate", "inbox", "Rotated an inbox secret", "更换了接入渠道密钥"
     ),
+    ("POST", "/api/v1/inboxes/{inbox_id}/archive"): _a(
+        "inbox.archive", "inbox", "Archived an inbox", "归档了接入渠道"
+    ),
+    ("POST", "/api/v1/inboxes/{inbox_id}/unarchive"): _a(
+        "inbox.unarchive", "inbox", "Restored an archived inbox", "恢复了已归档的接入渠道"
+    ),
+    ("POST", "/api/v1/visitors/{visitor_id}/block"): _a(
+        "visitor.block", "visitor", "Blocked a visitor", "屏蔽了访客"
+    ),
+    ("POST", "/api/v1/visitors/{visitor_id}/unblock"): _a(
+        "visitor.unblock", "visitor", "Unblocked a visitor", "解除屏蔽访客"
+    ),
     ("DELETE", "/api/v1/inboxes/{inbox_id}"): _a(
         "inbox.delete", "inbox", "Deleted an inbox", "删除了接入渠道"
     ),

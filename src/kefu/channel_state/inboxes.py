@@ -16,6 +16,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from kefu.context import Kefu
 from kefu.db.engine import Database
 from kefu.db.tables import Inbox
+from kefu.errors import Gone
+from kefu.i18n import Text
 from kefu.model import ChannelKind
 
 
@@ -47,8 +49,20 @@ def view_of(row: Inbox) -> ChannelInbox:
     )
 
 
+INBOX_ARCHIVED = Text(
+    "This inbox is archived and accepts no new messages.",
+    "该收件箱已归档，不再接收新消息。",
+)
+
+
 def _usable(row: Inbox | None, kind: ChannelKind | str | None) -> ChannelInbox | None:
-    if row is None or not row.active or (kind is not None and row.kind != kind):
+    """None for an inbox that is missing, disabled or of another kind; an archived one is
+    refused with its reason (410), so a webhook sender stops retrying and knows why."""
+    if row is None or (kind is not None and row.kind != kind):
+        return None
+    if row.archived_at is not None:
+        raise Gone(INBOX_ARCHIVED)
+    if not row.active:
         return None
     return view_of(row)
 
@@ -67,9 +81,7 @@ async def active_inbox_by_key(
     """The active inbox of `kind` that has this public key (a widget's `data-inbox`)."""
     async with kefu.db.session() as session:
         row = await session.scalar(
-            sa.select(Inbox).where(
-                Inbox.public_key == public_key, Inbox.kind == kind, Inbox.active.is_(True)
-            )
+            sa.select(Inbox).where(Inbox.public_key == public_key, Inbox.kind == kind)
         )
         return _usable(row, kind)
 

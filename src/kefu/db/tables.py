@@ -18,6 +18,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from kefu.model import new_id, utcnow
+from kefu.secretbox import SealedJSON
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -151,11 +152,15 @@ class Inbox(Base):
     name: Mapped[str] = mapped_column(sa.String(200))
     public_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
     config: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    secrets: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Sealed at rest with a key from KEFU_SECRET_KEY (kefu.secretbox).
+    secrets: Mapped[dict[str, Any]] = mapped_column(SealedJSON(), default=dict)
     default_group_id: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("skill_groups.id", ondelete="SET NULL")
     )
     active: Mapped[bool] = mapped_column(default=True)
+    # An archived inbox takes no new messages and is out of routing; only an archived
+    # inbox with conversations may be deleted (inboxes.service).
+    archived_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = _created()
 
 

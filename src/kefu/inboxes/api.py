@@ -73,6 +73,14 @@ class InboxesController(Controller):
         locale = locale_of(request.headers.get("accept-language"))
         return ConnectionTestOut(ok=checked.ok, message=checked.message.render(locale))
 
+    @post("/{inbox_id:uuid}/archive", guards=[require_role(Role.admin)], status_code=200)
+    async def archive_inbox(self, kefu: Kefu, user: AuthUser, inbox_id: uuid.UUID) -> InboxOut:
+        return await service.set_archived(kefu, user.workspace_id, inbox_id, archived=True)
+
+    @post("/{inbox_id:uuid}/unarchive", guards=[require_role(Role.admin)], status_code=200)
+    async def unarchive_inbox(self, kefu: Kefu, user: AuthUser, inbox_id: uuid.UUID) -> InboxOut:
+        return await service.set_archived(kefu, user.workspace_id, inbox_id, archived=False)
+
     @delete("/{inbox_id:uuid}", guards=[require_role(Role.admin)])
     async def delete_inbox(self, kefu: Kefu, user: AuthUser, inbox_id: uuid.UUID) -> None:
         await service.delete_inbox(kefu, user.workspace_id, inbox_id)

@@ -52,6 +52,11 @@ class InboxOut(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     webhook_url: str | None
     created_at: datetime
     generated_secrets: dict[str, str] | None = None
+    # Archived inboxes take no new messages and are out of routing; only they may be
+    # deleted while they have conversations.
+    archived_at: datetime | None = None
+    # In the answer to GET /api/v1/inboxes/{id}: what deleting it would remove.
+    conversation_count: int | None = None
 
 
 class ItemsInboxes(msgspec.Struct, frozen=True):

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+import httpx
 import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,19 +19,21 @@ from kefu.connectors.base import ConnectionCheck, ConnectionTester, Connector
 from kefu.connectors.config import (
     as_struct,
     check_fields,
+    destinations,
     fields_of,
     generate,
     generated_names,
+    labels_of,
     names_of,
     say,
 )
 from kefu.context import Kefu
 from kefu.db.scope import one_in_workspace
-from kefu.db.tables import Inbox, SkillGroup
-from kefu.errors import FieldError, Invalid
+from kefu.db.tables import Conversation, Inbox, SkillGroup
+from kefu.errors import Conflict, FieldError, Invalid
 from kefu.i18n import Text
 from kefu.inboxes.schemas import InboxCreate, InboxOut, InboxUpdate
-from kefu.model import ChannelKind
+from kefu.model import ChannelKind, utcnow
 from kefu.routing.tables import BusinessCalendar
 
 # Settings of the core, not of a channel, that any inbox may carry (the knowledge bot's
@@ -62,7 +65,12 @@ def webhook_url(kefu: Kefu, inbox: Inbox) -> str | None:
     return f"{kefu.settings.public_url.rstrip('/')}{path}" if path else None
 
 
-def inbox_out(kefu: Kefu, inbox: Inbox, generated: Mapping[str, str] | None = None) -> InboxOut:
+def inbox_out(
+    kefu: Kefu,
+    inbox: Inbox,
+    generated: Mapping[str, str] | None = None,
+    conversation_count: int | None = None,
+) -> InboxOut:
     connector = kefu.connectors.find(inbox.kind)
     # Rows made by hand (or before settings were declared) may hold secrets in config.
     hidden = names_of(connector.secrets_type) if connector is not None else frozenset()
@@ -78,6 +86,8 @@ def inbox_out(kefu: Kefu, inbox: Inbox, generated: Mapping[str, str] | None = No
         webhook_url=webhook_url(kefu, inbox),
         created_at=inbox.created_at,
         generated_secrets=dict(generated) if generated else None,
+        archived_at=inbox.archived_at,
+        conversation_count=conversation_count,
     )
 
 
@@ -126,15 +136,66 @@ def _core_settings(given: Mapping[str, Any]) -> tuple[dict[str, Any], list[Field
     return values, errors
 
 
+def _origin(value: Any) -> tuple[str, str, int | None] | str:
+    """Where an address points (scheme, host, port): a changed path is the same place."""
+    text = str(value or "").strip()
+    try:
+        url = httpx.URL(text)
+    except httpx.InvalidURL:
+        return text
+    if not url.host:
+        return text
+    return (url.scheme, url.host.lower(), url.port or (443 if url.scheme == "https" else 80))
+
+
+def _secrets_to_reenter(
+    connector: Connector,
+    given: Mapping[str, Any],
+    stored_public: Mapping[str, Any],
+    kept: Mapping[str, Any],
+) -> list[FieldError]:
+    """A destination (an API address, a webhook host) that points somewhere else needs
+    every stored secret given again in the same request: otherwise an admin account could
+    send the secrets it can never read to a host of its choosing."""
+    moved = [
+        name
+        for name in destinations(connector.config_type)
+        if _origin(given.get(name)) != _origin(stored_public.get(name))
+    ]
+    if not moved:
+        return []
+    where = destinations(connector.config_type)[moved[0]]
+    labels = labels_of(connector.secrets_type)
+    errors = []
+    for name in sorted(kept):
+        if isinstance(given.get(name), str) and given[name].strip():
+            continue
+        errors.append(
+            FieldError(
+                f"config.{name}",
+                say(
+                    "“{where}” changed: enter “{label}” again in the same change, so it "
+                    "goes only where you mean it to.",
+                    "“{where}”已更改：请在同一次修改中重新填写“{label}”，确保它只发往您指定的地址。",
+                    where=where,
+                    label=labels.get(name, Text(name, name)),
+                ),
+            )
+        )
+    return errors
+
+
 def settle(
     connector: Connector,
     given: Mapping[str, Any],
     stored_secrets: Mapping[str, Any] | None = None,
     *,
     creating: bool,
+    stored_public: Mapping[str, Any] | None = None,
 ) -> Settled:
     """Split and check what the form sent. Public settings are exactly what was given;
-    a secret that is absent or "" keeps `stored_secrets`' value, `None` clears it."""
+    a secret that is absent or "" keeps `stored_secrets`' value, `None` clears it; when a
+    destination setting changes, the stored secrets must be given again."""
     public_names = names_of(connector.config_type)
     secret_names = names_of(connector.secrets_type)
     errors = [
@@ -145,6 +206,13 @@ def settle(
     public = check_fields(connector.config_type, {k: given[k] for k in given if k in public_names})
     core, core_errors = _core_settings(given)
     keep = {k: v for k, v in (stored_secrets or {}).items() if v}
+    if not creating:
+        errors += _secrets_to_reenter(
+            connector,
+            given,
+            stored_public or {},
+            {k: v for k, v in keep.items() if k in secret_names},
+        )
     never_cleared = generated_names(connector.secrets_type)
     for name in secret_names & given.keys():
         if given[name] is None and name in never_cleared and not creating:
@@ -260,9 +328,21 @@ async def get_inbox(session: AsyncSession, workspace_id: uuid.UUID, inbox_id: uu
     return await one_in_workspace(session, Inbox, workspace_id, inbox_id, "inbox")
 
 
+async def _conversation_count(session: AsyncSession, inbox_id: uuid.UUID) -> int:
+    count = await session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Conversation)
+        .where(Conversation.inbox_id == inbox_id)
+    )
+    return int(count or 0)
+
+
 async def read_inbox(kefu: Kefu, workspace_id: uuid.UUID, inbox_id: uuid.UUID) -> InboxOut:
     async with kefu.db.session() as session:
-        return inbox_out(kefu, await get_inbox(session, workspace_id, inbox_id))
+        inbox = await get_inbox(session, workspace_id, inbox_id)
+        return inbox_out(
+            kefu, inbox, conversation_count=await _conversation_count(session, inbox.id)
+        )
 
 
 async def list_inboxes(kefu: Kefu, workspace_id: uuid.UUID) -> list[InboxOut]:
@@ -288,7 +368,13 @@ async def update_inbox(
             inbox.active = data.active
         if data.config is not None:
             connector = connector_for(kefu, inbox.kind)
-            settled = settle(connector, data.config, inbox.secrets, creating=False)
+            settled = settle(
+                connector,
+                data.config,
+                inbox.secrets,
+                creating=False,
+                stored_public=inbox.config or {},
+            )
             await _check_references(session, workspace_id, connector, settled.public)
             kept = {k: v for k, v in (inbox.config or {}).items() if k in CORE_KEYS}
             inbox.config = {**kept, **settled.public}
@@ -336,6 +422,38 @@ async def test_connection(
     return await connector.test_connection(inbox)
 
 
+ARCHIVE_FIRST = Text(
+    "This inbox has {count} conversations; deleting it would delete them all. "
+    "Archive it first, then delete it.",
+    "该收件箱有 {count} 个会话，删除将一并删除这些会话。请先归档，再删除。",
+)
+
+
 async def delete_inbox(kefu: Kefu, workspace_id: uuid.UUID, inbox_id: uuid.UUID) -> None:
+    """An inbox with conversations goes only once archived: deleting cascades to every
+    conversation, so an admin (or an API client) first takes it out of service on purpose."""
     async with kefu.db.transaction() as session:
-        await session.delete(await get_inbox(session, workspace_id, inbox_id))
+        inbox = await get_inbox(session, workspace_id, inbox_id)
+        if inbox.archived_at is None:
+            count = await _conversation_count(session, inbox.id)
+            if count:
+                raise Conflict(ARCHIVE_FIRST.format(count=count), extra={"conversations": count})
+        await session.delete(inbox)
+
+
+async def set_archived(
+    kefu: Kefu, workspace_id: uuid.UUID, inbox_id: uuid.UUID, *, archived: bool
+) -> InboxOut:
+    """Archive: no new messages (webhooks get 410), out of routing, deletable. Unarchive
+    puts it back in service."""
+    async with kefu.db.transaction() as session:
+        inbox = await get_inbox(session, workspace_id, inbox_id)
+        if archived and inbox.archived_at is None:
+            inbox.archived_at = utcnow()
+            inbox.active = False
+        elif not archived and inbox.archived_at is not None:
+            inbox.archived_at = None
+            inbox.active = True
+        return inbox_out(
+            kefu, inbox, conversation_count=await _conversation_count(session, inbox.id)
+        )

@@ -28,6 +28,8 @@ class Visitor(msgspec.Struct, frozen=True, kw_only=True):
     referrer: str | None
     attributes: dict[str, Any]
     prechat_done: bool
+    tokens_valid_after: datetime | None = None
+    blocked: bool = False
 
 
 class PageFacts(Protocol):

@@ -9,6 +9,7 @@ from typing import Any
 
 from kefu.context import Kefu
 from kefu.errors import NotFound
+from kefu.i18n import Text
 from kefu.model import Identity, utcnow
 from kefu.visitors.schemas import PageFacts, Visitor
 from kefu.visitors.tables import WebVisitor
@@ -34,6 +35,8 @@ def view_of(row: WebVisitor) -> Visitor:
         referrer=row.referrer,
         attributes=dict(row.attributes or {}),
         prechat_done=bool(row.prechat_done),
+        tokens_valid_after=row.tokens_valid_after,
+        blocked=row.blocked_at is not None,
     )
 
 
@@ -173,3 +176,22 @@ async def set_attributes(kefu: Kefu, visitor_id: uuid.UUID, attributes: dict[str
     async with kefu.db.transaction() as session:
         visitor = await _row(session, visitor_id)
         visitor.attributes = {**(visitor.attributes or {}), **attributes}
+
+
+async def set_blocked(
+    kefu: Kefu, workspace_id: uuid.UUID, visitor_id: uuid.UUID, *, blocked: bool
+) -> Visitor:
+    """Block: every token the visitor holds stops working at once (the open socket on
+    its next frame) and no new session starts. Unblock lets new sessions start; the
+    revoked tokens stay revoked."""
+    async with kefu.db.transaction() as session:
+        row = await session.get(WebVisitor, visitor_id)
+        if row is None or row.workspace_id != workspace_id:
+            raise NotFound(Text("No such visitor in this workspace.", "本工作区没有该访客。"))
+        now = utcnow()
+        if blocked:
+            row.blocked_at = row.blocked_at or now
+            row.tokens_valid_after = now
+        else:
+            row.blocked_at = None
+        return view_of(row)

@@ -42,6 +42,10 @@ class WebVisitor(Base):
     referrer: Mapped[str | None] = mapped_column(sa.String(2000))
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prechat_done: Mapped[bool] = mapped_column(default=False)
+    # Tokens issued before this are refused (blocking the visitor sets it).
+    tokens_valid_after: Mapped[datetime | None]
+    # A blocked visitor gets no new session and none of their tokens work.
+    blocked_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 

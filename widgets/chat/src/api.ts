@@ -56,6 +56,8 @@ export interface WidgetConfig {
 
 export interface SessionView {
   token: string;
+  // ISO time; the widget asks for a fresh token at half of what is left.
+  token_expires_at: string;
   visitor_id: string;
   verified: boolean;
   prechat_done: boolean;

@@ -176,6 +176,37 @@ export class Widget {
     this.emit("reset");
   }
 
+  // ---------------------------------------------------------------- token renewal
+
+  private renewal: number | undefined;
+
+  // Visitor tokens expire: a page left open asks for a fresh one at half of the time
+  // left, quietly (the conversation on screen is not re-rendered).
+  private renewTokenLater(expiresAt: string): void {
+    window.clearTimeout(this.renewal);
+    const left = Date.parse(expiresAt) - Date.now();
+    if (!Number.isFinite(left)) return;
+    const wait = Math.min(Math.max(left / 2, 60_000), 2_147_483_647);
+    this.renewal = window.setTimeout(() => void this.renewToken(), wait);
+  }
+
+  private async renewToken(): Promise<void> {
+    try {
+      const fresh = await this.api.session({
+        inbox: this.options.inbox,
+        token: this.api.token,
+        locale: this.locale,
+        entry: this.options.entry,
+        page: this.page(),
+      });
+      this.api.token = fresh.token;
+      writeJson(this.key("token"), fresh.token);
+      this.renewTokenLater(fresh.token_expires_at);
+    } catch {
+      this.renewal = window.setTimeout(() => void this.renewToken(), 60_000);
+    }
+  }
+
   // ---------------------------------------------------------------- boot
 
   private async boot(): Promise<void> {
@@ -207,6 +238,7 @@ export class Widget {
     this.session = session;
     this.api.token = session.token;
     writeJson(this.key("token"), session.token);
+    this.renewTokenLater(session.token_expires_at);
     const config = session.config;
     if (!this.localeOverridden && config.locales.length) {
       // The browser's language if the inbox offers it, else the inbox's first locale.

@@ -45,6 +45,15 @@ function AgentsAdmin() {
       reportError(err);
     }
   };
+  const signOutEverywhere = async (a: Agent) => {
+    if (!window.confirm(t("secrets.sign_out_confirm", { name: a.name }))) return;
+    try {
+      const out = await del<{ revoked: number }>(`/api/v1/agents/${a.id}/sessions`);
+      notify(t("secrets.signed_out", { name: a.name, count: out.revoked }));
+    } catch (err) {
+      reportError(err);
+    }
+  };
   return (
     <>
       <form class="inline wrap agent-form" onSubmit={create} aria-label={t("admin.create")} noValidate>
@@ -76,6 +85,7 @@ function AgentsAdmin() {
             <th scope="col">{t("admin.role")}</th>
             <th scope="col">{t("admin.capacity")}</th>
             <th scope="col">{t("presence.label")}</th>
+            <th scope="col"><span class="sr-only">{t("secrets.actions")}</span></th>
           </tr>
         </thead>
         <tbody>
@@ -102,6 +112,11 @@ function AgentsAdmin() {
                 />
               </td>
               <td>{t(`presence.${a.presence ?? "offline"}`)}</td>
+              <td>
+                <button type="button" class="ghost" aria-label={`${t("secrets.sign_out_everywhere")}: ${a.name}`} onClick={() => void signOutEverywhere(a)}>
+                  {t("secrets.sign_out_everywhere")}
+                </button>
+              </td>
             </tr>
           ))}
         </tbody>

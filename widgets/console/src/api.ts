@@ -113,6 +113,8 @@ export interface Inbox {
   active?: boolean;
   webhook_url?: string | null;
   generated_secrets?: Record<string, string> | null;
+  archived_at?: string | null;
+  conversation_count?: number | null;
 }
 
 /** `{"en": ..., "zh-CN": ...}` as the server sends labels. */

@@ -1,7 +1,7 @@
 // Inbox pages: every channel's settings as a form drawn from its schema
 // (GET /api/v1/channels); secrets are write-only and generated ones are shown once.
 import { useEffect, useState } from "preact/hooks";
-import { ChannelField, ChannelSchema, Inbox, get, list, patch, post } from "../api";
+import { ChannelField, ChannelSchema, Inbox, del, get, list, patch, post } from "../api";
 import { said, t } from "../i18n";
 import { groups, inboxes, loadDirectory, notify, reportError } from "../store";
 import { CopyButton, Errors, FieldErr, OtherErrors, Option, Row, SchemaInput, useErrors } from "./forms";
@@ -253,6 +253,35 @@ export function InboxesAdmin() {
     }
     setEditing(id);
   };
+  const archive = async (i: Inbox, archived: boolean) => {
+    if (archived && !window.confirm(t("secrets.archive_confirm", { name: i.name }))) return;
+    try {
+      const out = await post<Inbox>(`/api/v1/inboxes/${i.id}/${archived ? "archive" : "unarchive"}`);
+      inboxes.value = inboxes.value.map((x) => (x.id === i.id ? out : x));
+      notify(t("admin.saved"));
+    } catch (err) {
+      reportError(err);
+    }
+  };
+  const remove = async (i: Inbox) => {
+    try {
+      // The count is read now, so the question names what deleting would take with it.
+      const fresh = await get<Inbox>(`/api/v1/inboxes/${i.id}`);
+      const count = fresh.conversation_count ?? 0;
+      if (count > 0 && !fresh.archived_at) {
+        window.alert(t("secrets.archive_first", { name: i.name, count }));
+        return;
+      }
+      const question = count > 0 ? "secrets.delete_confirm" : "secrets.delete_confirm_empty";
+      if (!window.confirm(t(question, { name: i.name, count }))) return;
+      await del(`/api/v1/inboxes/${i.id}`);
+      if (editing === i.id) setEditing(null);
+      await loadDirectory();
+      notify(t("secrets.deleted"));
+    } catch (err) {
+      reportError(err);
+    }
+  };
   return (
     <>
       {generated && (
@@ -290,11 +319,23 @@ export function InboxesAdmin() {
             <tr>
               <th scope="row">{i.name}</th>
               <td>{said(schemaOf(i.kind)?.label) || t(`channel.${i.kind}`)}</td>
-              <td>{i.active === false ? t("admin.inactive") : t("admin.active")}</td>
+              <td>{i.archived_at ? t("secrets.archived") : i.active === false ? t("admin.inactive") : t("admin.active")}</td>
               <td>
+                <div class="inline">
                 <button type="button" aria-label={`${t("admin.edit")}: ${i.name}`} onClick={() => void reopen(i.id)}>
                   {t("admin.edit")}
                 </button>
+                <button
+                  type="button"
+                  aria-label={`${t(i.archived_at ? "secrets.unarchive" : "secrets.archive")}: ${i.name}`}
+                  onClick={() => void archive(i, !i.archived_at)}
+                >
+                  {t(i.archived_at ? "secrets.unarchive" : "secrets.archive")}
+                </button>
+                <button type="button" class="ghost danger" aria-label={`${t("secrets.delete")}: ${i.name}`} onClick={() => void remove(i)}>
+                  {t("secrets.delete")}
+                </button>
+                </div>
               </td>
             </tr>
           ))}

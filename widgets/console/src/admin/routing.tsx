@@ -127,7 +127,7 @@ function ValueInput({ cond, onChange, calendars, label }: { cond: Condition; onC
   const numeric = field === "contact.vip_level" || field === "contact.age";
   const choices: { value: string; label: string }[] | null =
     field === "channel" ? CHANNELS.map((c) => ({ value: c, label: t(`channel.${c}`) }))
-    : field === "inbox" ? inboxes.value.map((i) => ({ value: i.id, label: i.name }))
+    : field === "inbox" ? inboxes.value.filter((i) => !i.archived_at).map((i) => ({ value: i.id, label: i.name }))
     : field === "time" ? calendars.map((c) => ({ value: c.id, label: c.name }))
     : null;
   if (op === "exists")
