@@ -61,6 +61,7 @@ class EmailConfig(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
             pattern=HOST,
             max_length=253,
             invalid=_HOST_INVALID,
+            destination=True,
         ),
     ] = ""
     imap_port: Annotated[int, describe(Text("IMAP port", "IMAP 端口"), ge=1, le=65535)] = 993
@@ -95,7 +96,11 @@ class EmailConfig(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
     smtp_host: Annotated[
         str,
         describe(
-            Text("SMTP server", "SMTP 服务器"), pattern=HOST, max_length=253, invalid=_HOST_INVALID
+            Text("SMTP server", "SMTP 服务器"),
+            pattern=HOST,
+            max_length=253,
+            invalid=_HOST_INVALID,
+            destination=True,
         ),
     ] = ""
     smtp_port: Annotated[int, describe(Text("SMTP port", "SMTP 端口"), ge=1, le=65535)] = 465
