@@ -61,6 +61,10 @@ class Settings(msgspec.Struct, kw_only=True):
     login_backoff_max_seconds: Annotated[float, msgspec.Meta(ge=0)] = 900.0
     # Failures are forgotten this long after the last one.
     login_failure_window_seconds: Annotated[float, msgspec.Meta(gt=0)] = 3600.0
+    # speed: a process trusts its copy of rarely changing rows (inboxes) this long
+    # before it re-reads their version counters (kefu.caching); its own writes apply
+    # at once. The bound within which another process's change is seen.
+    cache_check_seconds: Annotated[float, msgspec.Meta(ge=0)] = 1.0
     # `make bench` creates and drops its own kefu_bench* databases through this admin
     # connection; the server's maintenance database, never another suite's.
     bench_admin_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
