@@ -15,7 +15,7 @@ scheduled time); returning customers and first contact (a new customer every mes
 one and ten agent sockets; two `kefu serve` processes on one PostgreSQL with Redis
 fan-out (agent socket on the first, webhooks split across both).
 
-Duration: KEFU_BENCH_E2E_SECONDS a run (default 5) and KEFU_BENCH_E2E_REPEATS (default
+Duration: KEFU_BENCH_E2E_SECONDS a run (default 4) and KEFU_BENCH_E2E_REPEATS (default
 2); KEFU_BENCH_QUICK=1 means 2 s and one repetition, for iterating. KEFU_BENCH_E2E_ONLY
 selects cases whose name contains it (e.g. "postgres webhook closed").
 Ports: 18500-18599 (KEFU_BENCH_E2E_PORT moves the base).
@@ -45,7 +45,7 @@ from kefu.inboxes.service import create_inbox
 from kefu.settings import Settings
 
 QUICK = os.environ.get("KEFU_BENCH_QUICK") == "1"
-SECONDS = float(os.environ.get("KEFU_BENCH_E2E_SECONDS", "2" if QUICK else "5"))
+SECONDS = float(os.environ.get("KEFU_BENCH_E2E_SECONDS", "2" if QUICK else "4"))
 REPEATS = int(os.environ.get("KEFU_BENCH_E2E_REPEATS", "1" if QUICK else "2"))
 ONLY = os.environ.get("KEFU_BENCH_E2E_ONLY", "")
 PORT = int(os.environ.get("KEFU_BENCH_E2E_PORT", "18500"))
@@ -245,8 +245,11 @@ def cases(db: str) -> list[dict[str, Any]]:
         {"name": "webhook open 200/s", "path": "webhook", "mode": "open", "rate": 200},
         {"name": "webhook open 500/s", "path": "webhook", "mode": "open", "rate": 500},
         {"name": "webhook closed ten agents", "path": "webhook", "mode": "closed", "agents": 10},
-        {"name": "widget closed", "path": "widget", "mode": "closed"},
     ]  # fmt: skip
+    if os.environ.get("KEFU_BENCH_E2E_WIDGET") == "1":
+        # The widget websocket path (e2e_load.Widgets): not in the default set yet, its
+        # runs stalled on this machine (acks not arriving; see the closing note).
+        out.append({"name": "widget closed", "path": "widget", "mode": "closed"})
     if db == "sqlite":
         out = [c for c in out if "ten agents" not in c["name"]]
     return out
