@@ -12,7 +12,16 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
-SUITES = ("bench.bench_core", "bench.bench_routing", "bench.bench_knowledge", "bench.bench_email")
+SUITES = (
+    "bench.bench_e2e",
+    "bench.bench_core",
+    "bench.bench_routing",
+    "bench.bench_knowledge",
+    "bench.bench_email",
+)
+# KEFU_BENCH_SUITES=bench.bench_e2e,... runs only those.
+if os.environ.get("KEFU_BENCH_SUITES"):
+    SUITES = tuple(os.environ["KEFU_BENCH_SUITES"].split(","))
 
 
 def machine() -> str:

@@ -16,6 +16,7 @@ from kefu.realtime.bus import EventBus
 from kefu.settings import Settings
 
 if TYPE_CHECKING:
+    from kefu.channel_state.inboxes import InboxCache
     from kefu.conversations.group_commit import GroupCommit
     from kefu.conversations.messages import IngestResult, Stored
     from kefu.knowledge.index import IndexState
@@ -49,6 +50,7 @@ class Kefu:
         # State made on first use by the domain that owns it.
         self.knowledge_index: IndexState | None = None  # knowledge.index
         self.login_throttle: LoginThrottle | None = None  # people.throttle
+        self.inbox_cache: InboxCache | None = None  # channel_state.inboxes
         # One bot turn at a time per conversation (knowledge.bot).
         self.bot_locks: dict[uuid.UUID, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()

@@ -94,6 +94,10 @@ class Settings(msgspec.Struct, kw_only=True):
     # A widget's visitor token is good for this long; the widget is handed a fresh one
     # when less than half of it is left.
     visitor_token_hours: Annotated[float, msgspec.Meta(gt=0)] = 24.0 * 30
+    # speed: a process trusts its copy of rarely changing rows (inboxes) this long
+    # before it re-reads their version counters (kefu.caching); its own writes apply
+    # at once. The bound within which another process's change is seen.
+    cache_check_seconds: Annotated[float, msgspec.Meta(ge=0)] = 1.0
     # `make bench` creates and drops its own kefu_bench* databases through this admin
     # connection; the server's maintenance database, never another suite's.
     bench_admin_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"

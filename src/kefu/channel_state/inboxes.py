@@ -1,7 +1,10 @@
 """A connector's inbox as a frozen value, looked up by id or by public key.
 
-Not cached: an admin who rotates a secret or disables an inbox expects the very next
-webhook to see it, in every process, and a primary-key read is one indexed lookup.
+Kept per process (every webhook and widget message reads its inbox, and it rarely
+changes), invalidated through `kefu.caching`: a write to an inbox row bumps its counter,
+the process that wrote sees the change at once and every other process within
+`Settings.cache_check_seconds`. An admin who rotates a secret or disables an inbox
+therefore has the old one refused by all processes within that bound.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
+from kefu.caching import Versions, read_versions
 from kefu.context import Kefu
 from kefu.db.engine import Database
 from kefu.db.tables import Inbox
@@ -33,6 +37,7 @@ class ChannelInbox(msgspec.Struct, frozen=True, kw_only=True):
     secrets: dict[str, Any]
     default_group_id: uuid.UUID | None
     active: bool
+    archived: bool = False
 
 
 def view_of(row: Inbox) -> ChannelInbox:
@@ -46,6 +51,7 @@ def view_of(row: Inbox) -> ChannelInbox:
         secrets=dict(row.secrets or {}),
         default_group_id=row.default_group_id,
         active=row.active,
+        archived=row.archived_at is not None,
     )
 
 
@@ -55,35 +61,91 @@ INBOX_ARCHIVED = Text(
 )
 
 
-def _usable(row: Inbox | None, kind: ChannelKind | str | None) -> ChannelInbox | None:
+def _usable(view: ChannelInbox | None, kind: ChannelKind | str | None) -> ChannelInbox | None:
     """None for an inbox that is missing, disabled or of another kind; an archived one is
     refused with its reason (410), so a webhook sender stops retrying and knows why."""
-    if row is None or (kind is not None and row.kind != kind):
+    if view is None or (kind is not None and view.kind != kind):
         return None
-    if row.archived_at is not None:
+    if view.archived:
         raise Gone(INBOX_ARCHIVED)
-    if not row.active:
+    if not view.active:
         return None
-    return view_of(row)
+    return view
+
+
+class InboxCache:
+    """Inbox views by id and ids by (kind, public key), valid for one counter value.
+    Only inboxes that exist are kept: an unknown id is read each time."""
+
+    def __init__(self, interval: float) -> None:
+        self.versions = Versions(interval)
+        self.version = -1
+        self.by_id: dict[uuid.UUID, ChannelInbox] = {}
+        self.by_key: dict[tuple[str, str], uuid.UUID] = {}
+
+    async def fresh(self, kefu: Kefu) -> int:
+        """Drop everything when an inbox changed anywhere; the counter now trusted."""
+
+        async def read() -> dict[str, int]:
+            async with kefu.db.session() as session:
+                return await read_versions(session)
+
+        version = (await self.versions.current(read)).get("inboxes", 0)
+        if version != self.version:
+            self.by_id, self.by_key, self.version = {}, {}, version
+        return version
+
+    def keep(self, version: int, view: ChannelInbox) -> None:
+        if version == self.version:  # not if it was dropped while this one was read
+            self.by_id[view.id] = view
+            self.by_key[(view.kind, view.public_key)] = view.id
+
+
+def _cache(kefu: Kefu) -> InboxCache:
+    if kefu.inbox_cache is None:
+        kefu.inbox_cache = InboxCache(kefu.settings.cache_check_seconds)
+    return kefu.inbox_cache
+
+
+async def cached_inbox(kefu: Kefu, inbox_id: uuid.UUID) -> ChannelInbox | None:
+    """The inbox, active or not, from this process's copy (read on a miss)."""
+    cache = _cache(kefu)
+    version = await cache.fresh(kefu)
+    view = cache.by_id.get(inbox_id)
+    if view is None:
+        async with kefu.db.session() as session:
+            row = await session.get(Inbox, inbox_id)
+            if row is None:
+                return None
+            view = view_of(row)
+        cache.keep(version, view)
+    return view
 
 
 async def active_inbox(
     kefu: Kefu, inbox_id: uuid.UUID, kind: ChannelKind | str | None = None
 ) -> ChannelInbox | None:
     """The inbox if it exists, is active and (when given) of `kind`; else None."""
-    async with kefu.db.session() as session:
-        return _usable(await session.get(Inbox, inbox_id), kind)
+    return _usable(await cached_inbox(kefu, inbox_id), kind)
 
 
 async def active_inbox_by_key(
     kefu: Kefu, public_key: str, kind: ChannelKind | str
 ) -> ChannelInbox | None:
     """The active inbox of `kind` that has this public key (a widget's `data-inbox`)."""
+    cache = _cache(kefu)
+    version = await cache.fresh(kefu)
+    inbox_id = cache.by_key.get((str(kind), public_key))
+    if inbox_id is not None and inbox_id in cache.by_id:
+        return _usable(cache.by_id[inbox_id], kind)
     async with kefu.db.session() as session:
         row = await session.scalar(
             sa.select(Inbox).where(Inbox.public_key == public_key, Inbox.kind == kind)
         )
-        return _usable(row, kind)
+        view = view_of(row) if row is not None else None
+    if view is not None:
+        cache.keep(version, view)
+    return _usable(view, kind)
 
 
 class DatabaseUnreadable(Exception):

@@ -4,10 +4,12 @@ that case is declined (`None`) and stored alone by `ingest`."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 
+from kefu.channel_state.inboxes import ChannelInbox, active_inbox
 from kefu.context import Kefu
 from kefu.conversations.events import message_event
 from kefu.conversations.group_commit import GroupCommit
@@ -25,7 +27,6 @@ from kefu.db.tables import (
     Contact,
     ContactIdentity,
     Conversation,
-    Inbox,
     NewMessage,
 )
 from kefu.model import ConversationStatus, Inbound, utcnow
@@ -58,15 +59,13 @@ async def append_batch(kefu: Kefu, inbounds: Sequence[Inbound]) -> list[Stored |
     contact, an unknown inbox) is left `None` for the single path."""
     now = utcnow()
     out: list[Stored | None] = [None] * len(inbounds)
+    # Inboxes from this process's copy (kefu.caching), before the transaction begins.
+    inboxes: dict[uuid.UUID, ChannelInbox] = {}
+    for inbox_id in {i.inbox_id for i in inbounds}:
+        view = await active_inbox(kefu, inbox_id)
+        if view is not None:
+            inboxes[inbox_id] = view
     async with kefu.db.transaction() as session:
-        inboxes = {
-            inbox.id: inbox
-            for inbox in await session.scalars(
-                sa.select(Inbox).where(
-                    Inbox.id.in_(bucketed({i.inbox_id for i in inbounds})), Inbox.active
-                )
-            )
-        }
         keys = {
             (inboxes[i.inbox_id].workspace_id, ident.kind, ident.value)
             for i in inbounds
@@ -93,7 +92,7 @@ async def append_batch(kefu: Kefu, inbounds: Sequence[Inbound]) -> list[Stored |
             )
         ).all()
         known = {(workspace_id, kind, value): owner for workspace_id, kind, value, owner in found}
-        ready: list[tuple[int, Inbound, Inbox, Contact]] = []
+        ready: list[tuple[int, Inbound, ChannelInbox, Contact]] = []
         for n, inbound in enumerate(inbounds):
             inbox = inboxes.get(inbound.inbox_id)
             if inbox is None:
@@ -130,7 +129,7 @@ async def append_batch(kefu: Kefu, inbounds: Sequence[Inbound]) -> list[Stored |
                 .with_for_update(key_share=True)
             )
         }
-        appended: list[tuple[int, Inbox, Contact, Conversation, NewMessage]] = []
+        appended: list[tuple[int, ChannelInbox, Contact, Conversation, NewMessage]] = []
         for n, inbound, inbox, contact in ready:
             conversation = open_conversations.get((inbox.id, contact.id))
             if conversation is None:

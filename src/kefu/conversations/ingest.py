@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kefu.channel_state.inboxes import ChannelInbox, active_inbox
 from kefu.context import Kefu
 from kefu.conversations import batch
 from kefu.conversations.events import (
@@ -35,7 +36,6 @@ from kefu.db.tables import (
     ContactIdentity,
     Conversation,
     InboundReceipt,
-    Inbox,
     Message,
 )
 from kefu.errors import NotFound
@@ -77,6 +77,10 @@ async def ingest(kefu: Kefu, inbound: Inbound) -> IngestResult:
 
 
 async def _ingest_alone(kefu: Kefu, inbound: Inbound) -> Stored:
+    # The inbox from this process's copy (kefu.caching): no read inside the transaction.
+    inbox = await active_inbox(kefu, inbound.inbox_id)
+    if inbox is None:
+        raise UnknownInbox(f"inbox {inbound.inbox_id} does not exist or is disabled")
     for attempt in range(_INGEST_ATTEMPTS):
         events: list[Event] = []
         try:
@@ -84,7 +88,7 @@ async def _ingest_alone(kefu: Kefu, inbound: Inbound) -> Stored:
                 # Duplicates are rare: the first attempt leaves them to the unique
                 # indexes, and only a retry after a conflict looks for the stored copy.
                 result = await _ingest_once(
-                    session, kefu, inbound, events, check_duplicate=attempt > 0
+                    session, kefu, inbox, inbound, events, check_duplicate=attempt > 0
                 )
             break
         except IntegrityError:
@@ -96,16 +100,13 @@ async def _ingest_alone(kefu: Kefu, inbound: Inbound) -> Stored:
 async def _ingest_once(
     session: AsyncSession,
     kefu: Kefu,
+    inbox: ChannelInbox,
     inbound: Inbound,
     events: list[Event],
     *,
     check_duplicate: bool,
 ) -> IngestResult:
     now = utcnow()
-    inbox = await session.get(Inbox, inbound.inbox_id)
-    if inbox is None or not inbox.active:
-        raise UnknownInbox(f"inbox {inbound.inbox_id} does not exist or is disabled")
-
     if check_duplicate:
         duplicate = await _find_duplicate(session, inbox, inbound)
         if duplicate is not None:
@@ -183,7 +184,7 @@ async def _ingest_once(
 
 
 async def _find_duplicate(
-    session: AsyncSession, inbox: Inbox, inbound: Inbound
+    session: AsyncSession, inbox: ChannelInbox, inbound: Inbound
 ) -> IngestResult | None:
     keys = []
     if inbound.channel_message_id:
@@ -235,7 +236,7 @@ async def _find_duplicate(
 
 
 async def _resolve_contact(
-    session: AsyncSession, inbox: Inbox, inbound: Inbound, now: datetime
+    session: AsyncSession, inbox: ChannelInbox, inbound: Inbound, now: datetime
 ) -> tuple[Contact, ContactIdentity]:
     """Find the person by any identity they came with; create them on first contact.
     Identities the person is newly seen with are linked to the same contact."""
@@ -283,7 +284,7 @@ def _same_thread(inbound: Inbound) -> tuple[sa.ColumnElement[bool], ...]:
 
 async def _recently_resolved(
     session: AsyncSession,
-    inbox: Inbox,
+    inbox: ChannelInbox,
     contact: Contact,
     kefu: Kefu,
     now: datetime,
@@ -308,7 +309,7 @@ async def _recently_resolved(
 
 
 def _new_conversation(
-    inbox: Inbox, contact: Contact, inbound: Inbound, now: datetime
+    inbox: ChannelInbox, contact: Contact, inbound: Inbound, now: datetime
 ) -> Conversation:
     facts = inbound.facts
     pending = (contact.attributes or {}).get(PENDING_ENTRY_POINT)

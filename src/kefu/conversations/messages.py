@@ -13,7 +13,8 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kefu.db.tables import Contact, ContactIdentity, Conversation, Inbox, Message, NewMessage, User
+from kefu.channel_state.inboxes import ChannelInbox
+from kefu.db.tables import Contact, ContactIdentity, Conversation, Message, NewMessage, User
 from kefu.model import (
     Attachment,
     ContactFacts,
@@ -155,7 +156,7 @@ def apply_contact_facts(contact: Contact, facts: ContactFacts, now: datetime) ->
 
 
 def appended_result(
-    inbox: Inbox,
+    inbox: ChannelInbox,
     contact: Contact,
     conversation: Conversation,
     message: NewMessage,

@@ -18,6 +18,7 @@ DOMAIN_TABLES: tuple[str, ...] = (
     "kefu.people.tables",
     "kefu.audit.tables",
     "kefu.mail.tables",
+    "kefu.caching.tables",
 )
 
 

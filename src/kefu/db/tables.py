@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from kefu.caching import watch
 from kefu.model import new_id, utcnow
 from kefu.secretbox import SealedJSON
 
@@ -373,3 +374,8 @@ class KeyValue(Base):
     expires_at: Mapped[datetime | None]
     lease_until: Mapped[datetime | None]
     updated_at: Mapped[datetime] = _created()
+
+
+# speed: every process's copy of inbox rows (channel_state.inboxes) is dropped when one
+# is written, whichever code path writes it (kefu.caching).
+watch(Inbox, "inboxes")
