@@ -62,7 +62,11 @@ async def test_every_connector_lists_its_form_in_both_languages(
     response = await client.get("/api/v1/channels", headers=admin)
     assert response.status_code == 200, response.text
     channels = {c["kind"]: c for c in response.json()["items"]}
-    assert set(channels) == {str(k) for k in kefu.connectors.kinds()} == {"web", "wechat", "api", "email"}
+    assert (
+        set(channels)
+        == {str(k) for k in kefu.connectors.kinds()}
+        == {"web", "wechat", "api", "email"}
+    )
     for channel in channels.values():
         assert channel["label"]["en"] and channel["label"]["zh-CN"]
         assert channel["label"]["en"] != channel["label"]["zh-CN"]
