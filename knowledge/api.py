@@ -12,6 +12,7 @@ import msgspec
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.params import Parameter
 
+from kefu import ratelimit
 from kefu.connectors.web.api import cors_any_origin
 from kefu.context import Kefu
 from kefu.conversations.queries import get_visible
@@ -265,6 +266,7 @@ class PublicKnowledgeController(Controller):
     path = "/api/v1/widget/knowledge"
     tags = ("widget", "knowledge")
     middleware = (cors_any_origin,)
+    guards = (ratelimit.per_ip("knowledge_search_per_ip"),)
 
     @get("/search")
     async def search(
