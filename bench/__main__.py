@@ -12,7 +12,12 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
-SUITES = ("bench.bench_core", "bench.bench_routing", "bench.bench_knowledge", "bench.bench_ratelimit")
+SUITES = (
+    "bench.bench_core",
+    "bench.bench_routing",
+    "bench.bench_knowledge",
+    "bench.bench_ratelimit",
+)
 
 
 def machine() -> str:
