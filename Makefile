@@ -44,7 +44,8 @@ $(CONSOLE_BUNDLE): widgets/console/node_modules/.kefu-npm-ci $(call widget_sourc
 	touch $@
 
 # Debian packages the tests drive: Chromium for the browser tests, with CJK and emoji
-# fonts so screenshots show Chinese text rather than empty boxes.
+# fonts so screenshots show Chinese text rather than empty boxes; nginx for the soak
+# test, which runs its own nginx on free ports (the system service is left stopped).
 system-deps:
 	@missing=""; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
@@ -53,9 +54,11 @@ system-deps:
 	command -v pg_ctlcluster >/dev/null || missing="$$missing postgresql"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	[ -x /usr/sbin/dovecot ] || missing="$$missing dovecot-imapd"; \
+	[ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	  case "$$missing" in *nginx*) $(SUDO) systemctl disable --now nginx >/dev/null 2>&1 || $(SUDO) service nginx stop >/dev/null 2>&1 || true;; esac; \
 	fi
 
 # PostgreSQL and Redis on loopback: start them if installed but stopped.

@@ -18,6 +18,7 @@ SUITES = (
     "bench.bench_routing",
     "bench.bench_knowledge",
     "bench.bench_email",
+    "bench.bench_ratelimit",
 )
 # KEFU_BENCH_SUITES=bench.bench_e2e,... runs only those.
 if os.environ.get("KEFU_BENCH_SUITES"):

@@ -15,6 +15,7 @@ from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 
+from kefu import ratelimit
 from kefu.connectors.web import uploads
 from kefu.connectors.web.api import cors_any_origin
 from kefu.connectors.web.service import MEDIA_PREFIX
@@ -427,6 +428,7 @@ class PublicKnowledgeController(Controller):
     path = "/api/v1/widget/knowledge"
     tags = ("widget", "knowledge")
     middleware = (cors_any_origin,)
+    guards = (ratelimit.per_ip("knowledge_search_per_ip"),)
 
     @get("/search")
     async def search(

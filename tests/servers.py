@@ -128,6 +128,8 @@ READY_SECONDS = 90
 
 
 class KefuProcess:
+    READY_SECONDS: float = READY_SECONDS
+
     def __init__(self, settings: Settings, **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -150,7 +152,7 @@ class KefuProcess:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + READY_SECONDS
+        deadline = time.monotonic() + self.READY_SECONDS
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"kefu serve exited: {self.tail()}")
@@ -160,7 +162,7 @@ class KefuProcess:
             except httpx.HTTPError:
                 time.sleep(0.1)
         self.kill()
-        raise RuntimeError(f"kefu serve did not become healthy in {READY_SECONDS} s")
+        raise RuntimeError(f"kefu serve did not become healthy in {self.READY_SECONDS:.0f} s")
 
     def tail(self) -> str:
         return Path(self.log.name).read_text(errors="replace")[-2000:]
@@ -220,3 +222,60 @@ class Receiver:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+NGINX = Path("/usr/sbin/nginx")
+NGINX_CONF = Path(__file__).resolve().parents[1] / "deploy" / "nginx.conf"
+
+
+class NginxProcess:
+    """Debian's nginx on deploy/nginx.conf, as shipped, with only the addresses
+    rewritten: the listen address, the two upstream servers, and the local address it
+    connects to them from (`proxy_bind`), so that kefu can trust the proxy's address
+    without trusting the clients, who are on loopback too."""
+
+    def __init__(self, upstreams: tuple[str, str], bind: str = "127.0.0.2") -> None:
+        if not NGINX.exists():
+            raise RuntimeError("nginx is not installed: run `make system-deps`")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.prefix = Path(tempfile.mkdtemp(prefix="kefu-nginx-"))
+        self.prefix.chmod(0o755)  # workers run as nobody when the test runs as root
+        (self.prefix / "tmp").mkdir(mode=0o777)
+        conf = NGINX_CONF.read_text()
+        for old, new in (
+            ("server kefu-1:8000", f"server {upstreams[0]}"),
+            ("server kefu-2:8000", f"server {upstreams[1]}"),
+            ("listen 80;", f"listen 127.0.0.1:{self.port};\n        proxy_bind {bind};"),
+        ):
+            if old not in conf:
+                raise RuntimeError(f"deploy/nginx.conf no longer contains {old!r}")
+            conf = conf.replace(old, new)
+        self.conf = self.prefix / "nginx.conf"
+        self.conf.write_text(conf)
+        self.log = self.prefix / "nginx.log"
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(
+                [str(NGINX), "-p", str(self.prefix), "-c", str(self.conf), "-g", "daemon off;"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"nginx exited: {self.log.read_text()[-2000:]}")
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("nginx did not listen in 10 s")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)

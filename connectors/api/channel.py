@@ -15,6 +15,7 @@ from litestar import Controller, Request, post
 from litestar.status_codes import HTTP_202_ACCEPTED
 from litestar.types import ControllerRouterHandler
 
+from kefu import ratelimit
 from kefu.channel_state.inboxes import active_inbox
 from kefu.connectors.api.config import ApiConfig, ApiSecrets
 from kefu.connectors.base import Capabilities, DeliveryError, InboxView
@@ -98,6 +99,7 @@ def to_inbound(inbox_id: uuid.UUID, payload: ApiInbound) -> Inbound:
 class ApiWebhook(Controller):
     path = "/connectors/api"
     tags = ["connectors"]
+    guards = (ratelimit.per_path_param("webhook_per_inbox", "inbox_id"),)
 
     @post("/{inbox_id:uuid}", status_code=HTTP_202_ACCEPTED)
     async def receive(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,6 +28,8 @@ from litestar.response import File
 from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
 
 import kefu
+from kefu import ratelimit
+from kefu.clientip import client_ip_of
 from kefu.connectors.web import service, uploads
 from kefu.connectors.web.schemas import (
     AttributesRequest,
@@ -97,7 +100,7 @@ def cors_any_origin(app: ASGIApp) -> ASGIApp:
 
 
 def client_ip(request: Request[Any, Any, Any]) -> str:
-    return request.client.host if request.client else ""
+    return client_ip_of(request.app.state.kefu, request.scope)
 
 
 async def provide_caller(request: Request[Any, Any, Any], kefu: Kefu) -> Caller:
@@ -162,7 +165,7 @@ class WidgetController(Controller):
         data: Annotated[dict[str, UploadFile], Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> Attachment:
         service.require_allowed(caller)
-        service.check_rate(
+        await service.check_rate(
             kefu, f"upload:visitor:{caller.visitor.id}", kefu.rate_limits.upload_per_visitor
         )
         file = data.get("file")
@@ -445,11 +448,16 @@ async def visitor_socket(socket: WebSocket[Any, Any, Any]) -> None:
         return
     await socket.accept()
     line = VisitorLine(kefu, caller, socket)
-    ip = socket.client.host if socket.client else ""
+    ip = client_ip_of(kefu, socket.scope)
+    frames = ratelimit.Buckets(max_keys=1)
     decoder = msgspec.json.Decoder(ClientFrame)
     try:
         while True:
             text = await socket.receive_text()
+            if frames.take("frame", kefu.rate_limits.frame_per_socket, time.monotonic()) > 0:
+                refused = ratelimit.RateLimited(1 / kefu.rate_limits.frame_per_socket.per_second)
+                await line.emit({"type": "error", "status": 429, "detail": refused.detail})
+                continue
             try:
                 frame = decoder.decode(text)
             except (msgspec.DecodeError, msgspec.ValidationError) as exc:
@@ -460,7 +468,8 @@ async def visitor_socket(socket: WebSocket[Any, Any, Any]) -> None:
             elif frame.type == "send":
                 await line.send(frame, ip)
             elif frame.type == "typing":
-                await service.typing(kefu, caller, frame.typing)
+                with contextlib.suppress(ratelimit.RateLimited):  # a dropped typing hint
+                    await service.typing(kefu, caller, frame.typing)
             elif frame.type == "read" and frame.conversation_id is not None:
                 with contextlib.suppress(KefuError):
                     await service.mark_read(kefu, caller, frame.conversation_id, frame.seq)

@@ -12,13 +12,13 @@ internal notes.
 from __future__ import annotations
 
 import secrets
-import time
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
 
+from kefu import ratelimit
 from kefu.channel_state.inboxes import ChannelInbox, active_inbox, active_inbox_by_key
 from kefu.connectors.web import tokens
 from kefu.connectors.web.schemas import (
@@ -38,7 +38,7 @@ from kefu.connectors.web.uploads import locate
 from kefu.context import Kefu
 from kefu.conversations import feedback
 from kefu.conversations.ingest import ingest
-from kefu.errors import Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
+from kefu.errors import Forbidden, Invalid, NotFound, Unauthorized
 from kefu.i18n import Text
 from kefu.model import (
     Attachment,
@@ -113,10 +113,8 @@ class Caller:
 # --------------------------------------------------------------------------- limits
 
 
-def check_rate(kefu: Kefu, key: str, rule: Rule) -> None:
-    wait = kefu.buckets.take(key, rule, time.monotonic())
-    if wait > 0:
-        raise TooManyRequests(f"too many requests; try again in {max(1, round(wait))} s")
+async def check_rate(kefu: Kefu, key: str, rule: Rule) -> None:
+    await ratelimit.check(kefu, (key, rule))
 
 
 # --------------------------------------------------------------------------- sessions
@@ -175,7 +173,7 @@ async def refresh(kefu: Kefu, caller: Caller) -> Caller:
 async def start_session(kefu: Kefu, data: SessionRequest, ip: str) -> SessionView:
     """A returning visitor (valid token for this inbox) gets their history; anyone else
     becomes a new anonymous visitor with a new token."""
-    check_rate(kefu, f"session:ip:{ip}", kefu.rate_limits.session_per_ip)
+    await check_rate(kefu, f"session:ip:{ip}", kefu.rate_limits.session_per_ip)
     inbox = await active_inbox_by_key(kefu, data.inbox, ChannelKind.web)
     if inbox is None:
         raise NotFound(f"no active web widget inbox has the key {data.inbox!r}")
@@ -374,9 +372,10 @@ async def send(
     """Store one visitor message (once, however often it is resent) and return it."""
     require_allowed(caller)
     rules = kefu.rate_limits
-    check_rate(kefu, f"message:visitor:{caller.visitor.id}", rules.message_per_visitor)
+    takes = [(f"message:visitor:{caller.visitor.id}", rules.message_per_visitor)]
     if ip:
-        check_rate(kefu, f"message:ip:{ip}", rules.message_per_ip)
+        takes.append((f"message:ip:{ip}", rules.message_per_ip))
+    await ratelimit.check(kefu, *takes)
     files = _our_attachments(kefu, attachments or [])
     if not body.strip() and not files:
         raise Invalid("a message needs text or an attachment")
@@ -411,7 +410,7 @@ async def leave_message(
     """A message left while no one is available: a conversation like any other, with the
     e-mail or phone the team replies to on the contact."""
     require_allowed(caller)
-    check_rate(kefu, f"leave:ip:{ip}", kefu.rate_limits.leave_message_per_ip)
+    await check_rate(kefu, f"leave:ip:{ip}", kefu.rate_limits.leave_message_per_ip)
     email = (data.email or "").strip() or None
     phone = (data.phone or "").strip() or None
     if not email and not phone:
@@ -447,6 +446,9 @@ async def rate(kefu: Kefu, caller: Caller, data: RatingRequest) -> None:
 
 
 async def typing(kefu: Kefu, caller: Caller, is_typing: bool) -> None:
+    await check_rate(
+        kefu, f"typing:visitor:{caller.visitor.id}", kefu.rate_limits.typing_per_visitor
+    )
     customer = await reading.customer(kefu, caller.visitor)
     await feedback.customer_typing(kefu, customer, caller.visitor.name, is_typing)
 
@@ -463,6 +465,9 @@ async def mark_read(kefu: Kefu, caller: Caller, conversation_id: uuid.UUID, seq:
 async def record_page_view(kefu: Kefu, caller: Caller, page: PageIn) -> uuid.UUID:
     if not page.url:
         raise Invalid("a page view needs the page's url")
+    await check_rate(
+        kefu, f"pageview:visitor:{caller.visitor.id}", kefu.rate_limits.page_view_per_visitor
+    )
     return await pages.record_page_view(kefu, caller.visitor.id, page)
 
 

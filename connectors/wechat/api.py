@@ -16,6 +16,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import MediaType
 
+from kefu import ratelimit
 from kefu.channel_state.inboxes import ChannelInbox, active_inbox
 from kefu.connectors.base import DeliveryError
 from kefu.connectors.wechat.config import account_keys
@@ -69,6 +70,7 @@ async def _inbox(kefu: Kefu, inbox_id: str) -> ChannelInbox:
 class WeChatWebhook(Controller):
     path = "/connectors/wechat"
     tags = ("connectors",)
+    guards = (ratelimit.per_path_param("webhook_per_inbox", "inbox_id"),)
 
     @get("/{inbox_id:str}", media_type=MediaType.TEXT)
     async def verify(

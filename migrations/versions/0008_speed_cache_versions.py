@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008_speed"
-down_revision: str | None = "0006_secrets"
+down_revision: str | None = "0007_ratelimit"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

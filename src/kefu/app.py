@@ -130,6 +130,8 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
             await kefu.connectors.aclose()
             await kefu.outbound.aclose()
             await knowledge_index.close(kefu)
+            if kefu.limiter is not None:
+                await kefu.limiter.aclose()
             await kefu.db.dispose()
 
     return Litestar(

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from kefu.connectors.base import Registry
 from kefu.db.engine import Database
 from kefu.outbound import OutboundClient
-from kefu.ratelimit import Buckets, RateLimits
+from kefu.ratelimit import Buckets, Limiter, RateLimits
 from kefu.realtime.bus import EventBus
 from kefu.settings import Settings
 
@@ -45,6 +45,8 @@ class Kefu:
         # The public endpoints' limits (tests tighten them) and the buckets they fill.
         self.rate_limits = RateLimits()
         self.buckets = Buckets()
+        # The store the limits are counted in, shared by the processes (`kefu.ratelimit`).
+        self.limiter: Limiter | None = None
         # Inbound messages stored together, made on first use (`conversations.batch`).
         self.group_commit: GroupCommit[Inbound, Stored] | None = None
         # State made on first use by the domain that owns it.

@@ -98,6 +98,13 @@ class Settings(msgspec.Struct, kw_only=True):
     # before it re-reads their version counters (kefu.caching); its own writes apply
     # at once. The bound within which another process's change is seen.
     cache_check_seconds: Annotated[float, msgspec.Meta(ge=0)] = 1.0
+    # stack: abuse limits and the client address (kefu.ratelimit, kefu.clientip).
+    # Where the public endpoints' token buckets live: "" picks redis when redis_url is
+    # set, else the database (memory on SQLite, one process); or memory / database /
+    # redis / off.
+    rate_limit_store: str = ""
+    # Proxies (CIDRs, comma separated) whose X-Forwarded-For / X-Real-IP is believed.
+    trusted_proxies: str = ""
     # `make bench` creates and drops its own kefu_bench* databases through this admin
     # connection; the server's maintenance database, never another suite's.
     bench_admin_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -17,6 +17,7 @@ from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
 from kefu.audit import catalogue, service
 from kefu.audit.tables import AuditEntry
+from kefu.clientip import client_ip_of
 
 log = logging.getLogger("kefu.audit")
 
@@ -126,7 +127,6 @@ class _Recorder:
             details["params"] = params
         query = scope.get("query_string", b"").decode("latin-1")
         path = scope["path"] + (f"?{query}" if query else "")
-        client = scope.get("client")
         actions = [action for name, (action, _) in entry.by_field.items() if name in fields]
         return [
             AuditEntry(
@@ -139,7 +139,7 @@ class _Recorder:
                 method=scope["method"],
                 path=path[:500],
                 status=self.status,
-                ip=client[0][:64] if client else None,
+                ip=client_ip_of(scope["app"].state.kefu, scope)[:64] or None,
                 user_agent=(headers.get("user-agent") or "")[:500] or None,
                 details=details,
             )

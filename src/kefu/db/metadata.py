@@ -19,6 +19,7 @@ DOMAIN_TABLES: tuple[str, ...] = (
     "kefu.audit.tables",
     "kefu.mail.tables",
     "kefu.caching.tables",
+    "kefu.ratelimit.tables",
 )
 
 

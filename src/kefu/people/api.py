@@ -10,6 +10,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post, pu
 from litestar.datastructures import Cookie
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
+from kefu.clientip import client_ip_of
 from kefu.context import Kefu
 from kefu.i18n import locale_of
 from kefu.model import Role
@@ -89,7 +90,7 @@ class AuthController(Controller):
     async def login(
         self, kefu: Kefu, request: Request[Any, Any, Any], data: LoginRequest
     ) -> Response[LoginResponse]:
-        client_ip = request.client.host if request.client else ""
+        client_ip = client_ip_of(kefu, request.scope)
         result = await login(kefu, data.email, data.password, data.workspace, client_ip)
         # The audit log records who signed in (there is no session on the way in).
         request.scope.setdefault("state", {})["kefu_user"] = result.user
