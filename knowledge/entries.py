@@ -21,6 +21,7 @@ from kefu.errors import Conflict, Invalid, NotFound
 from kefu.knowledge import index
 from kefu.knowledge.categories import clean_path, ensure_category, paths_by_id
 from kefu.knowledge.schemas import (
+    Channels,
     EntryIn,
     EntryKind,
     EntryPage,
@@ -60,7 +61,7 @@ def snapshot_of(row: KnowledgeEntry, category: str | None) -> EntryIn:
         key=row.key,
         similar=list(row.similar or []),
         body=row.body,
-        channels=dict(row.channels or {}),
+        channels=msgspec.convert(row.channels or {}, Channels),
         attachments=msgspec.convert(row.attachments or [], list[Attachment]),
         locale=row.locale,
         category=category,
@@ -121,7 +122,7 @@ def _apply(row: KnowledgeEntry, data: EntryIn, category_id: uuid.UUID | None) ->
     row.key = data.key or row.key
     row.similar = list(data.similar)
     row.body = data.body
-    row.channels = dict(data.channels)
+    row.channels = {str(k): v for k, v in data.channels.items()}
     row.attachments = msgspec.to_builtins(data.attachments)
     row.locale = data.locale
     row.category_id = category_id

@@ -52,7 +52,7 @@ from kefu.connectors.web.schemas import (
 from kefu.connectors.web.service import Caller
 from kefu.context import Kefu
 from kefu.errors import Invalid, KefuError, NotFound, TooLarge, UnsupportedType
-from kefu.model import Attachment, MessageView, SenderKind
+from kefu.model import Attachment, Count, MessageView, SenderKind
 from kefu.people.auth import STAFF, AuthUser, require_role
 from kefu.visitors import pages, reading
 
@@ -136,7 +136,7 @@ class WidgetController(Controller):
         kefu: Kefu,
         caller: Caller,
         conversation_id: uuid.UUID | None = None,
-        after: Annotated[int, msgspec.Meta(ge=0)] = 0,
+        after: Count = 0,
     ) -> MessagesPage:
         return await service.messages_after(kefu, caller, conversation_id, after)
 

@@ -40,6 +40,7 @@ from kefu.reports.api import ROUTES as REPORT_ROUTES
 from kefu.routing.api import ROUTES as ROUTING_ROUTES
 from kefu.routing.timer import run_queue_timer
 from kefu.settings import Settings, load
+from kefu.validation import refuse_unstorable
 
 log = logging.getLogger("kefu")
 STATIC = Path(__file__).parent / "static"
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
         dependencies=deps.DEPENDENCIES,
         plugins=[kefu.events.plugin],
         middleware=[audit_middleware],
+        before_request=refuse_unstorable,
         exception_handlers=problems.HANDLERS,
         lifespan=[lifespan],
         state=State({"kefu": kefu}),
