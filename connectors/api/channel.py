@@ -39,6 +39,7 @@ from kefu.model import (
     Outbound,
     SendResult,
 )
+from kefu.validation import decode
 
 # Limits are the columns' (contacts, conversations, message ids).
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -123,10 +124,10 @@ class ApiWebhook(Controller):
             )
         except SignatureError as exc:
             raise Forbidden(str(exc)) from None
+        payload = decode(body, ApiInbound)
         try:
-            payload = msgspec.json.decode(body, type=ApiInbound)
             inbound = to_inbound(inbox.id, payload)
-        except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
+        except ValueError as exc:
             raise KefuError(f"malformed message: {exc}") from None
         result = await ingest(kefu, inbound)
         return Accepted(result.conversation_id, result.message_id, result.duplicate)

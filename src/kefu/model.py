@@ -13,9 +13,10 @@ from typing import Annotated, Any
 
 import msgspec
 
-# A string pattern with no NUL: PostgreSQL refuses NUL in text, which would surface as a
-# 500 where the client deserves a 4xx naming the field.
-NO_NUL = r"^[^\x00]*$"
+# A string pattern with no NUL and no unpaired surrogate: PostgreSQL refuses NUL in text
+# and neither can be encoded for it, which would surface as a 500 where the client
+# deserves a 4xx naming the field.
+NO_NUL = r"^[^\x00\ud800-\udfff]*$"
 
 
 class ChannelKind(enum.StrEnum):

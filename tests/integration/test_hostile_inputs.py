@@ -310,7 +310,9 @@ async def _json_op(rig: Rig, draw: Any, method: str, path: str, op: dict[str, An
                 content=body,
                 headers={**headers, "content-type": "application/json"},
             )
-            await rig.check(f"{method} {path} {'.'.join(map(str, place))}={hostile!r:.40}", response)
+            await rig.check(
+                f"{method} {path} {'.'.join(map(str, place))}={hostile!r:.40}", response
+            )
 
 
 async def _api_webhook(rig: Rig, draw: Any) -> None:
