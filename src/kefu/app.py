@@ -17,7 +17,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
-from kefu import deps, problems
+from kefu import deps, openapi, problems
 from kefu.audit.api import ROUTES as AUDIT_ROUTES
 from kefu.audit.middleware import audit_middleware
 from kefu.connectors import api, web, wechat
@@ -141,7 +141,7 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
             title="kefu",
             version="1",
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin(path="/")],
+            render_plugins=[SwaggerRenderPlugin(path="/"), openapi.TrueJson()],
         ),
         debug=settings.debug,
     )

@@ -215,6 +215,9 @@ def on_kefu_error(request: Request[Any, Any, Any], exc: KefuError) -> Response[d
     return problem(exc.status_code, rendered(exc.text, locale), exc.title, **extra)
 
 
+_BODY_PATH = re.compile(r"`\$\.data\.?([^`]*)`")
+
+
 def _body_error(exc: HTTPException) -> list[dict[str, str]] | None:
     """A body field named like a dependency (`channels`: Litestar's channels plugin is
     one) is taken by Litestar for a server fault and answered 500; msgspec's message
@@ -222,10 +225,11 @@ def _body_error(exc: HTTPException) -> list[dict[str, str]] | None:
     cause = exc.__cause__
     if exc.status_code != 500 or not isinstance(cause, msgspec.ValidationError):
         return None
-    message, _, where = str(cause).partition(" - at `$.data")
-    if not where:
+    message, _, where = str(cause).partition(" - ")
+    found = _BODY_PATH.search(where)
+    if found is None:
         return None
-    return [{"message": message, "key": where.rstrip("`").lstrip(".")}]
+    return [{"message": message, "key": found.group(1)}]
 
 
 def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
