@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.context import Kefu
-from kefu.errors import Conflict, Invalid, NotFound
+from kefu.errors import Conflict, FieldError, Invalid, NotFound
+from kefu.i18n import Text
 from kefu.knowledge import index
 from kefu.knowledge.categories import clean_path, ensure_category, paths_by_id
 from kefu.knowledge.schemas import (
@@ -104,6 +105,12 @@ def slug(title: str) -> str:
 
 
 def _normalize_in(data: EntryIn) -> EntryIn:
+    if not data.title.strip():
+        # Stored stripped: a title of spaces would become an empty one.
+        raise Invalid(
+            Text("The title cannot be blank.", "标题不能为空。"),
+            errors=[FieldError("title", Text("This cannot be empty.", "此项不能为空。"))],
+        )
     similar = [s.strip() for s in dict.fromkeys(data.similar) if s.strip() and s != data.title]
     tags = [t.strip() for t in dict.fromkeys(data.tags) if t.strip()]
     return msgspec.structs.replace(

@@ -28,7 +28,7 @@ from tests.conftest import login_headers, login_of
 
 pytestmark = pytest.mark.engine_sensitive
 
-EXAMPLES_PER_OPERATION = 4
+EXAMPLES_PER_OPERATION = 2
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
