@@ -24,7 +24,7 @@ from litestar.datastructures import UploadFile
 from litestar.di import Provide
 from litestar.enums import RequestEncodingType, ScopeType
 from litestar.exceptions import WebSocketDisconnect
-from litestar.params import Body
+from litestar.params import Body, Parameter
 from litestar.response import File
 from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
 
@@ -54,7 +54,7 @@ from kefu.connectors.web.schemas import (
 from kefu.connectors.web.service import Caller
 from kefu.context import Kefu
 from kefu.errors import Invalid, KefuError, NotFound, TooLarge, UnsupportedType
-from kefu.model import Attachment, Count, MessageView, SenderKind
+from kefu.model import INT32_MAX, Attachment, MessageView, SenderKind
 from kefu.people.auth import STAFF, AuthUser, require_role
 from kefu.validation import check_json
 from kefu.visitors import pages, reading
@@ -141,7 +141,7 @@ class WidgetController(Controller):
         kefu: Kefu,
         caller: Caller,
         conversation_id: uuid.UUID | None = None,
-        after: Count = 0,
+        after: Annotated[int, Parameter(ge=0, le=INT32_MAX)] = 0,
     ) -> MessagesPage:
         return await service.messages_after(kefu, caller, conversation_id, after)
 
