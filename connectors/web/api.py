@@ -479,7 +479,7 @@ async def visitor_socket(socket: WebSocket[Any, Any, Any]) -> None:
             try:
                 check_json(text.encode("utf-8", "surrogatepass"))
                 frame = decoder.decode(text)
-            except Invalid as exc:
+            except KefuError as exc:
                 await line.refuse(_client_id_of(text), exc)
                 continue
             except (msgspec.DecodeError, msgspec.ValidationError) as exc:

@@ -9,7 +9,7 @@ webhook, so a new field cannot forget it:
 - JSON nested at most `MAX_DEPTH` deep: msgspec's decoder and everything that walks
   a value afterwards recurse, and 5,000 levels of `{"a": ...}` were a RecursionError.
 
-Refusals are 422 problems naming the field, like msgspec's own."""
+Refusals are 400 problems naming the field, like Litestar's own validation."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import msgspec
 from litestar import Request
 
-from kefu.errors import FieldError, Invalid, KefuError
+from kefu.errors import FieldError, KefuError
 from kefu.i18n import Text
 from kefu.problems import BAD_JSON, field_error, summary
 
@@ -53,8 +53,10 @@ def storable_value(value: Any) -> bool:
     return all(storable(text) for _, text in _strings(value, ""))
 
 
-def refuse(field: str, message: Text = BAD_TEXT) -> Invalid:
-    return Invalid(
+def refuse(field: str, message: Text = BAD_TEXT) -> KefuError:
+    """400, like Litestar's own body and query validation, so a NUL caught here and one
+    caught by a field's pattern look the same to the client."""
+    return KefuError(
         Text("Please fix: {field}: {m}", "请修改：{field}：{mz}").format(
             field=field, m=message.en, mz=message.zh
         ),
@@ -63,7 +65,7 @@ def refuse(field: str, message: Text = BAD_TEXT) -> Invalid:
 
 
 def check_json(body: bytes) -> None:
-    """Raise `Invalid` when a JSON body nests too deeply or holds an unstorable string.
+    """Raise a 400 `KefuError` when a JSON body nests too deeply or holds an unstorable string.
     Cheap for ordinary bodies: the depth walk runs only when there are many brackets,
     and decoding only when an escape or byte looks like NUL or a surrogate."""
     if body.count(b"[") + body.count(b"{") > MAX_DEPTH:
