@@ -17,6 +17,7 @@ import msgspec.inspect as mi
 
 from kefu.errors import FieldError
 from kefu.i18n import Label, Text
+from kefu.validation import BAD_TEXT, storable_value
 
 FieldType = Literal[
     "string",
@@ -368,7 +369,12 @@ def check_fields(
         except msgspec.ValidationError:
             errors.append(FieldError(prefix + field.encode_name, _why(peeled, value)))
             continue
-        values[field.encode_name] = msgspec.to_builtins(converted)
+        stored = msgspec.to_builtins(converted)
+        # Whatever the setting's type: text PostgreSQL cannot store is the field's fault.
+        if not storable_value(stored):
+            errors.append(FieldError(prefix + field.encode_name, BAD_TEXT))
+            continue
+        values[field.encode_name] = stored
     return Checked(values, errors)
 
 

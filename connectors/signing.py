@@ -52,5 +52,8 @@ def verify(
             f"timestamp is {int(current - ts)} s away from now; "
             f"more than {tolerance} s is refused as a replay"
         )
-    if not hmac.compare_digest(sign(secret, ts, body), signature):
+    # Bytes: compare_digest refuses a str with non-ASCII (a hostile header) with a TypeError.
+    if not hmac.compare_digest(
+        sign(secret, ts, body).encode(), signature.encode("utf-8", "replace")
+    ):
         raise SignatureError("signature does not match the body")

@@ -49,7 +49,7 @@ from kefu.knowledge.schemas import (
     Visibility,
 )
 from kefu.knowledge.search.base import SearchFilters
-from kefu.model import Attachment, Role
+from kefu.model import INT32_MAX, Attachment, Role
 from kefu.people.auth import STAFF, AuthUser, require_role
 
 # Knowledge managers curate; admins and supervisors may too. Agents read and insert.
@@ -111,7 +111,7 @@ class KnowledgeController(Controller):
         sort: Annotated[
             str, Parameter(pattern="^(updated|insertions|bot_answers|helpful|not_helpful)$")
         ] = "updated",
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        offset: Annotated[int, Parameter(ge=0, le=INT32_MAX)] = 0,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
     ) -> EntryPage:
         if user.role == Role.agent:
@@ -371,7 +371,11 @@ class KnowledgeController(Controller):
         guards=[require_role(*EDITORS)],
     )
     async def restore(
-        self, kefu: Kefu, user: AuthUser, entry_id: uuid.UUID, version: int
+        self,
+        kefu: Kefu,
+        user: AuthUser,
+        entry_id: uuid.UUID,
+        version: Annotated[int, Parameter(ge=1, le=INT32_MAX)],
     ) -> EntryView:
         return await entries.restore_version(kefu, user.workspace_id, entry_id, version, user.id)
 

@@ -17,10 +17,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.context import Kefu
-from kefu.errors import Conflict, Invalid, NotFound
+from kefu.errors import Conflict, FieldError, Invalid, NotFound
+from kefu.i18n import Text
 from kefu.knowledge import index
 from kefu.knowledge.categories import clean_path, ensure_category, paths_by_id
 from kefu.knowledge.schemas import (
+    Channels,
     EntryIn,
     EntryKind,
     EntryPage,
@@ -60,7 +62,7 @@ def snapshot_of(row: KnowledgeEntry, category: str | None) -> EntryIn:
         key=row.key,
         similar=list(row.similar or []),
         body=row.body,
-        channels=dict(row.channels or {}),
+        channels=msgspec.convert(row.channels or {}, Channels),
         attachments=msgspec.convert(row.attachments or [], list[Attachment]),
         locale=row.locale,
         category=category,
@@ -104,6 +106,12 @@ def slug(title: str) -> str:
 
 
 def _normalize_in(data: EntryIn) -> EntryIn:
+    if not data.title.strip():
+        # Stored stripped: a title of spaces would become an empty one.
+        raise Invalid(
+            Text("The title cannot be blank.", "标题不能为空。"),
+            errors=[FieldError("title", Text("This cannot be empty.", "此项不能为空。"))],
+        )
     similar = [s.strip() for s in dict.fromkeys(data.similar) if s.strip() and s != data.title]
     tags = [t.strip() for t in dict.fromkeys(data.tags) if t.strip()]
     return msgspec.structs.replace(
@@ -122,7 +130,7 @@ def _apply(row: KnowledgeEntry, data: EntryIn, category_id: uuid.UUID | None) ->
     row.key = data.key or row.key
     row.similar = list(data.similar)
     row.body = data.body
-    row.channels = dict(data.channels)
+    row.channels = {str(k): v for k, v in data.channels.items()}
     row.attachments = msgspec.to_builtins(data.attachments)
     row.locale = data.locale
     row.category_id = category_id

@@ -5,13 +5,13 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
 from kefu.knowledge.search.base import SearchHit
-from kefu.model import Attachment
+from kefu.model import Attachment, Count
 
 
 class EntryKind(enum.StrEnum):
@@ -32,6 +32,11 @@ class Visibility(enum.StrEnum):
 
 
 CHANNEL_VARIANTS = ("web", "wechat", "email")
+ChannelVariant = Literal["web", "wechat", "email"]
+# Per-channel answer variants, e.g. {"wechat": "short text"}; the body is the default.
+Channels = dict[ChannelVariant, Annotated[str, msgspec.Meta(max_length=100_000)]]
+Attachments = Annotated[list[Attachment], msgspec.Meta(max_length=20)]
+CategoryPath = Annotated[str, msgspec.Meta(max_length=1000)]
 
 Key = Annotated[str, msgspec.Meta(min_length=1, max_length=120, pattern=r"^[\w\-.]+$")]
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
@@ -52,24 +57,16 @@ class EntryIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         default_factory=list
     )
     body: Annotated[str, msgspec.Meta(max_length=100_000)] = ""
-    # Per-channel answer variants, e.g. {"wechat": "short text"}; the body is the default.
-    channels: dict[str, str] = msgspec.field(default_factory=dict)
-    attachments: list[Attachment] = msgspec.field(default_factory=list)
+    channels: Channels = msgspec.field(default_factory=dict)
+    attachments: Attachments = msgspec.field(default_factory=list)
     locale: Locale = "zh-CN"
     # A path such as "售后/退款"; its parts are created in the category tree on demand.
-    category: str | None = None
+    category: CategoryPath | None = None
     tags: list[Annotated[str, msgspec.Meta(min_length=1, max_length=64)]] = msgspec.field(
         default_factory=list
     )
     status: EntryStatus = EntryStatus.draft
     visibility: Visibility = Visibility.public
-
-    def __post_init__(self) -> None:
-        unknown = set(self.channels) - set(CHANNEL_VARIANTS)
-        if unknown:
-            raise ValueError(
-                f"unknown channel variant {sorted(unknown)}; use {list(CHANNEL_VARIANTS)}"
-            )
 
 
 class EntryPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -82,14 +79,14 @@ class EntryPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     key: Key | UnsetType = UNSET
     similar: list[Annotated[str, msgspec.Meta(min_length=1, max_length=500)]] | UnsetType = UNSET
     body: Annotated[str, msgspec.Meta(max_length=100_000)] | UnsetType = UNSET
-    channels: dict[str, str] | UnsetType = UNSET
-    attachments: list[Attachment] | UnsetType = UNSET
+    channels: Channels | UnsetType = UNSET
+    attachments: Attachments | UnsetType = UNSET
     locale: Locale | UnsetType = UNSET
-    category: str | UnsetType | None = UNSET
+    category: CategoryPath | UnsetType | None = UNSET
     tags: list[Annotated[str, msgspec.Meta(min_length=1, max_length=64)]] | UnsetType = UNSET
     status: EntryStatus | UnsetType = UNSET
     visibility: Visibility | UnsetType = UNSET
-    version: int | UnsetType = UNSET
+    version: Count | UnsetType = UNSET
 
 
 class EntryView(msgspec.Struct, kw_only=True):

@@ -41,25 +41,32 @@ from kefu.model import (
     SendResult,
 )
 from kefu.outbound import OutboundClient, OutboundRefused, status_reason
+from kefu.validation import decode
 
+# Limits are the columns' (contacts, conversations, message ids).
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Attributes = Annotated[
+    dict[Annotated[str, msgspec.Meta(max_length=64)], Any], msgspec.Meta(max_length=100)
+]
 
 
 class ApiUser(msgspec.Struct, frozen=True, kw_only=True):
     id: Id
-    name: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    language: str | None = None
+    name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    email: Annotated[str, msgspec.Meta(max_length=320)] | None = None
+    phone: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    language: Annotated[str, msgspec.Meta(max_length=16)] | None = None
 
 
 class ApiInbound(msgspec.Struct, frozen=True, kw_only=True):
     message_id: Id
     user: ApiUser
     text: Annotated[str, msgspec.Meta(max_length=20_000)] = ""
-    attachments: list[Attachment] = msgspec.field(default_factory=list)
-    entry_point: str | None = None
-    attributes: dict[str, Any] = msgspec.field(default_factory=dict)
+    attachments: Annotated[list[Attachment], msgspec.Meta(max_length=10)] = msgspec.field(
+        default_factory=list
+    )
+    entry_point: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    attributes: Attributes = msgspec.field(default_factory=dict)
 
 
 class Accepted(msgspec.Struct, frozen=True):
@@ -120,10 +127,10 @@ class ApiWebhook(Controller):
             )
         except SignatureError as exc:
             raise Forbidden(str(exc)) from None
+        payload = decode(body, ApiInbound)
         try:
-            payload = msgspec.json.decode(body, type=ApiInbound)
             inbound = to_inbound(inbox.id, payload)
-        except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
+        except ValueError as exc:
             raise KefuError(f"malformed message: {exc}") from None
         result = await ingest(kefu, inbound)
         return Accepted(result.conversation_id, result.message_id, result.duplicate)

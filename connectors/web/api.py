@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import re
 import time
 import uuid
 from pathlib import Path
@@ -23,7 +25,7 @@ from litestar.datastructures import UploadFile
 from litestar.di import Provide
 from litestar.enums import RequestEncodingType, ScopeType
 from litestar.exceptions import WebSocketDisconnect
-from litestar.params import Body
+from litestar.params import Body, Parameter
 from litestar.response import File
 from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
 
@@ -55,9 +57,12 @@ from kefu.connectors.web.schemas import (
 from kefu.connectors.web.service import Caller
 from kefu.context import Kefu
 from kefu.errors import Invalid, KefuError, NotFound, TooLarge, UnsupportedType
-from kefu.model import Attachment, MessageView, SenderKind
+from kefu.model import INT32_MAX, Attachment, MessageView, SenderKind
 from kefu.people.auth import STAFF, AuthUser, require_role
+from kefu.validation import check_json
 from kefu.visitors import pages, reading
+
+log = logging.getLogger("kefu")
 
 STATIC_CHAT = Path(kefu.__file__).parent / "static" / "chat"
 # The multipart body may be a little larger than the file; the file limit itself comes
@@ -139,7 +144,7 @@ class WidgetController(Controller):
         kefu: Kefu,
         caller: Caller,
         conversation_id: uuid.UUID | None = None,
-        after: Annotated[int, msgspec.Meta(ge=0)] = 0,
+        after: Annotated[int, Parameter(ge=0, le=INT32_MAX)] = 0,
     ) -> MessagesPage:
         return await service.messages_after(kefu, caller, conversation_id, after)
 
@@ -381,6 +386,16 @@ class VisitorLine:
         view = await reading.conversation(self.kefu, self.caller.visitor, conversation_id)
         await self.emit({"type": "synced", "conversation": view})
 
+    async def refuse(self, client_id: str | None, exc: KefuError) -> None:
+        """A refusal frame: the widget drops the message `client_id` names from its
+        outbox (4xx) and shows why in its own language, keyed by `status`."""
+        frame: dict[str, Any] = {"type": "error", "status": exc.status_code, "detail": exc.detail}
+        if client_id:
+            frame["client_id"] = client_id
+        if exc.errors:
+            frame["errors"] = [{"field": e.field, "message": str(e.message)} for e in exc.errors]
+        await self.emit(frame)
+
     async def send(self, frame: ClientFrame, ip: str) -> None:
         if not frame.client_id:
             await self.emit({"type": "error", "status": 422, "detail": "client_id is required"})
@@ -397,13 +412,14 @@ class VisitorLine:
                 ip=ip,
             )
         except KefuError as exc:
+            await self.refuse(frame.client_id, exc)
+            return
+        except Exception:
+            # Answered, not closed: a socket that closes makes the widget resend the
+            # same message on every reconnect. It retries a 5xx a few times, then drops it.
+            log.exception("widget message %s failed", frame.client_id)
             await self.emit(
-                {
-                    "type": "error",
-                    "client_id": frame.client_id,
-                    "status": exc.status_code,
-                    "detail": exc.detail,
-                }
+                {"type": "error", "client_id": frame.client_id, "status": 500, "detail": ""}
             )
             return
         if result.conversation_id != self.conversation_id:
@@ -419,6 +435,16 @@ class VisitorLine:
                 "message": result.message,
             }
         )
+
+
+_CLIENT_ID = re.compile(r'"client_id"\s*:\s*"([A-Za-z0-9_-]{1,64})"')
+
+
+def _client_id_of(text: str) -> str | None:
+    """The message a refused frame was about, so the widget can drop that one message
+    even when the frame itself would not decode."""
+    found = _CLIENT_ID.search(text)
+    return found.group(1) if found else None
 
 
 def _visitor_view(view: MessageView) -> VisitorMessage:
@@ -459,9 +485,13 @@ async def visitor_socket(socket: WebSocket[Any, Any, Any]) -> None:
                 await line.emit({"type": "error", "status": 429, "detail": refused.detail})
                 continue
             try:
+                check_json(text.encode("utf-8", "surrogatepass"))
                 frame = decoder.decode(text)
+            except KefuError as exc:
+                await line.refuse(_client_id_of(text), exc)
+                continue
             except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                await line.emit({"type": "error", "status": 400, "detail": str(exc)})
+                await line.refuse(_client_id_of(text), KefuError(str(exc)))
                 continue
             if frame.type == "resume":
                 await line.resume(frame)

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from kefu.model import Attachment
+from kefu.model import Attachment, Count
 
 # The visitor's view of a conversation is the core's (kefu.visitors); re-exported for
 # the routes and tests that name it here.
@@ -83,7 +83,7 @@ class TypingRequest(msgspec.Struct, frozen=True, kw_only=True):
 
 class ReadRequest(msgspec.Struct, frozen=True, kw_only=True):
     conversation_id: uuid.UUID
-    seq: Annotated[int, msgspec.Meta(ge=0)]
+    seq: Count
 
 
 class DurationRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -165,4 +165,4 @@ class ClientFrame(msgspec.Struct, frozen=True, kw_only=True):
         default_factory=list
     )
     typing: bool = False
-    seq: Annotated[int, msgspec.Meta(ge=0)] = 0
+    seq: Count = 0

@@ -53,7 +53,7 @@ def read_visitor(secret_key: str, token: str, *, now: datetime, max_age: timedel
     if len(parts) != 5 or parts[0] != _VERSION:
         raise BadToken("not a kefu visitor token")
     payload = ".".join(parts[:4])
-    if not hmac.compare_digest(_mac(secret_key, payload), parts[4]):
+    if not hmac.compare_digest(_mac(secret_key, payload).encode(), _bytes(parts[4])):
         raise BadToken("visitor token signature does not match")
     try:
         inbox_id, visitor_id = uuid.UUID(hex=parts[1]), uuid.UUID(hex=parts[2])
@@ -74,5 +74,12 @@ def identity_hash(identity_secret: str, user_id: str) -> str:
     return hmac.new(identity_secret.encode(), user_id.encode(), hashlib.sha256).hexdigest()
 
 
+def _bytes(given: str) -> bytes:
+    """What the client sent, as bytes: compare_digest refuses a str with non-ASCII
+    characters with a TypeError, which would be a 500 for a hostile token."""
+    return given.encode("utf-8", "replace")
+
+
 def identity_hash_matches(identity_secret: str, user_id: str, given: str) -> bool:
-    return hmac.compare_digest(identity_hash(identity_secret, user_id), given.strip().lower())
+    expected = identity_hash(identity_secret, user_id).encode()
+    return hmac.compare_digest(expected, _bytes(given.strip().lower()))

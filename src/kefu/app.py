@@ -17,7 +17,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
-from kefu import deps, problems, secretbox
+from kefu import deps, openapi, problems, secretbox
 from kefu.audit.api import ROUTES as AUDIT_ROUTES
 from kefu.audit.middleware import audit_middleware
 from kefu.connectors import api, email, web, wechat
@@ -41,6 +41,7 @@ from kefu.reports.api import ROUTES as REPORT_ROUTES
 from kefu.routing.api import ROUTES as ROUTING_ROUTES
 from kefu.routing.timer import run_queue_timer
 from kefu.settings import Settings, load
+from kefu.validation import refuse_unstorable
 from kefu.visitors.api import ROUTES as VISITOR_ROUTES
 
 log = logging.getLogger("kefu")
@@ -162,6 +163,7 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
         dependencies=deps.DEPENDENCIES,
         plugins=[kefu.events.plugin],
         middleware=[audit_middleware],
+        before_request=refuse_unstorable,
         exception_handlers=problems.HANDLERS,
         lifespan=[lifespan],
         state=State({"kefu": kefu}),
@@ -170,7 +172,7 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
             title="kefu",
             version="1",
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin(path="/")],
+            render_plugins=[SwaggerRenderPlugin(path="/"), openapi.TrueJson()],
         ),
         debug=settings.debug,
     )

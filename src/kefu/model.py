@@ -9,13 +9,14 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
-# A string pattern with no NUL: PostgreSQL refuses NUL in text, which would surface as a
-# 500 where the client deserves a 4xx naming the field.
-NO_NUL = r"^[^\x00]*$"
+# A string pattern with no NUL and no unpaired surrogate: PostgreSQL refuses NUL in text
+# and neither can be encoded for it, which would surface as a 500 where the client
+# deserves a 4xx naming the field.
+NO_NUL = r"^[^\x00\ud800-\udfff]*$"
 
 
 class ChannelKind(enum.StrEnum):
@@ -95,13 +96,23 @@ def new_id() -> uuid.UUID:
     return uuid_utils.compat.uuid7()
 
 
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+# Whole numbers an INTEGER column holds: PostgreSQL refuses more than int32 (a 500 where
+# the client deserves a 4xx naming the field); SQLite would store it.
+Int32 = Annotated[int, msgspec.Meta(ge=-(2**31), le=INT32_MAX)]
+# Sequence numbers, versions, counts, seconds: never negative.
+Count = Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)]
+
+
 class Attachment(msgspec.Struct, frozen=True, omit_defaults=True):
-    name: str
-    content_type: str
-    size: int = 0
-    url: str = ""
+    # Limits apply where an attachment is decoded from a client (widget, API channel).
+    name: Annotated[str, msgspec.Meta(max_length=255)]
+    content_type: Annotated[str, msgspec.Meta(max_length=255)]
+    size: Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)] = 0
+    url: Annotated[str, msgspec.Meta(max_length=2000)] = ""
     # Channel-specific handle (a WeChat media_id, a MIME content-id) kept for re-sending.
-    channel_ref: str = ""
+    channel_ref: Annotated[str, msgspec.Meta(max_length=255)] = ""
 
 
 class Identity(msgspec.Struct, frozen=True):

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -217,8 +218,27 @@ def on_kefu_error(request: Request[Any, Any, Any], exc: KefuError) -> Response[d
     return problem(exc.status_code, rendered(exc.text, locale), exc.title, **extra)
 
 
+_BODY_PATH = re.compile(r"`\$\.data\.?([^`]*)`")
+
+
+def _body_error(exc: HTTPException) -> list[dict[str, str]] | None:
+    """A body field named like a dependency (`channels`: Litestar's channels plugin is
+    one) is taken by Litestar for a server fault and answered 500; msgspec's message
+    says it is the body's: `Expected ... - at `$.data.channels``."""
+    cause = exc.__cause__
+    if exc.status_code != 500 or not isinstance(cause, msgspec.ValidationError):
+        return None
+    message, _, where = str(cause).partition(" - ")
+    found = _BODY_PATH.search(where)
+    if found is None:
+        return None
+    return [{"message": message, "key": found.group(1)}]
+
+
 def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
     locale = locale_of(request.headers.get("accept-language"))
+    if (misread := _body_error(exc)) is not None:
+        exc = ValidationException("Validation failed", extra=misread)
     if isinstance(exc, ValidationException) and isinstance(exc.extra, list) and exc.extra:
         errors = field_errors(exc.extra)
         return problem(

@@ -151,6 +151,8 @@ def test_compatible_mode_accepts_plaintext_with_plain_signature() -> None:
         b"not xml",
         b"<html>hi</html>",
         b'<!DOCTYPE xml [<!ENTITY a "b">]><xml><Encrypt>&a;</Encrypt></xml>',
+        # A processing instruction that mentions `<xml` once hid the DTD after it.
+        b'<?pi <xml?><!DOCTYPE xml [<!ENTITY a "b">]><xml><Encrypt>&a;</Encrypt></xml>',
         b"<xml><Encrypt></Encrypt></xml>",
     ],
 )
@@ -247,3 +249,21 @@ def test_inbox_with_a_mistyped_aes_key_answers_503_not_a_crash() -> None:
         _open(typo, SAMPLE_QUERY, SAMPLE_BODY)
     assert refused.value.reason is Reason.inbox_misconfigured
     assert refused.value.status == 503
+
+
+@pytest.mark.parametrize(
+    "xml",
+    [
+        '<?pi <xml?><!DOCTYPE xml [<!ENTITY a "b">]><xml><Content>&a;</Content></xml>',
+        "<xml><!DOCTYPE x><Content>a</Content></xml>",
+        '<xml><Content>a</Content><!-- <!ENTITY a "b"> --></xml>',
+        '<xml><Content><![CDATA[a]]></Content></xml><!ENTITY a "b">',
+    ],
+)
+def test_any_declaration_outside_cdata_is_refused_before_parsing(xml: str) -> None:
+    assert _reason(lambda: read_xml(xml)) is Reason.bad_xml
+
+
+def test_declarations_inside_cdata_are_text() -> None:
+    xml = "<xml><Content><![CDATA[see <!DOCTYPE html> and <!ENTITY>]]></Content></xml>"
+    assert read_xml(xml)["Content"] == "see <!DOCTYPE html> and <!ENTITY>"

@@ -8,6 +8,7 @@ from litestar import Controller, get, patch, post
 from kefu.contacts import service
 from kefu.contacts.schemas import ContactOut, ContactPage, ContactUpdate, MergeRequest
 from kefu.context import Kefu
+from kefu.db.search import contains
 from kefu.db.tables import Contact
 from kefu.people.auth import STAFF, AuthUser, require_role
 
@@ -19,7 +20,7 @@ class ContactsController(Controller):
 
     @get("/")
     async def search_contacts(self, kefu: Kefu, user: AuthUser, q: str = "") -> ContactPage:
-        like = f"%{q.strip()}%"
+        q = q.strip()
         async with kefu.db.session() as session:
             rows = (
                 await session.scalars(
@@ -28,9 +29,9 @@ class ContactsController(Controller):
                         Contact.workspace_id == user.workspace_id,
                         Contact.merged_into_id.is_(None),
                         sa.or_(
-                            Contact.name.ilike(like),
-                            Contact.email.ilike(like),
-                            Contact.phone.ilike(like),
+                            contains(Contact.name, q),
+                            contains(Contact.email, q),
+                            contains(Contact.phone, q),
                         ),
                     )
                     .order_by(Contact.id.desc())

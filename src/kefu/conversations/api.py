@@ -33,7 +33,7 @@ from kefu.conversations.schemas import (
 )
 from kefu.db.tables import Contact, ConversationEventRow
 from kefu.errors import Forbidden
-from kefu.model import ChannelKind, ConversationStatus, MessageView, Role
+from kefu.model import INT32_MAX, ChannelKind, ConversationStatus, MessageView, Role
 from kefu.people.auth import STAFF, AuthUser, require_role
 
 
@@ -96,8 +96,8 @@ class ConversationsController(Controller):
         kefu: Kefu,
         user: AuthUser,
         conversation_id: uuid.UUID,
-        after_seq: Annotated[int, Parameter(ge=0)] = 0,
-        before_seq: int | None = None,
+        after_seq: Annotated[int, Parameter(ge=0, le=INT32_MAX)] = 0,
+        before_seq: Annotated[int, Parameter(ge=0, le=INT32_MAX)] | None = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
     ) -> MessagePage:
         async with kefu.db.session() as session:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kefu.conversations.events import message_view
 from kefu.conversations.messages import sender_names
 from kefu.conversations.schemas import ContactBrief, ConversationOut
+from kefu.db.search import contains
 from kefu.db.tables import Contact, Conversation, GroupMember, Message
 from kefu.errors import Invalid, NotFound
 from kefu.model import ChannelKind, ConversationStatus, MessageView, Role
@@ -99,15 +100,15 @@ async def list_conversations(
     if filters.contact:
         query = query.where(Conversation.contact_id == filters.contact)
     if filters.q:
-        like = f"%{filters.q.strip()}%"
+        q = filters.q.strip()
         text_match = sa.exists().where(
-            Message.conversation_id == Conversation.id, Message.body.ilike(like)
+            Message.conversation_id == Conversation.id, contains(Message.body, q)
         )
         query = query.where(
             sa.or_(
-                Contact.name.ilike(like),
-                Contact.email.ilike(like),
-                Contact.phone.ilike(like),
+                contains(Contact.name, q),
+                contains(Contact.email, q),
+                contains(Contact.phone, q),
                 text_match,
             )
         )

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 import msgspec
 
 from kefu.connectors.base import ChannelSchema
-from kefu.model import ChannelKind
+from kefu.model import NO_NUL, ChannelKind
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NO_NUL)]
 # A plain string, not ChannelKind: a kind kefu has no connector for is refused by the
 # service with a reason ("no connector is installed for sms inboxes"), not a type error.
 Kind = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]

@@ -256,7 +256,10 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> AuthUs
     method = str(connection.scope.get("method", "GET"))
     if from_cookie and connection.scope["type"] == ScopeType.HTTP and method not in SAFE_METHODS:
         sent = connection.headers.get(CSRF_HEADER, "")
-        if not sent or not hmac.compare_digest(sent, row.csrf_token):
+        # Bytes: compare_digest refuses a str with non-ASCII with a TypeError (a 500).
+        if not sent or not hmac.compare_digest(
+            sent.encode("utf-8", "replace"), row.csrf_token.encode()
+        ):
             raise PermissionDeniedException(
                 "missing or wrong X-CSRF-Token header for a cookie session"
             )

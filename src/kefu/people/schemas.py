@@ -56,9 +56,11 @@ class AgentCreate(msgspec.Struct, frozen=True, kw_only=True):
     password: Password
     role: Role = Role.agent
     capacity: Capacity | None = None
-    region: str | None = None
-    locale: str = "zh-CN"
-    group_ids: list[uuid.UUID] = msgspec.field(default_factory=list)
+    region: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    locale: Annotated[str, msgspec.Meta(max_length=16)] = "zh-CN"
+    group_ids: Annotated[list[uuid.UUID], msgspec.Meta(max_length=100)] = msgspec.field(
+        default_factory=list
+    )
 
 
 class AgentUpdate(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

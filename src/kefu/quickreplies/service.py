@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.context import Kefu
 from kefu.conversations.queries import get_visible
+from kefu.db.search import contains
 from kefu.db.tables import Contact, Inbox, Workspace
 from kefu.errors import Conflict, Forbidden, NotFound
 from kefu.model import Role, utcnow
@@ -58,12 +59,11 @@ async def list_replies(kefu: Kefu, user: AuthUser, q: str = "") -> list[QuickRep
     query = sa.select(QuickReply).where(_visible(user))
     q = q.strip()
     if q:
-        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(
             sa.or_(
-                QuickReply.shortcut.ilike(like, escape="\\"),
-                QuickReply.title.ilike(like, escape="\\"),
-                QuickReply.body.ilike(like, escape="\\"),
+                contains(QuickReply.shortcut, q),
+                contains(QuickReply.title, q),
+                contains(QuickReply.body, q),
             )
         )
     async with kefu.db.session() as session:

@@ -17,11 +17,12 @@ import statistics
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
 from kefu.i18n import Text
+from kefu.model import Count
 from kefu.routing.checks import Problem
 
 DEFAULT_CAPACITY = 5
@@ -41,13 +42,13 @@ class GroupPolicy(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
 
     strategy: Strategy = Strategy.least_busy
     # Give a returning contact the agent who served them within this many days (0: off).
-    sticky_days: int = 0
+    sticky_days: Annotated[int, msgspec.Meta(ge=0, le=3650)] = 0
     # Prefer agents whose region equals the contact's; others still serve if none can.
     region_match: bool = False
     # Within one priority, serve higher VIP levels before earlier arrivals.
     vip_first: bool = False
     # After waiting this long, move to `overflow_group_id`, or offer to leave a message.
-    max_wait_seconds: int | None = None
+    max_wait_seconds: Count | None = None
     overflow_group_id: uuid.UUID | None = None
     overflow_leave_message: bool = False
 

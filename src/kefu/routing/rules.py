@@ -21,6 +21,7 @@ from typing import Any, Literal
 import msgspec
 
 from kefu.i18n import Text
+from kefu.model import Int32
 from kefu.routing.checks import Problem, sentences
 from kefu.routing.hours import Calendar, CalendarError, is_open
 
@@ -93,8 +94,8 @@ class Rule(msgspec.Struct, kw_only=True, omit_defaults=True):
 class ContactProfile(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     region: str | None = None
     gender: str | None = None
-    age: int | None = None
-    vip_level: int = 0
+    age: Int32 | None = None
+    vip_level: Int32 = 0
     tags: list[str] = msgspec.field(default_factory=list)
     language: str | None = None
     verified: bool = False

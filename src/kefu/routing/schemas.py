@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
+from kefu.model import Int32
 from kefu.routing.acd import GroupPolicy
 from kefu.routing.hours import Interval, SpecialDay
 from kefu.routing.rules import Condition, RoutingFacts, Target
 
 
 class RuleIn(msgspec.Struct, frozen=True, kw_only=True):
-    name: str
+    name: Annotated[str, msgspec.Meta(max_length=200)]
     target: Target
-    priority: int = 0
+    priority: Int32 = 0
     enabled: bool = True
     match: Literal["all", "any"] = "all"
-    conditions: list[Condition] = msgspec.field(default_factory=list)
-    set_priority: int | None = None
+    conditions: Annotated[list[Condition], msgspec.Meta(max_length=50)] = msgspec.field(
+        default_factory=list
+    )
+    set_priority: Int32 | None = None
 
 
 class RuleOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -40,11 +43,23 @@ class RuleList(msgspec.Struct, frozen=True):
     items: list[RuleOut]
 
 
+Weekday = Annotated[str, msgspec.Meta(max_length=16)]
+DayIntervals = Annotated[list[Interval], msgspec.Meta(max_length=24)]
+
+
 class CalendarIn(msgspec.Struct, frozen=True, kw_only=True):
-    name: str
-    timezone: str = "Asia/Shanghai"
-    weekly: dict[str, list[Interval]] = msgspec.field(default_factory=dict)
-    special_days: list[SpecialDay] = msgspec.field(default_factory=list)
+    name: Annotated[str, msgspec.Meta(max_length=200)]
+    timezone: Annotated[str, msgspec.Meta(max_length=64)] = "Asia/Shanghai"
+    weekly: Annotated[
+        dict[
+            Annotated[str, msgspec.Meta(max_length=16)],
+            Annotated[list[Interval], msgspec.Meta(max_length=24)],
+        ],
+        msgspec.Meta(max_length=7),
+    ] = msgspec.field(default_factory=dict)
+    special_days: Annotated[list[SpecialDay], msgspec.Meta(max_length=400)] = msgspec.field(
+        default_factory=list
+    )
 
 
 class CalendarOut(msgspec.Struct, frozen=True, kw_only=True):

@@ -20,7 +20,8 @@ export interface Pending {
 export interface LineEvents {
   message(message: MessageView): void;
   ack(clientId: string, result: SendResult): void;
-  rejected(clientId: string, status: number, detail: string): void;
+  // `dropped`: the message left the outbox (refused, or failed too often) and is not resent.
+  rejected(clientId: string, status: number, detail: string, dropped: boolean): void;
   conversation(conversation: ConversationView): void;
   typing(typing: boolean, name: string | null): void;
   state(state: LineState): void;
@@ -36,6 +37,8 @@ type ServerFrame =
   | { type: "pong" };
 
 const POLL_MS = 2500;
+// A message the server fails on (5xx) this many times is dropped, not resent forever.
+const MAX_SERVER_FAILURES = 3;
 const MAX_BACKOFF_MS = 4000;
 // Failures before the first successful open that make us assume websockets are blocked.
 const FALLBACK_AFTER = 3;
@@ -55,6 +58,7 @@ export class Line {
   private failures = 0;
   private timer: number | undefined;
   private inFlight = new Set<string>();
+  private serverFailures = new Map<string, number>();
   private flushing = false;
   private stopped = false;
   private readonly outboxKey: string;
@@ -240,17 +244,20 @@ export class Line {
 
   private rejected(clientId: string, status: number, detail: string): void {
     this.inFlight.delete(clientId);
-    if (status === 429 || status >= 500) {
+    const failures = status >= 500 ? (this.serverFailures.get(clientId) ?? 0) + 1 : 0;
+    if (status >= 500) this.serverFailures.set(clientId, failures);
+    if (status === 429 || (status >= 500 && failures < MAX_SERVER_FAILURES)) {
       // Kept in the outbox: tried again on the next flush.
       window.setTimeout(() => this.flush(), 3000);
-      this.on.rejected(clientId, status, detail);
+      this.on.rejected(clientId, status, detail, false);
       return;
     }
+    this.serverFailures.delete(clientId);
     writeJson(
       this.outboxKey,
       this.pending.filter((p) => p.client_id !== clientId),
     );
-    this.on.rejected(clientId, status, detail);
+    this.on.rejected(clientId, status, detail, true);
   }
 
   private flush(): void {

@@ -288,11 +288,13 @@ export class Widget {
         if (el) this.setState(el, this.t.sent, false);
         this.emit("sent", { client_id: clientId });
       },
-      rejected: (clientId: string, status: number, detail: string) => {
+      rejected: (clientId: string, status: number, detail: string, dropped: boolean) => {
         const el = this.rendered.get(clientId);
         const reason = status === 429 ? this.t.rateLimited : status === 403 && this.session?.config.identity_mandatory
-          ? this.t.identifyRequired : detail || this.t.sendFailed;
-        if (el) this.setState(el, status === 429 || status >= 500 ? this.t.sending : `${this.t.failed}: ${reason}`, status < 500 && status !== 429);
+          ? this.t.identifyRequired : status >= 500 ? this.t.sendFailed
+          // 400/422: the server refused this message's content; said in the widget's language.
+          : status === 400 || status === 422 ? this.t.sendRefused : detail || this.t.sendFailed;
+        if (el) this.setState(el, dropped ? `${this.t.failed}: ${reason}` : this.t.sending, dropped);
         if (status === 429) this.setBanner(this.t.rateLimited);
       },
       conversation: (conversation: ConversationView) => this.showConversation(conversation),
