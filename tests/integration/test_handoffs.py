@@ -1,0 +1,69 @@
+"""Hand-offs on a real database: a customer who writes again right after a resolve goes
+back to the agent who just helped, and the bot does not greet them with its apology."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+import kefu.knowledge.tables  # noqa: F401  (registers the tables before the schema is created)
+from kefu.context import Kefu
+from kefu.conversations.actions import Actor, change_status
+from kefu.db.tables import Conversation, GroupMember, User
+from kefu.demo import Demo
+from kefu.model import ConversationStatus, SenderKind
+from tests.integration.test_knowledge_bot import bot_inbox, bot_messages, say
+
+pytestmark = pytest.mark.engine_sensitive
+
+
+async def online(kefu: Kefu, demo: Demo, *names: str) -> dict[str, uuid.UUID]:
+    ids = {login.email.split("@")[0]: login.id for login in demo.logins}
+    async with kefu.db.transaction() as session:
+        await session.execute(
+            sa.update(User).where(User.id.in_([ids[n] for n in names])).values(presence="online")
+        )
+    return ids
+
+
+async def conversation(kefu: Kefu, cid: uuid.UUID) -> Conversation:
+    async with kefu.db.session() as session:
+        row = await session.get(Conversation, cid)
+        assert row is not None
+        return row
+
+
+@pytest.mark.parametrize("first_words", [["转人工"], ["今天天气怎么样", "能寄到月球吗"]])
+async def test_returning_customer_gets_the_last_agent_and_no_bot_apology(
+    kefu: Kefu, workspace: Demo, first_words: list[str]
+) -> None:
+    ids = await online(kefu, workspace, "lina", "tom")
+    async with kefu.db.transaction() as session:
+        # Two agents who could take it, equally idle after the resolve.
+        session.add(
+            GroupMember(
+                group_id=workspace.groups["presales"],
+                user_id=ids["tom"],
+                workspace_id=workspace.workspace_id,
+            )
+        )
+    await bot_inbox(kefu, workspace)
+    for text in first_words:  # asked for a person, or the bot missed twice
+        cid = await say(kefu, workspace, text)
+    first = await conversation(kefu, cid)
+    assert first.status == ConversationStatus.open and first.assignee_id is not None
+    helper = first.assignee_id
+    bot_before = await bot_messages(kefu, cid)
+
+    actor = Actor(workspace_id=workspace.workspace_id, kind=SenderKind.agent, user_id=helper)
+    await change_status(kefu, cid, actor, ConversationStatus.resolved)
+    again = await say(kefu, workspace, "还有一个问题，发票怎么开？")
+
+    assert again == cid  # reopened, not a new conversation
+    back = await conversation(kefu, cid)
+    assert back.status == ConversationStatus.open
+    assert back.assignee_id == helper, (back.assignee_id, ids)
+    said = (await bot_messages(kefu, cid))[len(bot_before) :]
+    assert not any("转接" in m or "connecting you" in m for m in said), said
