@@ -14,6 +14,7 @@ from kefu.conversations.actions import Actor, change_status
 from kefu.db.tables import Conversation, GroupMember, User
 from kefu.demo import Demo
 from kefu.model import ConversationStatus, SenderKind
+from kefu.people.auth import AuthUser
 from tests.integration.test_knowledge_bot import bot_inbox, bot_messages, say
 
 pytestmark = pytest.mark.engine_sensitive
@@ -67,3 +68,69 @@ async def test_returning_customer_gets_the_last_agent_and_no_bot_apology(
     assert back.assignee_id == helper, (back.assignee_id, ids)
     said = (await bot_messages(kefu, cid))[len(bot_before) :]
     assert not any("转接" in m or "connecting you" in m for m in said), said
+
+
+async def test_list_is_sorted_by_last_activity_and_pages_through_all(
+    kefu: Kefu, workspace: Demo
+) -> None:
+    from kefu.conversations.queries import Filters, list_conversations
+    from kefu.model import Role
+    from kefu.people.auth import AuthUser
+
+    first = await say(kefu, workspace, "first", visitor="a")
+    second = await say(kefu, workspace, "second", visitor="b")
+    third = await say(kefu, workspace, "third", visitor="c")
+    await say(kefu, workspace, "first again", visitor="a")  # the oldest has news
+    admin = next(login for login in workspace.logins if login.role == Role.admin)
+    user = AuthUser(
+        id=admin.id,
+        workspace_id=workspace.workspace_id,
+        role=Role.admin,
+        name=admin.name,
+        email=admin.email,
+        session_id=uuid.uuid4(),
+    )
+    seen: list[uuid.UUID] = []
+    cursor = None
+    async with kefu.db.session() as session:
+        while True:
+            items, cursor = await list_conversations(session, user, Filters(), cursor, 1)
+            seen += [c.id for c in items]
+            if cursor is None:
+                break
+    assert seen == [first, third, second]
+
+
+def user_of(demo: Demo, local: str) -> AuthUser:
+    login = next(x for x in demo.logins if x.email.split("@")[0] == local)
+    return AuthUser(
+        id=login.id,
+        workspace_id=demo.workspace_id,
+        role=login.role,
+        name=login.name,
+        email=login.email,
+        session_id=uuid.uuid4(),
+    )
+
+
+async def test_a_mentioned_colleague_of_another_group_may_open_it_and_finds_it_in_mentions(
+    kefu: Kefu, workspace: Demo
+) -> None:
+    from kefu.conversations.actions import actor_of, assign, reply
+    from kefu.conversations.queries import Filters, get_visible, list_conversations
+
+    cid = await say(kefu, workspace, "我的包裹坏了", visitor="m")
+    lina, tom = user_of(workspace, "lina"), user_of(workspace, "tom")
+    await assign(kefu, cid, actor_of(lina), assignee_id=lina.id)
+    async with kefu.db.session() as session:
+        mine, _ = await list_conversations(session, tom, Filters(mentioned=True), None, 50)
+    assert mine == []
+
+    await reply(kefu, cid, actor_of(lina), f"@{tom.name} 这个售后问题请看一下", note=True)
+
+    async with kefu.db.session() as session:
+        await get_visible(session, tom, cid)  # no NotFound: the mention lets him in
+        mine, _ = await list_conversations(session, tom, Filters(mentioned=True), None, 50)
+        hers, _ = await list_conversations(session, lina, Filters(mentioned=True), None, 50)
+    assert [c.id for c in mine] == [cid]
+    assert hers == []  # the author is not "mentioned" by her own note

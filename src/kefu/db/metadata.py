@@ -17,6 +17,7 @@ DOMAIN_TABLES: tuple[str, ...] = (
     "kefu.quickreplies.tables",
     "kefu.people.tables",
     "kefu.audit.tables",
+    "kefu.conversations.tables",
 )
 
 
