@@ -178,3 +178,44 @@ def test_mention_reaches_a_colleague_of_another_group_live(
     shot(tom, f"mention-receiver-{locale}")
     lina.context.close()
     tom.context.close()
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_contact_panel_shows_the_sites_attributes_and_the_rating(
+    browser: Any, server: Server, locale: str
+) -> None:
+    from kefu.conversations.ingest import ingest
+    from kefu.db.tables import Conversation
+    from kefu.model import ConversationFacts, Identity, Inbound
+
+    async def arrange() -> uuid.UUID:
+        # What the host page set with kefu('setAttributes', ...) travels with the message.
+        result = await ingest(
+            server.kefu,
+            Inbound(
+                inbox_id=server.demo.inbox_id,
+                identity=Identity(kind="web_visitor", value=f"attrs-{locale}"),
+                client_message_id=uuid.uuid4().hex,
+                body="购物车里的东西能包邮吗",
+                facts=ConversationFacts(attributes={"cart_total": "¥299", "last_item": "羊毛围巾"}),
+            ),
+        )
+        assert result.conversation_id is not None
+        async with server.kefu.db.transaction() as session:
+            row = await session.get(Conversation, result.conversation_id)
+            assert row is not None
+            row.csat_score, row.csat_comment = 4, "回复很快"
+        return result.conversation_id
+
+    conversation_id = server.call(arrange)
+    page = open_console(browser, server, "supervisor", locale)
+    page.goto(f"{server.url}/console/#/inbox/{conversation_id}")
+    site = page.locator("dl.site-attrs")
+    expect(site).to_contain_text("cart_total")
+    expect(site).to_contain_text("¥299")
+    expect(site).to_contain_text("羊毛围巾")
+    expect(site).not_to_contain_text("routing_")
+    expect(page.locator("p.csat")).to_contain_text("4/5")
+    expect(page.locator("p.csat")).to_contain_text("回复很快")
+    shot(page, f"contact-attributes-csat-{locale}")
+    page.context.close()
