@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the fixtures imported below are requested by name)
 """Hand-offs between agents, each in their own browser against one real kefu server: a
 transfer updates both screens without errors, an @mention reaches a colleague of another
 group live (and colleagues added after page load can be mentioned), the timeline shows
@@ -6,7 +7,6 @@ what happened. Screenshots in /tmp/shots/handoffs/ (zh-CN and en)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +16,9 @@ from kefu.conversations.actions import Actor, assign
 from kefu.model import SenderKind
 from kefu.people.schemas import AgentCreate
 from kefu.people.service import create_agent
-from tests.e2e.browsers import require, sync_chromium
-from tests.e2e.test_console import Server, expect, open_console
+
+# The console module's server and browser fixtures, module-scoped here too.
+from tests.e2e.test_console import Server, browser, expect, open_console, server  # noqa: F401
 
 pytestmark = pytest.mark.e2e
 
@@ -52,20 +53,6 @@ TEXT = {
         "timeline": "消息记录",
     },
 }
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    require(console=True)
-    s = Server(tmp_path_factory.mktemp("handoffs"))
-    yield s
-    s.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_chromium(console=True) as b:
-        yield b
 
 
 def shot(page: Any, name: str) -> None:

@@ -74,22 +74,12 @@ async def test_list_is_sorted_by_last_activity_and_pages_through_all(
     kefu: Kefu, workspace: Demo
 ) -> None:
     from kefu.conversations.queries import Filters, list_conversations
-    from kefu.model import Role
-    from kefu.people.auth import AuthUser
 
     first = await say(kefu, workspace, "first", visitor="a")
     second = await say(kefu, workspace, "second", visitor="b")
     third = await say(kefu, workspace, "third", visitor="c")
     await say(kefu, workspace, "first again", visitor="a")  # the oldest has news
-    admin = next(login for login in workspace.logins if login.role == Role.admin)
-    user = AuthUser(
-        id=admin.id,
-        workspace_id=workspace.workspace_id,
-        role=Role.admin,
-        name=admin.name,
-        email=admin.email,
-        session_id=uuid.uuid4(),
-    )
+    user = user_of(workspace, "admin")
     seen: list[uuid.UUID] = []
     cursor = None
     async with kefu.db.session() as session:
