@@ -124,3 +124,21 @@ async def test_a_mentioned_colleague_of_another_group_may_open_it_and_finds_it_i
         hers, _ = await list_conversations(session, lina, Filters(mentioned=True), None, 50)
     assert [c.id for c in mine] == [cid]
     assert hers == []  # the author is not "mentioned" by her own note
+
+
+async def test_demo_seeds_quick_replies_in_both_languages_once(kefu: Kefu, workspace: Demo) -> None:
+    from kefu.demo import seed_quick_replies
+    from kefu.quickreplies.tables import QuickReply
+
+    for _ in range(2):  # `kefu demo` run twice adds nothing twice
+        async with kefu.db.transaction() as session:
+            await seed_quick_replies(session, workspace.workspace_id)
+    async with kefu.db.session() as session:
+        rows = (
+            await session.scalars(
+                sa.select(QuickReply).where(QuickReply.workspace_id == workspace.workspace_id)
+            )
+        ).all()
+    bodies = [r.body for r in rows]
+    assert len(rows) == 6 and all(r.owner_id is None for r in rows)  # team replies
+    assert any("您好" in b for b in bodies) and any(b.startswith("Hi ") for b in bodies)
