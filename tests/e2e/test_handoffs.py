@@ -101,6 +101,7 @@ def test_transfer_updates_both_agents_screens(browser: Any, server: Server, loca
     # The sender: read-only with whom it went to, and no red "not found" toast.
     expect(lina.get_by_role("status").filter(has_text=t["transferred"])).to_be_visible()
     expect(lina.get_by_role("combobox", name=t["message"])).to_have_count(0)
+    expect(lina.locator("li[data-event=transferred]")).to_contain_text(t["event"])
     lina.wait_for_timeout(1500)  # the live events of the transfer have arrived by now
     no_error_toast(lina)
     shot(lina, f"transfer-sender-{locale}")

@@ -27,6 +27,7 @@ import {
   listLoading,
   loadConversations,
   loadCounts,
+  loadEvents,
   markHandedOff,
   me,
   messages,
@@ -251,6 +252,7 @@ export function TransferDialog({ onClose }: { onClose: () => void }) {
     // It is the receiver's now: the pane turns read-only here instead of re-reading a
     // conversation this agent may no longer see (that was the "not found" toast).
     const to = agentId ? agentName(agentId) : groupName(groupId);
+    await loadEvents(true); // the transfer itself in the timeline, while it can still be read
     markHandedOff(id, t("handoffs.transferred_to", { name: to }));
     onClose();
     void loadConversations();

@@ -302,9 +302,9 @@ export async function openConversation(id: string | null): Promise<void> {
 }
 
 /** Assignment, transfer, reopen, rating and status changes, shown in the timeline. */
-export async function loadEvents(): Promise<void> {
+export async function loadEvents(evenIfHandedOff = false): Promise<void> {
   const id = currentId.value;
-  if (!id || handedOff.value?.id === id) return;
+  if (!id || (handedOff.value?.id === id && !evenIfHandedOff)) return;
   try {
     const page = await get<{ items: TimelineEvent[] }>(`/api/v1/conversations/${id}/events`);
     if (currentId.value === id) events.value = page.items;
