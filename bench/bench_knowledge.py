@@ -17,7 +17,8 @@ import sys
 import time
 from collections.abc import Iterator
 
-from kefu.knowledge.relevance import evaluate, load_cases, sample_documents
+from kefu.knowledge.bot import BotConfig
+from kefu.knowledge.relevance import bot_rates, calibrate, evaluate, load_cases, sample_documents
 from kefu.knowledge.search import text as tx
 from kefu.knowledge.search.base import SearchDocument, SearchFilters, SearchHit
 from kefu.knowledge.search.embedded import WorkspaceIndex, build
@@ -248,6 +249,45 @@ def recall_lines(index: WorkspaceIndex, label: str) -> list[str]:
     return lines
 
 
+def bot_lines(index: WorkspaceIndex) -> list[str]:
+    """What the bot does with the set at its default thresholds, and the calibration grid
+    the defaults were read from."""
+    cases = load_cases()
+    config = BotConfig()
+    lines = [
+        "",
+        f"Bot policy (`knowledge/bot.py` defaults: answer at score >= {config.answer_threshold}"
+        f" and >= {config.ambiguity_margin} ahead of the second hit, else offer up to "
+        f"{config.max_choices} choices). No-answer queries have no right entry in the"
+        " knowledge base; the false-answer rate counts every query answered with a wrong"
+        " entry (any answer to a no-answer query is wrong).",
+        "",
+        "| locale | answerable | no-answer | answered right | right among choices "
+        "| false answers | false-answer rate |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in bot_rates(lambda q, f: index.search(q, f, 5), cases):
+        lines.append(
+            f"| {r.locale} | {r.answerable} | {r.no_answer} | {r.answered_right:.2f} "
+            f"| {r.offered_right:.2f} | {r.wrong_answers} | {r.false_answer_rate:.3f} |"
+        )
+    grid = calibrate(lambda q, f: index.search(q, f, 5), cases)
+    margins = sorted({g.ambiguity_margin for g in grid})
+    lines += [
+        "",
+        "Calibration: answered right / worst-locale false-answer rate, per threshold (rows)"
+        " and margin (columns).",
+        "",
+        "| threshold | " + " | ".join(f"m={m:.2f}" for m in margins) + " |",
+        "|---|" + "---|" * len(margins),
+    ]
+    for threshold in sorted({g.answer_threshold for g in grid}):
+        row = [g for g in grid if g.answer_threshold == threshold]
+        cells = " | ".join(f"{g.answered_right} / {g.false_answer_rate:.3f}" for g in row)
+        lines.append(f"| {threshold:.2f} | {cells} |")
+    return lines
+
+
 def latency(index: WorkspaceIndex, rounds: int) -> tuple[float, float, float]:
     samples: list[float] = []
     filters = SearchFilters(status=("published",))
@@ -340,15 +380,18 @@ def main(argv: list[str] | None = None) -> list[str]:
     out = [
         "## Knowledge search (embedded backend)",
         "",
-        f"Relevance set: knowledge/samples/relevance.csv ({len(load_cases())} paraphrased"
-        " queries).",
+        f"Relevance set: knowledge/samples/relevance.csv"
+        f" ({sum(1 for c in load_cases() if c.expected)} paraphrased queries with a right"
+        f" entry, {sum(1 for c in load_cases() if not c.expected)} with none).",
         "",
         "| knowledge base | locale | queries | recall@1 | recall@3 |",
         "|---|---|---|---|---|",
     ]
     samples = sample_documents()
-    out += recall_lines(build(samples), f"samples ({len(samples)} entries)")
+    sample_index = build(samples)
+    out += recall_lines(sample_index, f"samples ({len(samples)} entries)")
     out += recall_lines(build([*samples, *generated(10_000)]), "samples + 10,000 generated")
+    out += bot_lines(sample_index)
     out += [
         "",
         "| entries | build s | p50 ms | p95 ms | max ms | peak RSS MB |",

@@ -7,11 +7,13 @@ import uuid
 
 import msgspec
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.context import Kefu
 from kefu.db.tables import GroupMember, Inbox, SkillGroup, User, Workspace
 from kefu.model import ChannelKind, Role
 from kefu.people.auth import hash_password
+from kefu.quickreplies.tables import QuickReply
 from kefu.routing import bot_first
 
 DEMO_SLUG = "demo"
@@ -147,4 +149,34 @@ async def showcase(kefu: Kefu, demo: Demo) -> int:
         assert inbox is not None
         inbox.config = {**inbox.config, "offline_mode": "chat"}
         await bot_first.start_with_bot(session, demo.workspace_id, demo.inbox_id)
+        await seed_quick_replies(session, demo.workspace_id)
     return report.created + report.updated + report.unchanged
+
+
+# Team quick replies, so "/" in the composer offers something on first use.
+QUICK_REPLIES = [
+    ("hi", "问候 Greeting", "您好 {{contact.name}}，我是{{agent.name}}，很高兴为您服务。"),
+    ("hello", "Greeting (English)", "Hi {{contact.name}}, this is {{agent.name}}. How can I help?"),
+    ("wait", "请稍等 One moment", "请稍等，我帮您查询一下。"),
+    ("check", "One moment (English)", "One moment please, let me check that for you."),
+    ("bye", "结束语 Closing", "感谢您的咨询，祝您生活愉快！还有问题随时找我们。"),
+    ("thanks", "Closing (English)", "Thanks for reaching out. Anything else, just write again!"),
+]
+
+
+async def seed_quick_replies(session: AsyncSession, workspace_id: uuid.UUID) -> None:
+    """Adds the demo's team quick replies that are missing (a re-run adds none twice)."""
+    have = set(
+        (
+            await session.scalars(
+                sa.select(QuickReply.shortcut).where(
+                    QuickReply.workspace_id == workspace_id, QuickReply.owner_id.is_(None)
+                )
+            )
+        ).all()
+    )
+    for shortcut, title, body in QUICK_REPLIES:
+        if shortcut not in have:
+            session.add(
+                QuickReply(workspace_id=workspace_id, shortcut=shortcut, title=title, body=body)
+            )

@@ -226,6 +226,8 @@ class ConversationEvent(msgspec.Struct, frozen=True, tag="conversation", kw_only
     assignee_id: uuid.UUID | None
     group_id: uuid.UUID | None
     queue_position: int | None = None
+    # change "mentioned": the colleagues a note just named (their sockets hear it).
+    mentioned: list[uuid.UUID] = msgspec.field(default_factory=list)
 
 
 class PresenceEvent(msgspec.Struct, frozen=True, tag="presence", kw_only=True):

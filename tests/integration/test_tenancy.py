@@ -162,14 +162,23 @@ async def test_agent_sees_own_and_group_work_but_not_other_groups_assigned_work(
     ids = await _ids(kefu, workspace, "visitor-a")
     tom = next(login for login in workspace.logins if login.email.startswith("tom@"))
     system = Actor(workspace_id=workspace.workspace_id, kind=SenderKind.system)
-    await assign(kefu, uuid.UUID(ids["conversation_id"]), system, assignee_id=tom.id)
+    conversation_id = uuid.UUID(ids["conversation_id"])
     lina = await login_headers(client, login_of(workspace, "lina"))
-    response = await client.get(f"/api/v1/conversations/{ids['conversation_id']}", headers=lina)
-    assert response.status_code == 404
     tom_headers = await login_headers(client, login_of(workspace, "tom"))
-    assert (
-        await client.get(f"/api/v1/conversations/{ids['conversation_id']}", headers=tom_headers)
-    ).status_code == 200
+    url = f"/api/v1/conversations/{ids['conversation_id']}"
+    # In Li Na's group (pre-sales) but served by Tom: her group view shows it.
+    await assign(kefu, conversation_id, system, assignee_id=tom.id)
+    assert (await client.get(url, headers=lina)).status_code == 200
+    # Moved to Tom's group (after-sales), not hers: she no longer sees it; he does.
+    await assign(
+        kefu,
+        conversation_id,
+        system,
+        assignee_id=tom.id,
+        group_id=workspace.groups["aftersales"],
+    )
+    assert (await client.get(url, headers=lina)).status_code == 404
+    assert (await client.get(url, headers=tom_headers)).status_code == 200
 
 
 async def test_knowledge_manager_cannot_read_conversations(

@@ -70,6 +70,9 @@ CASES = [
     ("没有收到退款", CONFIDENT, BotState(answered="a"), "answer", "a", 0),
     # two near-equal confident hits: the bot cannot tell, so it asks
     ("退款", [hit("a", 0.90), hit("b", 0.88)], BotState(), "offer", None, 0),
+    # above the threshold but not clearly ahead of the second (even a second below the
+    # threshold): "did you mean", not a guess
+    ("how long does it take", [hit("a", 0.80), hit("b", 0.70)], BotState(), "offer", None, 0),
 ]
 
 
@@ -145,3 +148,11 @@ def test_offer_is_numbered_so_a_digit_picks() -> None:
 )
 def test_language(text: str, conversation_language: str | None, expected: str) -> None:
     assert language_of(text, conversation_language) == expected
+
+
+def test_close_second_hit_turns_an_answer_into_did_you_mean_choices() -> None:
+    hits = [hit("refund-time", 0.80, "退款多久到账？"), hit("shipping-time", 0.70, "几天发货？")]
+    decision = decide("多久", hits, BotState())
+    assert decision.action == "offer"
+    assert [c.id for c in decision.choices] == ["refund-time", "shipping-time"]
+    assert render(decision, "en").startswith("Did you mean")

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kefu.knowledge.relevance import evaluate, load_cases, sample_documents
+from kefu.knowledge.bot import BotState, decide
+from kefu.knowledge.relevance import bot_rates, evaluate, load_cases, sample_documents
 from kefu.knowledge.search import text as tx
 from kefu.knowledge.search.base import SearchDocument, SearchFilters
 from kefu.knowledge.search.embedded import EmbeddedIndex, WorkspaceIndex, build
@@ -217,3 +218,29 @@ def test_highlight_escapes_everything_but_its_marks(text: str, matched: list[str
     out = tx.highlight(text, matched, width=30)
     without_marks = out.replace("<mark>", "").replace("</mark>", "")
     assert "<" not in without_marks and ">" not in without_marks
+
+
+def test_the_set_has_no_answer_queries_in_both_languages() -> None:
+    cases = load_cases()
+    for locale in ("zh-CN", "en"):
+        assert sum(1 for c in cases if c.locale == locale and not c.expected) >= 10
+
+
+def test_bot_answers_at_most_five_percent_of_the_set_wrongly(samples: WorkspaceIndex) -> None:
+    for rates in bot_rates(lambda q, f: samples.search(q, f, 5), load_cases()):
+        assert rates.false_answer_rate <= 0.05, rates.wrong
+        assert rates.no_answer_answered == 0.0, rates.wrong
+        # Confidence must not cost the answers: most right entries are answered or offered.
+        assert rates.answered_right + rates.offered_right >= 0.8, rates
+
+
+def test_how_long_does_shipping_take_never_gets_the_refund_time_answer(
+    samples: WorkspaceIndex,
+) -> None:
+    filters = SearchFilters(locale="en", status=("published",), visibility="public", kind="faq")
+    hits = samples.search("How long does shipping take?", filters, 5)
+    decision = decide("How long does shipping take?", hits, BotState())
+    assert decision.entry_id != "en-refund-time"
+    assert decision.action in ("answer", "offer")
+    shown = [decision.entry_id] if decision.action == "answer" else [c.id for c in decision.choices]
+    assert "en-shipping-time" in shown

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.context import Kefu
 from kefu.conversations.events import conversation_event, log_event, message_event, message_view
+from kefu.conversations.mentions import record_mentions
 from kefu.conversations.messages import add_message, next_message
 from kefu.conversations.queries import conversation_out, get_visible
 from kefu.conversations.schemas import ConversationOut
@@ -23,6 +24,7 @@ from kefu.db.retry import retrying
 from kefu.db.scope import one_in_workspace
 from kefu.db.tables import Contact, Conversation, Message, OutboxJob, User
 from kefu.errors import Conflict, Invalid
+from kefu.i18n import Text
 from kefu.model import (
     Attachment,
     ConversationStatus,
@@ -39,6 +41,14 @@ from kefu.routing import capacity
 from kefu.routing.loaders import require_group
 from kefu.routing.queue import serve_queue
 from kefu.routing.route import route
+
+_STATUS_ZH = {
+    ConversationStatus.bot: "机器人接待",
+    ConversationStatus.queued: "排队中",
+    ConversationStatus.open: "处理中",
+    ConversationStatus.pending: "待处理",
+    ConversationStatus.resolved: "已解决",
+}
 
 
 class Actor(msgspec.Struct, frozen=True, kw_only=True):
@@ -200,14 +210,17 @@ async def reply(
                 elif conversation.status == ConversationStatus.queued:
                     conversation.status = ConversationStatus.open
         else:
+            named = await record_mentions(session, conversation, message.id, body, actor.user_id)
             log_event(
                 session,
                 conversation,
                 "note",
                 actor.kind,
                 actor.user_id,
-                {"message_id": str(message.id)},
+                {"message_id": str(message.id), "mentioned": [str(u) for u in named]},
             )
+            if named:
+                events.append(conversation_event(conversation, "mentioned", mentioned=named))
         event = message_event(message, actor.name)
     kefu.events.publish(event)
     for extra in events:
@@ -233,7 +246,12 @@ async def change_status(
         now = utcnow()
         before = conversation.status
         if before == status:
-            raise Conflict(f"conversation is already {status}")
+            raise Conflict(
+                Text(
+                    en=f"The conversation is already {status}.",
+                    zh=f"会话已是「{_STATUS_ZH[status]}」状态。",
+                )
+            )
         conversation.status = status
         conversation.updated_at = now
         change = {
@@ -305,7 +323,9 @@ async def assign(
                 )
             )
             if agent is None:
-                raise Invalid(f"agent {assignee_id} is not in this workspace")
+                raise Invalid(
+                    Text(en="That agent is not in this workspace.", zh="该客服不在本工作区。")
+                )
         over: dict[str, object] = {}
         if assignee_id is not None and capacity.adds_load(conversation, assignee_id):
             over = await capacity.ensure_room(

@@ -55,6 +55,7 @@ class ConversationsController(Controller):
         label: str | None = None,
         q: str | None = None,
         contact: uuid.UUID | None = None,
+        mentioned: bool = False,
         cursor: str | None = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
     ) -> ConversationPage:
@@ -67,6 +68,7 @@ class ConversationsController(Controller):
             label=label,
             q=q,
             contact=contact,
+            mentioned=mentioned,
         )
         async with kefu.db.session() as session:
             items, next_cursor = await list_conversations(session, user, filters, cursor, limit)

@@ -59,9 +59,14 @@ def message_event(message: Message | NewMessage, sender_name: str | None) -> Mes
 
 
 def conversation_event(
-    conversation: Conversation, change: str, queue_position: int | None = None
+    conversation: Conversation,
+    change: str,
+    queue_position: int | None = None,
+    *,
+    mentioned: Sequence[uuid.UUID] = (),
 ) -> ConversationEvent:
     return ConversationEvent(
+        mentioned=list(mentioned),
         workspace_id=conversation.workspace_id,
         conversation_id=conversation.id,
         change=change,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -11,18 +12,21 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.conversations.events import message_view
+from kefu.conversations.mentions import mentioned
 from kefu.conversations.messages import sender_names
 from kefu.conversations.schemas import ContactBrief, ConversationOut
 from kefu.db.search import contains
 from kefu.db.tables import Contact, Conversation, GroupMember, Message
 from kefu.errors import Invalid, NotFound
+from kefu.i18n import Text
 from kefu.model import ChannelKind, ConversationStatus, MessageView, Role
 from kefu.people.auth import AuthUser
 
 
 def visible_to(user: AuthUser) -> sa.ColumnElement[bool]:
     """Admins and supervisors see the whole workspace; an agent sees what is assigned
-    to them and the unassigned work of their groups (or of no group)."""
+    to them, the work of their groups, unassigned work of no group, and conversations a
+    colleague mentioned them in."""
     in_workspace = Conversation.workspace_id == user.workspace_id
     if user.role in (Role.admin, Role.supervisor):
         return in_workspace
@@ -31,10 +35,11 @@ def visible_to(user: AuthUser) -> sa.ColumnElement[bool]:
         in_workspace,
         sa.or_(
             Conversation.assignee_id == user.id,
-            sa.and_(
-                Conversation.assignee_id.is_(None),
-                sa.or_(Conversation.group_id.is_(None), Conversation.group_id.in_(my_groups)),
-            ),
+            # Their groups' work, whoever serves it: the group view, and helping a colleague.
+            Conversation.group_id.in_(my_groups),
+            sa.and_(Conversation.assignee_id.is_(None), Conversation.group_id.is_(None)),
+            # A colleague asked for them with an @mention in a note.
+            mentioned(user.id),
         ),
     )
 
@@ -49,17 +54,34 @@ async def get_visible(
         query = query.with_for_update(of=Conversation)
     conversation = await session.scalar(query)
     if conversation is None:
-        raise NotFound(f"conversation {conversation_id} not found")
+        # No id in the words: agents read this in a toast (e.g. after a transfer).
+        raise NotFound(
+            Text(
+                en="This conversation is not available to you (it may have been transferred).",
+                zh="您无权查看此会话（可能已被转接）。",
+            )
+        )
     return conversation
 
 
-def encode_cursor(conversation_id: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(conversation_id.bytes).decode().rstrip("=")
+def last_activity() -> sa.ColumnElement[datetime]:
+    """When a conversation last saw a message (its creation if none): the list's order, so
+    a reopened conversation with a new message comes back to the top."""
+    return sa.func.coalesce(Conversation.last_message_at, Conversation.created_at)
 
 
-def decode_cursor(cursor: str) -> uuid.UUID:
+def encode_cursor(conversation: Conversation) -> str:
+    at = conversation.last_message_at or conversation.created_at
+    raw = f"{at.isoformat()}|{conversation.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
-        return uuid.UUID(bytes=base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, _, cid = raw.partition("|")
+        when = datetime.fromisoformat(at)
+        return (when if when.tzinfo else when.replace(tzinfo=UTC)), uuid.UUID(cid)
     except ValueError:
         raise Invalid("cursor is not one this API gave out") from None
 
@@ -73,6 +95,7 @@ class Filters(msgspec.Struct, frozen=True, kw_only=True):
     label: str | None = None
     q: str | None = None
     contact: uuid.UUID | None = None
+    mentioned: bool = False  # only conversations the user was @mentioned in
 
 
 async def list_conversations(
@@ -93,6 +116,8 @@ async def list_conversations(
             raise Invalid("assignee must be an agent id, 'me' or 'none'") from None
     if filters.group:
         query = query.where(Conversation.group_id == filters.group)
+    if filters.mentioned:
+        query = query.where(mentioned(user.id))
     if filters.inbox:
         query = query.where(Conversation.inbox_id == filters.inbox)
     if filters.channel:
@@ -112,16 +137,21 @@ async def list_conversations(
                 text_match,
             )
         )
+    activity = last_activity()
     if cursor:
-        query = query.where(Conversation.id < decode_cursor(cursor))
-    rows = (await session.execute(query.order_by(Conversation.id.desc()).limit(limit + 1))).all()
+        at, after_id = decode_cursor(cursor)
+        query = query.where(
+            sa.or_(activity < at, sa.and_(activity == at, Conversation.id < after_id))
+        )
+    query = query.order_by(activity.desc(), Conversation.id.desc()).limit(limit + 1)
+    rows = (await session.execute(query)).all()
     if filters.label:
         # Labels are a short JSON list; filtering in Python keeps one query for both engines.
         rows = [r for r in rows if filters.label in (r[0].labels or [])]
     page = rows[:limit]
     previews = await _previews(session, [c for c, _ in page])
     items = [conversation_out(c, contact, previews.get(c.id)) for c, contact in page]
-    next_cursor = encode_cursor(page[-1][0].id) if len(rows) > limit and page else None
+    next_cursor = encode_cursor(page[-1][0]) if len(rows) > limit and page else None
     return items, next_cursor
 
 

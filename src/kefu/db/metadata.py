@@ -20,6 +20,7 @@ DOMAIN_TABLES: tuple[str, ...] = (
     "kefu.mail.tables",
     "kefu.caching.tables",
     "kefu.ratelimit.tables",
+    "kefu.conversations.tables",
 )
 
 

@@ -31,8 +31,9 @@ class ClientFrame(msgspec.Struct, frozen=True, kw_only=True):
 
 class _Scope:
     """Which conversations an agent's socket may hear about. Admins and supervisors hear
-    all; agents hear their own and their groups' unassigned work, decided from the
-    conversation events and, for a conversation not seen yet, from the database."""
+    all; agents hear what `queries.visible_to` lets them see (their own, their groups',
+    where they were mentioned), decided from the conversation events and, for a
+    conversation not seen yet, from the database."""
 
     def __init__(self, kefu: Kefu, user: AuthUser) -> None:
         self.kefu = kefu
@@ -40,6 +41,7 @@ class _Scope:
         self.everything = user.role in (Role.admin, Role.supervisor)
         self.known: dict[uuid.UUID, bool] = {}
         self.groups: set[uuid.UUID] | None = None
+        self.mentioned: set[uuid.UUID] = set()
 
     async def allows(self, event: dict[str, Any]) -> bool:
         if self.everything or event.get("type") == "presence":
@@ -50,8 +52,14 @@ class _Scope:
             group = event.get("group_id")
             if self.groups is None:
                 self.groups = await self._my_groups()
-            visible = assignee == str(self.user.id) or (
-                assignee is None and (group is None or uuid.UUID(group) in self.groups)
+            me = str(self.user.id)
+            if me in event.get("mentioned", ()):
+                self.mentioned.add(conversation_id)
+            visible = (
+                assignee == me
+                or (group is not None and uuid.UUID(group) in self.groups)
+                or (assignee is None and group is None)
+                or conversation_id in self.mentioned
             )
             was_visible = self.known.get(conversation_id, False)
             self.known[conversation_id] = visible

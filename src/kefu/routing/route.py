@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -136,7 +137,14 @@ async def route(
     policies = await policies_of(session, workspace_id)
     policy = policies.get(group_id, acd.GroupPolicy())
     last_agent: tuple[uuid.UUID, datetime] | None = None
-    if policy.sticky_days > 0:
+    prev_agent, prev_at = previous
+    if prev_agent and prev_at and policy.sticky_days == 0:
+        # A conversation reopened within the reopen window (the customer wrote again
+        # right after a resolve) goes back to the agent who just helped, if they can take
+        # it: it is the same conversation, whatever the group says about new ones.
+        policy = msgspec.structs.replace(policy, sticky_days=1)
+        last_agent = (prev_agent, prev_at)
+    elif policy.sticky_days > 0:
         found = await last_agents(
             session,
             [conversation.contact_id],
@@ -144,7 +152,6 @@ async def route(
             exclude=[conversation.id],
         )
         last_agent = found.get(conversation.contact_id)
-        prev_agent, prev_at = previous
         since = now - timedelta(days=policy.sticky_days)
         if (
             prev_agent

@@ -273,6 +273,11 @@ export class Widget {
     return {
       message: (message: MessageView) => {
         this.renderMessage(message);
+        if (message.direction === "out" && this.view === "left") {
+          // Someone answered the message the visitor left: show the conversation live.
+          this.view = "chat";
+          this.chooseView();
+        }
         if (message.direction === "out") {
           if (this.isOpen && document.visibilityState === "visible") this.markRead();
           else {
@@ -544,7 +549,9 @@ export class Widget {
       if (message.direction === "in") this.setState(existing, state, false);
       return;
     }
-    const el = this.bubble(message.direction, message.sender_name, message.body, message.type, message.attachments, message.sender_kind === "bot");
+    // The bot's messages are stored without a sender name: after a reload they are still the assistant's.
+    const name = message.sender_name || (message.sender_kind === "bot" ? this.t.bot : null);
+    const el = this.bubble(message.direction, name, message.body, message.type, message.attachments, message.sender_kind === "bot");
     el.dataset.seq = String(message.seq);
     if (message.direction === "in") this.setState(el, state, false);
     this.rendered.set(message.id, el);
@@ -665,6 +672,7 @@ export class Widget {
     const t = this.t;
     let subtitle = "";
     if (conversation.status === "resolved") subtitle = t.resolved;
+    else if (this.view === "left") subtitle = ""; // the thanks says it all; no queue place for a left message
     else if (conversation.assignee_name) subtitle = fill(t.assigned, { name: conversation.assignee_name });
     else if (conversation.queue_position) {
       subtitle = conversation.estimated_wait_seconds

@@ -45,6 +45,9 @@ export interface Conversation {
   language?: string | null;
   attributes?: Record<string, unknown>;
   created_at?: string;
+  last_inbound_at?: string | null;
+  csat_score?: number | null;
+  csat_comment?: string | null;
 }
 
 export interface Attachment {

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { Conversation, QuickReply, contactName, get, post, qs } from "./api";
 import { refusedForCapacity } from "./capacity";
-import { t } from "./i18n";
+import { formatTime, t } from "./i18n";
 import { sendTyping } from "./live";
 import {
   agents,
@@ -37,6 +37,8 @@ export function fillVariables(body: string, c: Conversation): string {
   return body.replace(/\{\{\s*([\w.]+)\s*\}\}/g, (whole, k: string) => vars[k] ?? whole);
 }
 
+let directoryRead: Promise<void> | null = null;
+
 export function Composer({ conversation }: { conversation: Conversation }) {
   const text = composerText.value;
   const mode = composerMode.value;
@@ -67,13 +69,21 @@ export function Composer({ conversation }: { conversation: Conversation }) {
         setPopup(null);
       }
     } else if (word.startsWith("@") && mode === "note") {
-      if (!agents.value.length) await loadDirectory();
-      if (serial !== lookup.current) return;
       const q = word.slice(1).toLowerCase();
-      const items = agents.value
-        .filter((a) => a.name.toLowerCase().includes(q))
-        .slice(0, 8)
-        .map((a) => ({ id: a.id, name: a.name }));
+      const matching = () =>
+        agents.value
+          .filter((a) => a.id !== me.value?.id && a.name.toLowerCase().includes(q))
+          .slice(0, 8)
+          .map((a) => ({ id: a.id, name: a.name }));
+      // Colleagues added since the page loaded: read the directory when "@" starts a
+      // mention, and again when nobody matches.
+      if (word === "@" || !agents.value.length || !matching().length) {
+        directoryRead = loadDirectory().finally(() => (directoryRead = null));
+      }
+      // Keys typed while the directory is read wait for it, so "@Za" finds a newcomer.
+      if (directoryRead) await directoryRead;
+      if (serial !== lookup.current) return;
+      const items = matching();
       setPopup(items.length ? { kind: "mention", items, index: 0, start } : null);
     } else {
       setPopup(null);
@@ -185,6 +195,7 @@ export function Composer({ conversation }: { conversation: Conversation }) {
   const popupId = "composer-popup";
   return (
     <div class={`composer ${mode}`}>
+      {conversation.channel === "wechat" && <ReplyWindowLine conversation={conversation} />}
       <div class="tabs" role="tablist" aria-label={t("composer.mode")}>
         {(["reply", "note"] as const).map((m) => (
           <button
@@ -265,5 +276,31 @@ export function Composer({ conversation }: { conversation: Conversation }) {
         </button>
       </div>
     </div>
+  );
+}
+
+interface ReplyWindow {
+  left: number;
+  closes_at: string | null;
+}
+
+/** WeChat takes at most 5 replies within 48 h of the customer's last message: say how
+ *  many are left and until when, above the reply box, before the agent types in vain. */
+function ReplyWindowLine({ conversation }: { conversation: Conversation }) {
+  const [w, setW] = useState<ReplyWindow | null>(null);
+  useEffect(() => {
+    get<ReplyWindow>(`/api/v1/wechat/conversations/${conversation.id}/reply-window`)
+      .then(setW)
+      .catch(() => setW(null));
+  }, [conversation.id, conversation.last_seq]);
+  if (!w) return null;
+  return w.left > 0 && w.closes_at ? (
+    <p class="reply-window" role="status">
+      {t("handoffs.window", { left: w.left, until: formatTime(w.closes_at) })}
+    </p>
+  ) : (
+    <p class="reply-window closed" role="status">
+      {t("handoffs.window_closed")}
+    </p>
   );
 }

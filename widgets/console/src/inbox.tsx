@@ -1,11 +1,13 @@
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
-import { Conversation, Message, contactName, get, patch, qs } from "./api";
+import { Conversation, Message, contactName, get, patch, post, qs } from "./api";
 import { formatTime, t } from "./i18n";
+import { refusedForCapacity } from "./capacity";
 import { MessageItem } from "./messages";
 import { Composer } from "./composer";
 import { SidePanel } from "./panels";
 import { go, route } from "./router";
 import {
+  TimelineEvent,
   View,
   act,
   agentName,
@@ -15,14 +17,19 @@ import {
   counts,
   current,
   currentId,
+  events,
   filters,
   groupName,
   groups,
+  handedOff,
   inboxes,
   isSupervisor,
   label,
   listLoading,
   loadConversations,
+  loadCounts,
+  loadEvents,
+  markHandedOff,
   me,
   messages,
   nextCursor,
@@ -234,7 +241,28 @@ export function TransferDialog({ onClose }: { onClose: () => void }) {
     if (agentId) body.assignee_id = agentId;
     else if (groupId) body.group_id = groupId;
     else return;
-    await act("transfer", body, onClose);
+    const id = currentId.value;
+    if (!id) return;
+    const send = async (payload: Record<string, unknown>): Promise<void> => {
+      try {
+        const moved = await post<Conversation>(`/api/v1/conversations/${id}/transfer`, payload);
+        if (moved && currentId.value === id) current.value = moved;
+      } catch (err) {
+        // An agent at capacity: shown over the dialog, with "assign anyway" for supervisors.
+        const retry = () => send({ ...payload, override_capacity: true });
+        if (!refusedForCapacity(err, retry)) reportError(err);
+        return;
+      }
+      // It is the receiver's now: the pane turns read-only here instead of re-reading a
+      // conversation this agent may no longer see (that was the "not found" toast).
+      const to = agentId ? agentName(agentId) : groupName(groupId);
+      await loadEvents(true); // the transfer itself in the timeline, while it can still be read
+      markHandedOff(id, t("handoffs.transferred_to", { name: to }));
+      onClose();
+      void loadConversations();
+      void loadCounts();
+    };
+    await send(body);
   };
   return (
     <div class="backdrop" onClick={(e) => e.target === e.currentTarget && onClose()}>
@@ -466,6 +494,59 @@ function EarlierHistory({ c }: { c: Conversation }) {
   );
 }
 
+// Event types the timeline shows between the messages; the rest stays in the log.
+const SHOWN = new Set(["assigned", "transferred", "reopened", "resolved", "snoozed", "status", "rated"]);
+
+function timeline(msgs: Message[], evs: TimelineEvent[]): (Message | TimelineEvent)[] {
+  const shown = evs.filter((e) => SHOWN.has(e.type));
+  return [...msgs, ...shown].sort((a, b) => a.created_at.localeCompare(b.created_at));
+}
+
+function actorName(ev: TimelineEvent): string {
+  if (ev.actor_kind === "agent" && ev.actor_id) return agentName(ev.actor_id);
+  if (ev.actor_kind === "contact") return t("handoffs.ev.customer");
+  if (ev.actor_kind === "bot") return t("handoffs.ev.bot");
+  return t("handoffs.ev.system");
+}
+
+function eventText(ev: TimelineEvent): string {
+  const d = ev.data ?? {};
+  const str = (k: string) => (typeof d[k] === "string" ? (d[k] as string) : "");
+  const target = () =>
+    str("assignee_id") ? agentName(str("assignee_id")) : str("group_id") ? groupName(str("group_id")) : "";
+  switch (ev.type) {
+    case "assigned":
+      return str("assignee_id")
+        ? t("handoffs.ev.assigned", { name: agentName(str("assignee_id")) })
+        : t("handoffs.ev.unassigned");
+    case "transferred":
+      return t("handoffs.ev.transferred", { actor: actorName(ev), name: target() || t("handoffs.someone") });
+    case "reopened":
+      return ev.actor_kind === "contact" ? t("handoffs.ev.reopened_by_customer") : t("handoffs.ev.reopened");
+    case "resolved":
+      return t("handoffs.ev.resolved", { actor: actorName(ev) });
+    case "snoozed":
+      return t("handoffs.ev.snoozed", { actor: actorName(ev) });
+    case "rated":
+      return str("comment")
+        ? t("handoffs.ev.rated_comment", { score: String(d.score ?? ""), comment: str("comment") })
+        : t("handoffs.ev.rated", { score: String(d.score ?? "") });
+    default:
+      return t("handoffs.ev.status", { status: t(`status.${str("to") || "open"}`) });
+  }
+}
+
+function EventItem({ ev }: { ev: TimelineEvent }) {
+  const note = ev.type === "transferred" && typeof ev.data?.note === "string" ? (ev.data.note as string) : "";
+  return (
+    <li class={`msg event ev-${ev.type}`} data-event={ev.type}>
+      <span>{eventText(ev)}</span>
+      {note && <span class="ev-note"> · {t("handoffs.ev.transfer_note", { note })}</span>}{" "}
+      <time dateTime={ev.created_at}>{formatTime(ev.created_at)}</time>
+    </li>
+  );
+}
+
 function ConversationPane() {
   const c = current.value;
   const [transferOpen, setTransferOpen] = useState(false);
@@ -490,8 +571,9 @@ function ConversationPane() {
     );
   }
   const ty = typing.value;
+  const gone = handedOff.value?.id === c.id ? handedOff.value.text : null;
   return (
-    <section class="conversation" aria-labelledby="conv-title">
+    <section class={`conversation ${gone ? "read-only" : ""}`} aria-labelledby="conv-title">
       <header class="conv-head">
         <div>
           <h2 id="conv-title" tabIndex={-1} ref={headRef}>
@@ -507,20 +589,29 @@ function ConversationPane() {
             ))}
           </p>
         </div>
-        <Actions key={c.id} c={c} onTransfer={() => setTransferOpen(true)} />
+        {!gone && <Actions key={c.id} c={c} onTransfer={() => setTransferOpen(true)} />}
       </header>
+      {gone && (
+        <p class="handed-off" role="status">
+          {gone}
+        </p>
+      )}
       <ol class="timeline" ref={logRef} role="log" aria-label={t("conv.timeline")} aria-live="polite">
         <EarlierHistory key={c.id} c={c} />
-        {msgs.map((m) => (
-          <MessageItem key={m.seq} m={m} channel={c.channel} />
-        ))}
+        {timeline(msgs, events.value).map((item) =>
+          "seq" in item ? (
+            <MessageItem key={item.seq} m={item} channel={c.channel} />
+          ) : (
+            <EventItem key={item.id} ev={item} />
+          ),
+        )}
       </ol>
       {ty && ty.conversation_id === c.id && (
         <p class="typing muted small" role="status">
           {t("conv.typing", { name: ty.name })}
         </p>
       )}
-      <Composer conversation={c} />
+      {!gone && <Composer conversation={c} />}
       {transferOpen && <TransferDialog onClose={() => setTransferOpen(false)} />}
     </section>
   );

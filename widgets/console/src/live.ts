@@ -5,12 +5,16 @@ import { Message, Presence } from "./api";
 import { t } from "./i18n";
 import {
   addMention,
+  agentName,
   agents,
   boardTick,
+  current,
   currentId,
+  groupName,
   liveConnected,
   loadConversations,
   loadCounts,
+  markHandedOff,
   me,
   mergeMessages,
   messages,
@@ -30,6 +34,7 @@ type LiveEvent =
       status: string;
       assignee_id: string | null;
       group_id: string | null;
+      mentioned?: string[];
     }
   | { type: "presence"; user_id: string; presence: Presence }
   | {
@@ -98,7 +103,29 @@ function handle(ev: LiveEvent): void {
       break;
     }
     case "conversation": {
-      if (ev.conversation_id === currentId.value) void refreshCurrent();
+      const mine = me.value;
+      const isCurrent = ev.conversation_id === currentId.value;
+      if (mine && ev.change === "mentioned" && ev.mentioned?.includes(mine.id)) {
+        addMention(ev.conversation_id);
+        alertNewWork(t("new_work"));
+      }
+      const leftMe =
+        isCurrent &&
+        mine !== null &&
+        ev.change === "transferred" &&
+        current.value?.assignee_id === mine.id &&
+        ev.assignee_id !== mine.id;
+      if (leftMe) {
+        // Transferred away from me: say to whom and stop acting on it here.
+        const to = ev.assignee_id
+          ? agentName(ev.assignee_id)
+          : ev.group_id
+            ? groupName(ev.group_id)
+            : t("handoffs.someone");
+        const c = current.value;
+        if (c) current.value = { ...c, assignee_id: ev.assignee_id, group_id: ev.group_id, status: ev.status as typeof c.status };
+        markHandedOff(ev.conversation_id, t("handoffs.transferred_away", { name: to }));
+      } else if (isCurrent) void refreshCurrent();
       if (ev.status === "queued" && (ev.change === "created" || ev.change === "queued")) {
         alertNewWork(t("new_work"));
       }

@@ -132,6 +132,14 @@ interface PageView {
   seconds_on_page: number | null;
 }
 
+/** What the host site set with kefu('setAttributes', ...): stored on the conversation;
+ *  kefu's own bookkeeping keys (routing_*, the current page) are not the site's. */
+function siteAttributes(c: Conversation): [string, unknown][] {
+  return Object.entries(c.attributes ?? {}).filter(
+    ([k]) => !k.startsWith("routing_") && k !== "current_page",
+  );
+}
+
 function ContactPanel({ c }: { c: Conversation }) {
   const [contact, setContact] = useState<Contact | null>(null);
   const [draft, setDraft] = useState<Contact | null>(null);
@@ -212,6 +220,7 @@ function ContactPanel({ c }: { c: Conversation }) {
     }
   };
   const attrs = Object.entries(draft.attributes ?? {});
+  const siteAttrs = siteAttributes(c);
   const currentPage = pages.length ? pages[pages.length - 1].url : c.first_page ?? "";
   return (
     <div>
@@ -249,6 +258,29 @@ function ContactPanel({ c }: { c: Conversation }) {
         </div>
         <button type="submit">{t("action.save")}</button>
       </form>
+      <h3>{t("handoffs.site_attributes")}</h3>
+      {siteAttrs.length ? (
+        <dl class="attrs site-attrs">
+          {siteAttrs.map(([k, v]) => (
+            <>
+              <dt>{k}</dt>
+              <dd>{typeof v === "string" ? v : JSON.stringify(v)}</dd>
+            </>
+          ))}
+        </dl>
+      ) : (
+        <p class="muted small">{t("handoffs.site_attributes_none")}</p>
+      )}
+      <h3>{t("handoffs.csat")}</h3>
+      {c.csat_score != null ? (
+        <p class="small csat">
+          <span class="csat-score">{"★".repeat(c.csat_score)}{"☆".repeat(Math.max(0, 5 - c.csat_score))}</span>{" "}
+          {t("handoffs.csat_score", { score: c.csat_score })}
+          {c.csat_comment && <> · “{c.csat_comment}”</>}
+        </p>
+      ) : (
+        <p class="muted small">{t("handoffs.csat_none")}</p>
+      )}
       <h3>{t("contact.identities")}</h3>
       <ul class="plain small">
         {(contact.identities ?? []).map((i) => (

@@ -51,6 +51,18 @@ export const unread = signal<Record<string, number>>({});
 export const counts = signal<Partial<Record<View, number>>>({});
 
 export const currentId = signal<string | null>(null);
+/** The open conversation left this agent (transferred away, or no longer visible): the
+ *  pane stays on screen read-only with this text instead of failing on every action. */
+export const handedOff = signal<{ id: string; text: string } | null>(null);
+export interface TimelineEvent {
+  id: string;
+  type: string;
+  actor_kind: string;
+  actor_id: string | null;
+  data: Record<string, unknown>;
+  created_at: string;
+}
+export const events = signal<TimelineEvent[]>([]);
 export const current = signal<Conversation | null>(null);
 export const messages = signal<Message[]>([]);
 export const typing = signal<{ conversation_id: string; name: string } | null>(null);
@@ -89,19 +101,45 @@ export function notify(text: string, kind: "error" | "info" = "info"): void {
   toastTimer = window.setTimeout(() => (toast.value = null), kind === "error" ? 8000 : 3000);
 }
 
+const UUID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b\s*/gi;
+
 export function reportError(e: unknown): void {
-  const detail = e instanceof ApiError ? e.detail : e instanceof Error ? e.message : String(e);
+  const raw = e instanceof ApiError ? e.detail : e instanceof Error ? e.message : String(e);
+  // Internal ids mean nothing to an agent; the server's words (in their language) do.
+  const detail = raw.replace(UUID, "").replace(/\s{2,}/g, " ").trim();
   notify(t("error.generic", { detail }), "error");
+}
+
+function isGone(e: unknown): boolean {
+  return e instanceof ApiError && e.status === 404;
+}
+
+/** The open conversation is no longer ours to act on: keep it on screen, read-only. */
+export function markHandedOff(id: string, text: string): void {
+  if (currentId.value === id) handedOff.value = { id, text };
+}
+
+let directoryReread = 0;
+/** A colleague or group added after this page loaded: read the directory again (at
+ *  most every few seconds) and say "a colleague" meanwhile, never an id. */
+function rereadDirectory(): void {
+  if (Date.now() - directoryReread < 5000) return;
+  directoryReread = Date.now();
+  void loadDirectory();
 }
 
 export function agentName(id: string | null | undefined): string {
   if (!id) return "";
-  return agents.value.find((a) => a.id === id)?.name ?? id.slice(0, 8);
+  const name = agents.value.find((a) => a.id === id)?.name;
+  if (name === undefined) rereadDirectory();
+  return name ?? t("handoffs.someone");
 }
 
 export function groupName(id: string | null | undefined): string {
   if (!id) return "";
-  return groups.value.find((g) => g.id === id)?.name ?? id.slice(0, 8);
+  const name = groups.value.find((g) => g.id === id)?.name;
+  if (name === undefined) rereadDirectory();
+  return name ?? t("handoffs.someone");
 }
 
 export async function loadMe(): Promise<void> {
@@ -175,17 +213,14 @@ export async function loadConversations(more = false): Promise<void> {
     let items: Conversation[] = [];
     let next: string | null = null;
     if (v === "mentions") {
-      // Server side: conversations whose text has "@<my name>" (notes are searched too);
-      // plus mentions heard live in this browser that the search may not rank yet.
-      const name = me.value?.name ?? "";
-      const found = name
-        ? (
-            await get<{ items: Conversation[] }>(
-              "/api/v1/conversations" +
-                qs({ q: `@${name}`, channel: f.channel, status: f.status, label: f.label, inbox: f.inbox }),
-            )
-          ).items
-        : [];
+      // Conversations a colleague @mentioned me in (the server keeps them), plus mentions
+      // heard live in this browser a moment before the list is read again.
+      const found = (
+        await get<{ items: Conversation[] }>(
+          "/api/v1/conversations" +
+            qs({ mentioned: "true", channel: f.channel, status: f.status, label: f.label, inbox: f.inbox }),
+        )
+      ).items;
       const known = new Set(found.map((c) => c.id));
       const extra = await Promise.allSettled(
         mentions.value
@@ -235,7 +270,7 @@ export async function loadCounts(): Promise<void> {
     const [mine, queued, mentioned] = await Promise.all([
       one({ assignee: "me" }),
       one({ status: "queued" }),
-      one({ q: `@${m.name}` }),
+      one({ mentioned: "true" }),
     ]);
     counts.value = { mine, queued, mentions: Math.max(mentioned, mentions.value.length) };
   } catch {
@@ -246,6 +281,8 @@ export async function loadCounts(): Promise<void> {
 export async function openConversation(id: string | null): Promise<void> {
   currentId.value = id;
   typing.value = null;
+  handedOff.value = null;
+  events.value = [];
   if (!id) {
     current.value = null;
     messages.value = [];
@@ -264,29 +301,44 @@ export async function openConversation(id: string | null): Promise<void> {
     if (currentId.value !== id) return;
     current.value = conv;
     messages.value = page.items;
+    void loadEvents();
   } catch (e) {
     reportError(e);
   }
 }
 
+/** Assignment, transfer, reopen, rating and status changes, shown in the timeline. */
+export async function loadEvents(evenIfHandedOff = false): Promise<void> {
+  const id = currentId.value;
+  if (!id || (handedOff.value?.id === id && !evenIfHandedOff)) return;
+  try {
+    const page = await get<{ items: TimelineEvent[] }>(`/api/v1/conversations/${id}/events`);
+    if (currentId.value === id) events.value = page.items;
+  } catch {
+    // The timeline still shows the messages; an action's own error is reported there.
+  }
+}
+
 export async function refreshCurrent(): Promise<void> {
   const id = currentId.value;
-  if (!id) return;
+  if (!id || handedOff.value?.id === id) return;
   try {
     const conv = await get<Conversation>(`/api/v1/conversations/${id}`);
     if (currentId.value === id) {
       current.value = conv;
       upsertConversation(conv);
+      void loadEvents();
     }
   } catch (e) {
-    reportError(e);
+    if (isGone(e)) markHandedOff(id, t("handoffs.gone"));
+    else reportError(e);
   }
 }
 
 /** Read what we missed: every message with seq above the highest we hold. */
 export async function resyncMessages(): Promise<void> {
   const id = currentId.value;
-  if (!id) return;
+  if (!id || handedOff.value?.id === id) return;
   const last = messages.value.reduce((m, x) => Math.max(m, x.seq), 0);
   try {
     const page = await get<{ items: Message[] }>(
@@ -294,7 +346,8 @@ export async function resyncMessages(): Promise<void> {
     );
     if (currentId.value === id) mergeMessages(page.items);
   } catch (e) {
-    reportError(e);
+    if (isGone(e)) markHandedOff(id, t("handoffs.gone"));
+    else reportError(e);
   }
 }
 
