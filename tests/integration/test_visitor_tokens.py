@@ -74,8 +74,12 @@ async def test_blocking_a_visitor_revokes_their_tokens_and_refuses_new_sessions(
     visitor = await start(client, workspace)
     assert (await say(client, visitor, "你好")).status_code == 200
     agent = await login_headers(client, login_of(workspace, "lina"))
+    state = f"/api/v1/visitors/{visitor['visitor_id']}"
+    before = await client.get(state, headers=agent)
+    assert before.status_code == 200 and before.json()["blocked"] is False
     blocked = await client.post(f"/api/v1/visitors/{visitor['visitor_id']}/block", headers=agent)
     assert blocked.status_code == 200 and blocked.json()["blocked"] is True
+    assert (await client.get(state, headers=agent)).json()["blocked"] is True
 
     refused = await client.get("/api/v1/widget/messages", headers={**bearer(visitor), **ZH})
     assert refused.status_code == 403
@@ -91,12 +95,13 @@ async def test_blocking_a_visitor_revokes_their_tokens_and_refuses_new_sessions(
         f"/api/v1/visitors/{visitor['visitor_id']}/unblock", headers=agent
     )
     assert unblocked.status_code == 200 and unblocked.json()["blocked"] is False
+    assert (await client.get(state, headers=agent)).json()["blocked"] is False
     # The tokens issued before the block stay revoked.
     still = await client.get("/api/v1/widget/messages", headers=bearer(visitor))
     assert still.status_code == 401 and "revoked" in still.text
 
 
-async def test_visitors_of_another_workspace_cannot_be_blocked(
+async def test_visitors_of_another_workspace_cannot_be_blocked_or_seen(
     client: httpx.AsyncClient, workspace: Demo, other_workspace: Demo
 ) -> None:
     visitor = await start(client, other_workspace)
@@ -105,3 +110,6 @@ async def test_visitors_of_another_workspace_cannot_be_blocked(
     assert response.status_code == 404
     unknown = await client.post(f"/api/v1/visitors/{uuid.uuid4()}/block", headers=agent)
     assert unknown.status_code == 404
+    # Nor is their state shown.
+    seen = await client.get(f"/api/v1/visitors/{visitor['visitor_id']}", headers=agent)
+    assert seen.status_code == 404

@@ -16,6 +16,7 @@ from kefu.visitors.tables import WebVisitor
 
 VISITOR_IDENTITY = "web_visitor"
 EXTERNAL_IDENTITY = "external"
+_NO_SUCH_VISITOR = Text("No such visitor in this workspace.", "本工作区没有该访客。")
 
 
 def view_of(row: WebVisitor) -> Visitor:
@@ -178,6 +179,15 @@ async def set_attributes(kefu: Kefu, visitor_id: uuid.UUID, attributes: dict[str
         visitor.attributes = {**(visitor.attributes or {}), **attributes}
 
 
+async def in_workspace(kefu: Kefu, workspace_id: uuid.UUID, visitor_id: uuid.UUID) -> Visitor:
+    """The visitor (for the console's block state); 404 outside the workspace."""
+    async with kefu.db.session() as session:
+        row = await session.get(WebVisitor, visitor_id)
+    if row is None or row.workspace_id != workspace_id:
+        raise NotFound(_NO_SUCH_VISITOR)
+    return view_of(row)
+
+
 async def set_blocked(
     kefu: Kefu, workspace_id: uuid.UUID, visitor_id: uuid.UUID, *, blocked: bool
 ) -> Visitor:
@@ -187,7 +197,7 @@ async def set_blocked(
     async with kefu.db.transaction() as session:
         row = await session.get(WebVisitor, visitor_id)
         if row is None or row.workspace_id != workspace_id:
-            raise NotFound(Text("No such visitor in this workspace.", "本工作区没有该访客。"))
+            raise NotFound(_NO_SUCH_VISITOR)
         now = utcnow()
         if blocked:
             row.blocked_at = row.blocked_at or now
