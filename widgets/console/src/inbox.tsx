@@ -155,6 +155,12 @@ function preview(c: Conversation): string {
   return c.preview ?? c.last_message ?? "";
 }
 
+/** An e-mail conversation's subject (the intake stores it in `attributes.subject`). */
+function emailSubject(c: Conversation): string {
+  const subject = c.channel === "email" ? c.attributes?.subject : undefined;
+  return typeof subject === "string" ? subject.trim() : "";
+}
+
 function ConversationList() {
   const items = conversations.value;
   return (
@@ -192,7 +198,13 @@ function ConversationList() {
                     </span>
                   )}
                 </span>
-                {preview(c) && <span class="row3">{preview(c)}</span>}
+                {(emailSubject(c) || preview(c)) && (
+                  <span class="row3">
+                    {emailSubject(c) && <span class="subject">{emailSubject(c)}</span>}
+                    {emailSubject(c) && preview(c) && " · "}
+                    {preview(c)}
+                  </span>
+                )}
               </button>
             </li>
           );
@@ -579,6 +591,11 @@ function ConversationPane() {
           <h2 id="conv-title" tabIndex={-1} ref={headRef}>
             {contactName(c) || t("conv.visitor")}
           </h2>
+          {emailSubject(c) && (
+            <div class="conv-subject">
+              <span class="muted">{t("email.subject")}</span> {emailSubject(c)}
+            </div>
+          )}
           <p class="muted small">
             <span class={`chip ch-${c.channel}`}>{t(`channel.${c.channel}`)}</span>{" "}
             <span class={`chip st-${c.status}`}>{t(`status.${c.status}`)}</span>

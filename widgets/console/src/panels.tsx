@@ -4,7 +4,7 @@ import { ApiError, Contact, Conversation, get, patch, post, qs } from "./api";
 import { formatTime, t } from "./i18n";
 import { safeUrl } from "./messages";
 import { go } from "./router";
-import { composerMode, composerText, notify, reportError } from "./store";
+import { composerMode, composerText, isStaff, notify, reportError } from "./store";
 
 interface KbItem {
   id: string;
@@ -133,10 +133,70 @@ interface PageView {
 }
 
 /** What the host site set with kefu('setAttributes', ...): stored on the conversation;
- *  kefu's own bookkeeping keys (routing_*, the current page) are not the site's. */
+ *  kefu's own bookkeeping keys (routing_*, the current page, an e-mail's subject, shown
+ *  in the header) are not the site's. */
 function siteAttributes(c: Conversation): [string, unknown][] {
   return Object.entries(c.attributes ?? {}).filter(
-    ([k]) => !k.startsWith("routing_") && k !== "current_page",
+    ([k]) =>
+      !k.startsWith("routing_") && k !== "current_page" && !(c.channel === "email" && k === "subject"),
+  );
+}
+
+interface VisitorState {
+  visitor_id: string;
+  blocked: boolean;
+}
+
+/** The widget visitors behind a contact are its `web_visitor` identities (a contact who
+ *  wrote from two browsers has two). Staff may block each: its tokens stop working and
+ *  it gets no new chat session until unblocked. */
+function VisitorBlock({ ids }: { ids: string[] }) {
+  const [states, setStates] = useState<VisitorState[]>([]);
+  useEffect(() => {
+    let current = true;
+    Promise.all(ids.map((id) => get<VisitorState>(`/api/v1/visitors/${id}`)))
+      .then((r) => current && setStates(r))
+      .catch(reportError);
+    return () => {
+      current = false;
+    };
+  }, [ids.join(",")]);
+  const toggle = async (v: VisitorState) => {
+    if (!v.blocked && !window.confirm(t("visitor.block_confirm"))) return;
+    try {
+      const next = await post<VisitorState>(
+        `/api/v1/visitors/${v.visitor_id}/${v.blocked ? "unblock" : "block"}`,
+      );
+      setStates((all) => all.map((x) => (x.visitor_id === next.visitor_id ? next : x)));
+      notify(t(next.blocked ? "visitor.blocked_done" : "visitor.unblocked_done"));
+    } catch (e) {
+      reportError(e);
+    }
+  };
+  if (!states.length) return null;
+  return (
+    <section class="visitor-block" aria-labelledby="visitor-title">
+      <h3 id="visitor-title">{t("visitor.title")}</h3>
+      <ul class="plain small">
+        {states.map((v) => {
+          const which = t("visitor.which", { id: v.visitor_id.slice(0, 8) });
+          return (
+            <li class={v.blocked ? "blocked" : ""} data-visitor={v.visitor_id}>
+              {states.length > 1 && <span class="muted">{which} </span>}
+              {v.blocked && <span class="chip st-blocked">{t("visitor.blocked")}</span>}{" "}
+              <button
+                type="button"
+                class={v.blocked ? "" : "danger"}
+                aria-label={states.length > 1 ? `${t(v.blocked ? "visitor.unblock" : "visitor.block")}: ${which}` : undefined}
+                onClick={() => void toggle(v)}
+              >
+                {t(v.blocked ? "visitor.unblock" : "visitor.block")}
+              </button>
+            </li>
+          );
+        })}
+      </ul>
+    </section>
   );
 }
 
@@ -289,6 +349,11 @@ function ContactPanel({ c }: { c: Conversation }) {
           </li>
         ))}
       </ul>
+      {c.channel === "web" && isStaff.value && (
+        <VisitorBlock
+          ids={(contact.identities ?? []).filter((i) => i.kind === "web_visitor").map((i) => i.value)}
+        />
+      )}
       {currentPage && (
         <>
           <h3>{t("contact.current_page")}</h3>

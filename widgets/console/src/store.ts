@@ -81,6 +81,8 @@ export const isSupervisor = computed(
   () => me.value?.role === "admin" || me.value?.role === "supervisor",
 );
 export const isAdmin = computed(() => me.value?.role === "admin");
+// The roles the conversation APIs admit (the server's STAFF: admin, supervisor, agent).
+export const isStaff = computed(() => ["admin", "supervisor", "agent"].includes(me.value?.role ?? ""));
 // The knowledge studio (studio): editors of the knowledge base; a knowledge manager works there only.
 export const isKnowledgeOnly = computed(() => me.value?.role === "knowledge_manager");
 export const isKnowledgeEditor = computed(
