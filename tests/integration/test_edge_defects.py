@@ -57,6 +57,16 @@ async def test_nul_in_the_widget_inbox_key_is_400_naming_inbox(client: httpx.Asy
     assert fields_of(response) == ["inbox"]
 
 
+async def test_nul_in_a_webhook_path_is_400_before_the_rate_limit_stores_it(
+    client: httpx.AsyncClient,
+) -> None:
+    """The per-inbox webhook limit is a guard, which runs before the request-wide check:
+    on PostgreSQL its bucket key with a NUL was a 500."""
+    response = await client.post("/connectors/wechat/a%00b", content=b"<xml></xml>")
+    assert response.status_code == 400, response.text
+    assert fields_of(response) == ["inbox_id"]
+
+
 async def test_nul_in_the_login_email_is_a_4xx(client: httpx.AsyncClient, workspace: Demo) -> None:
     response = await client.post(
         "/api/v1/auth/login", json={"email": "admin\u0000@x", "password": "whatever"}
@@ -114,6 +124,11 @@ async def test_integers_past_int32_are_4xx(
         f"/api/v1/conversations/{conversation_id}/messages?after_seq=3000000000", headers=admin
     )
     assert after.status_code == 400, after.text
+    # An optional parameter keeps its bound too (it was a 500 once `| None` wrapped it).
+    before = await client.get(
+        f"/api/v1/conversations/{conversation_id}/messages?before_seq=3000000000", headers=admin
+    )
+    assert before.status_code == 400, before.text
     rule = await client.post(
         "/api/v1/routing/rules",
         json={

@@ -238,7 +238,9 @@ async def test_the_wechat_api_base_is_refused_when_internal(tmp_path: Any) -> No
     from kefu.app import build_kefu
     from kefu.connectors.wechat.connector import WeChatConnector
 
-    kefu = build_kefu(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/x.db"))
+    kefu = build_kefu(
+        Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/x.db", secret_key="test-" + "k" * 32)
+    )
     connector = kefu.connectors.get(ChannelKind.wechat)
     assert isinstance(connector, WeChatConnector)
     inbox = FakeInbox(

@@ -99,7 +99,7 @@ class ConversationsController(Controller):
         user: AuthUser,
         conversation_id: uuid.UUID,
         after_seq: Annotated[int, Parameter(ge=0, le=INT32_MAX)] = 0,
-        before_seq: Annotated[int, Parameter(ge=0, le=INT32_MAX)] | None = None,
+        before_seq: Annotated[int | None, Parameter(ge=0, le=INT32_MAX)] = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
     ) -> MessagePage:
         async with kefu.db.session() as session:
