@@ -320,7 +320,8 @@ def per_path_param(rule_name: str, param: str) -> Any:
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         kefu: Kefu = connection.app.state.kefu
-        value = str(connection.path_params.get(param, ""))[:64]
+        # A hostile path may carry NUL, which PostgreSQL refuses in the bucket's key.
+        value = str(connection.path_params.get(param, "")).replace("\x00", "")[:64]
         rule = getattr(kefu.rate_limits, rule_name)
         await check(kefu, (f"{rule_name}:{param}:{value}", rule))
 
