@@ -444,7 +444,11 @@ class PublicKnowledgeController(Controller):
     async def entry(self, kefu: Kefu, key: Query, entry_id: uuid.UUID) -> PublicEntryView:
         return await public.public_entry(kefu, key, entry_id)
 
-    @post("/{entry_id:uuid}/feedback", status_code=204)
+    @post(
+        "/{entry_id:uuid}/feedback",
+        status_code=204,
+        guards=[ratelimit.per_ip("article_feedback_per_ip")],
+    )
     async def feedback(self, kefu: Kefu, key: Query, entry_id: uuid.UUID, data: FeedbackIn) -> None:
         await public.public_feedback(kefu, key, entry_id, data)
 

@@ -254,3 +254,51 @@ async def test_agents_online_counts_only_those_who_serve_the_inbox(
     async with kefu.db.transaction() as session:
         await session.execute(sa.update(User).where(User.id == lina).values(presence="online"))
     assert await online() == 1
+
+
+@pytest.mark.engine_sensitive
+async def test_a_reply_client_id_is_idempotent_per_conversation_not_per_inbox(
+    kefu: Kefu, workspace: Demo
+) -> None:
+    admin = admin_of(workspace)
+    first, _ = await writes(kefu, workspace, "v-idem-a")
+    second, _ = await writes(kefu, workspace, "v-idem-b")
+
+    sent = await reply(kefu, first, admin, "to A", client_message_id="console-1")
+    again = await reply(kefu, first, admin, "to A", client_message_id="console-1")
+    assert again.id == sent.id  # a resend to the same conversation is the stored reply
+
+    other = await reply(kefu, second, admin, "to B", client_message_id="console-1")
+    assert other.id != sent.id and other.conversation_id == second and other.body == "to B"
+    async with kefu.db.session() as session:
+        rows = (
+            await session.execute(
+                sa.select(Message.conversation_id, Message.body).where(
+                    Message.client_message_id == "console-1"
+                )
+            )
+        ).all()
+    assert sorted((row.body, row.conversation_id) for row in rows) == [
+        ("to A", first),
+        ("to B", second),
+    ]
+
+
+@pytest.mark.engine_sensitive
+async def test_an_inbound_client_id_stays_unique_per_inbox_and_apart_from_replies(
+    kefu: Kefu, workspace: Demo
+) -> None:
+    admin = admin_of(workspace)
+    cid, _ = await writes(kefu, workspace, "v-idem-c")
+    await reply(kefu, cid, admin, "agent", client_message_id="shared-1")
+    inbound = Inbound(
+        inbox_id=workspace.inbox_id,
+        identity=Identity("web_visitor", "v-idem-c"),
+        client_message_id="shared-1",
+        body="customer",
+    )
+    stored = await ingest(kefu, inbound)
+    assert not stored.duplicate  # an agent's id does not swallow the customer's message
+    await change_status(kefu, cid, admin, ConversationStatus.resolved)
+    resent = await ingest(kefu, inbound)  # a resend after resolve opens nothing new
+    assert resent.duplicate and resent.message_id == stored.message_id

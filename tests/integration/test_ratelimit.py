@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
+import sqlalchemy as sa
 from redis.asyncio import Redis
 
 from kefu.connectors.signing import signed_headers
@@ -18,6 +19,9 @@ from kefu.context import Kefu
 from kefu.demo import Demo
 from kefu.inboxes.schemas import InboxCreate
 from kefu.inboxes.service import create_inbox
+from kefu.knowledge import entries
+from kefu.knowledge.schemas import EntryIn, EntryStatus
+from kefu.knowledge.tables import KnowledgeEntry
 from kefu.model import ChannelKind
 from kefu.ratelimit import DatabaseLimiter, RateLimits, RedisLimiter, Rule
 from kefu.settings import Settings
@@ -143,6 +147,50 @@ async def test_every_public_endpoint_is_limited(
     assert hooks == [202, 202, 202, 429], hooks
     # Per inbox: another inbox's sender is not held up.
     assert (await webhook(uuid.uuid4())).status_code == 404
+
+
+async def test_help_centre_search_and_article_feedback_are_limited(
+    client: httpx.AsyncClient, kefu: Kefu, workspace: Demo
+) -> None:
+    article = EntryIn(title="安全说明", key="safety", body="请手洗。", status=EntryStatus.published)
+    await entries.create_entry(kefu, workspace.workspace_id, article, None)
+    kefu.rate_limits = RateLimits(helpcenter_search_per_ip=TIGHT, article_feedback_per_ip=TIGHT)
+
+    searched = [
+        await client.get(
+            "/help/acme/search", params={"q": "退款"}, headers={"Accept-Language": lang}
+        )
+        for lang in ("en", "en", "en", "en", "zh-CN")
+    ]
+    assert [r.status_code for r in searched] == [200, 200, 200, 429, 429]
+    for refused, words in ((searched[3], "Too many requests"), (searched[4], "请求过于频繁")):
+        assert int(refused.headers["retry-after"]) >= 1
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert words in refused.json()["detail"], refused.json()
+
+    # One bucket per address for "was this helpful?", whether from the page or the widget.
+    async with kefu.db.session() as session:
+        entry_id = await session.scalar(
+            sa.select(KnowledgeEntry.id).where(
+                KnowledgeEntry.workspace_id == workspace.workspace_id,
+                KnowledgeEntry.key == "safety",
+            )
+        )
+
+    def from_page() -> Any:
+        return client.post("/help/acme/articles/safety/feedback", data={"helpful": "yes"})
+
+    def from_widget() -> Any:
+        return client.post(
+            f"/api/v1/widget/knowledge/{entry_id}/feedback",
+            params={"key": workspace.widget_key},
+            json={"helpful": True},
+        )
+
+    codes = [(await send()).status_code for send in (from_page, from_page, from_widget)]
+    assert codes == [303, 303, 204]
+    assert (await from_widget()).status_code == 429
+    assert (await from_page()).status_code == 429
 
 
 @pytest.fixture

@@ -50,6 +50,21 @@ async def test_openapi_schema_is_served(client: httpx.AsyncClient) -> None:
     assert "/api/v1/conversations" in schema["paths"]
 
 
+async def test_openapi_declares_busy_and_rate_limited_answers_with_retry_after(
+    client: httpx.AsyncClient,
+) -> None:
+    schema = (await client.get("/schema/openapi.json")).json()
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            if method not in ("get", "put", "post", "delete", "patch"):
+                continue
+            for code in ("429", "503"):
+                answer = operation["responses"].get(code)
+                assert answer is not None, f"{method} {path} does not declare {code}"
+                assert list(answer["content"]) == ["application/problem+json"]
+                assert answer["headers"]["Retry-After"]["schema"]["type"] == "integer"
+
+
 async def test_agents_list_colleagues_but_cannot_change_them(
     client: httpx.AsyncClient, workspace: Demo
 ) -> None:

@@ -18,8 +18,10 @@ import kefu.visitors.tables  # noqa: F401  (registers the visitor tables for cre
 from kefu.app import create_app
 from kefu.connectors.web import api as web_api
 from kefu.context import Kefu
-from kefu.db.tables import Contact, ContactIdentity, Inbox, Message
+from kefu.conversations.ingest import ingest
+from kefu.db.tables import Contact, ContactIdentity, Conversation, Inbox, Message
 from kefu.demo import Demo
+from kefu.model import Identity, Inbound
 from kefu.ratelimit import RateLimits, Rule
 from kefu.routing.tables import BusinessCalendar
 from tests.conftest import login_headers, login_of
@@ -429,6 +431,50 @@ async def test_page_views_are_stored_and_shown_to_agents(
     ]
     conversation = (await wc.get(f"/api/v1/conversations/{conversation_id}", headers=agent)).json()
     assert conversation["attributes"]["current_page"] == "https://shop.example/p/scarf"
+
+
+async def test_a_visitor_identity_that_is_not_a_widget_uuid_gives_a_trail_not_a_500(
+    wc: httpx.AsyncClient, kefu: Kefu, workspace: Demo
+) -> None:
+    agent = await login_headers(wc, login_of(workspace, "admin"))
+    # A contact the site (or the API) named with its own visitor id: no browser trail.
+    named = await ingest(
+        kefu,
+        Inbound(
+            inbox_id=workspace.inbox_id,
+            identity=Identity("web_visitor", "site-user-7"),
+            body="hello from the site",
+        ),
+    )
+    response = await wc.get(
+        f"/api/v1/conversations/{named.conversation_id}/page-views", headers=agent
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["items"] == []
+
+    # A widget visitor who is also known by such an id keeps the widget's trail.
+    session = await start(wc, workspace)
+    await wc.post(
+        "/api/v1/widget/pageviews",
+        json={"url": "https://shop.example/p/hat", "title": "Hat", "referrer": ""},
+        headers=bearer(session),
+    )
+    conversation_id = (await say(wc, session, "about this hat")).json()["conversation_id"]
+    async with kefu.db.transaction() as db:
+        contact_id = await db.scalar(
+            sa.select(Conversation.contact_id).where(Conversation.id == uuid.UUID(conversation_id))
+        )
+        db.add(
+            ContactIdentity(
+                workspace_id=workspace.workspace_id,
+                contact_id=contact_id,
+                kind="web_visitor",
+                value="site-user-8",
+            )
+        )
+    response = await wc.get(f"/api/v1/conversations/{conversation_id}/page-views", headers=agent)
+    assert response.status_code == 200, response.text
+    assert "https://shop.example/p/hat" in [v["url"] for v in response.json()["items"]]
 
 
 async def test_custom_attributes_travel_with_the_conversation(

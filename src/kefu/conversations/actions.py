@@ -146,7 +146,8 @@ async def reply(
         if client_message_id:
             existing = await session.scalar(
                 sa.select(Message).where(
-                    Message.inbox_id == conversation.inbox_id,
+                    Message.conversation_id == conversation.id,
+                    Message.direction.in_((Direction.outbound, Direction.note)),
                     Message.client_message_id == client_message_id,
                 )
             )

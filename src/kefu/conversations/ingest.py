@@ -39,7 +39,7 @@ from kefu.db.tables import (
     Message,
 )
 from kefu.errors import NotFound
-from kefu.model import ConversationStatus, Event, Inbound, SenderKind, utcnow
+from kefu.model import ConversationStatus, Direction, Event, Inbound, SenderKind, utcnow
 from kefu.routing.route import route
 
 __all__ = ["PENDING_ENTRY_POINT", "IngestResult", "UnknownInbox", "ingest"]
@@ -190,7 +190,13 @@ async def _find_duplicate(
     if inbound.channel_message_id:
         keys.append(Message.channel_message_id == inbound.channel_message_id)
     if inbound.client_message_id:
-        keys.append(Message.client_message_id == inbound.client_message_id)
+        # An agent's reply may carry the same client id: it is another author's send.
+        keys.append(
+            sa.and_(
+                Message.client_message_id == inbound.client_message_id,
+                Message.direction.in_((Direction.inbound, Direction.event)),
+            )
+        )
     if not keys:
         return None
     found = (

@@ -260,11 +260,34 @@ class Conversation(Base):
     updated_at: Mapped[datetime] = _created()
 
 
+INBOUND = "direction IN ('in', 'event')"
+REPLY = "direction IN ('out', 'note')"
+
+
 class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
         sa.UniqueConstraint("inbox_id", "channel_message_id"),
-        sa.UniqueConstraint("inbox_id", "client_message_id"),
+        # A client id names one send of one author: the customer's are the connector's,
+        # scoped by visitor, so a resend is one message across the inbox (even after the
+        # conversation it landed in was resolved); an agent's reply is idempotent within
+        # its conversation, so the console may reuse a client id in another one.
+        sa.Index(
+            "uq_messages_inbound_client_id",
+            "inbox_id",
+            "client_message_id",
+            unique=True,
+            sqlite_where=sa.text(INBOUND),
+            postgresql_where=sa.text(INBOUND),
+        ),
+        sa.Index(
+            "uq_messages_reply_client_id",
+            "conversation_id",
+            "client_message_id",
+            unique=True,
+            sqlite_where=sa.text(REPLY),
+            postgresql_where=sa.text(REPLY),
+        ),
         sa.UniqueConstraint("conversation_id", "seq"),
     )
     id: Mapped[uuid.UUID] = _id()

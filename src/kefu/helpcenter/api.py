@@ -12,6 +12,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from litestar.response import Redirect, Response
 
+from kefu import ratelimit
 from kefu.context import Kefu
 from kefu.errors import NotFound
 from kefu.helpcenter import pages, service
@@ -96,7 +97,11 @@ async def category(
     )
 
 
-@get("/help/{workspace:str}/search", include_in_schema=False)
+@get(
+    "/help/{workspace:str}/search",
+    include_in_schema=False,
+    guards=[ratelimit.per_ip("helpcenter_search_per_ip")],
+)
 async def search(
     kefu: Kefu,
     request: Request[Any, Any, Any],
@@ -137,7 +142,11 @@ class FeedbackForm(msgspec.Struct, kw_only=True):
     comment: Annotated[str, msgspec.Meta(max_length=2000)] = ""
 
 
-@post("/help/{workspace:str}/articles/{key:str}/feedback", include_in_schema=False)
+@post(
+    "/help/{workspace:str}/articles/{key:str}/feedback",
+    include_in_schema=False,
+    guards=[ratelimit.per_ip("article_feedback_per_ip")],
+)
 async def feedback(
     kefu: Kefu,
     request: Request[Any, Any, Any],

@@ -1,5 +1,6 @@
 """Token-bucket rate limits for the public (unauthenticated) endpoints: the widget's
-visitor API and socket, its knowledge search, and the channels' webhooks.
+visitor API and socket, its knowledge search and feedback, the help centre's search and
+feedback form, and the channels' webhooks.
 
 `Kefu.rate_limits` holds the rules (tests tighten them); `limiter_for(kefu)` the store,
 shared by every process of a deployment:
@@ -55,6 +56,9 @@ class RateLimits(msgspec.Struct, frozen=True, kw_only=True):
     page_view_per_visitor: Rule = Rule(burst=30, per_second=0.5)
     typing_per_visitor: Rule = Rule(burst=30, per_second=2.0)
     knowledge_search_per_ip: Rule = Rule(burst=30, per_second=1.0)
+    helpcenter_search_per_ip: Rule = Rule(burst=30, per_second=1.0)
+    # "Was this helpful?" writes a row: from the help centre page or the widget, one bucket.
+    article_feedback_per_ip: Rule = Rule(burst=10, per_second=0.1)
     # A channel provider sends for all of its users from a few addresses: count per inbox.
     webhook_per_inbox: Rule = Rule(burst=2000, per_second=200.0)
     # Every frame of one visitor socket, whatever it is (kept with the socket: a socket

@@ -48,6 +48,15 @@ async def page_left(kefu: Kefu, visitor_id: uuid.UUID, view_id: uuid.UUID, secon
         view.seconds_on_page = seconds
 
 
+def _widget_visitor(value: str) -> uuid.UUID | None:
+    """The widget names its visitors by UUID; a site or the API may name a contact's
+    `web_visitor` identity otherwise, and such an identity has no browser trail."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
 async def trail_for_agent(
     kefu: Kefu, user: AuthUser, conversation_id: uuid.UUID, limit: int = TRAIL_LIMIT
 ) -> list[PageViewOut]:
@@ -65,7 +74,7 @@ async def trail_for_agent(
                 )
             )
         ).all()
-        visitor_ids = [uuid.UUID(v) for v in values]
+        visitor_ids = [visitor for visitor in map(_widget_visitor, values) if visitor]
         if not visitor_ids:
             return []
         rows = (
