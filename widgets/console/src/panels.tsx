@@ -147,6 +147,9 @@ interface VisitorState {
   blocked: boolean;
 }
 
+// Only widget-issued visitor ids are UUIDs; a site or API may name a visitor otherwise.
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** The widget visitors behind a contact are its `web_visitor` identities (a contact who
  *  wrote from two browsers has two). Staff may block each: its tokens stop working and
  *  it gets no new chat session until unblocked. */
@@ -351,7 +354,7 @@ function ContactPanel({ c }: { c: Conversation }) {
       </ul>
       {c.channel === "web" && isStaff.value && (
         <VisitorBlock
-          ids={(contact.identities ?? []).filter((i) => i.kind === "web_visitor").map((i) => i.value)}
+          ids={(contact.identities ?? []).filter((i) => i.kind === "web_visitor" && UUID.test(i.value)).map((i) => i.value)}
         />
       )}
       {currentPage && (
