@@ -41,7 +41,7 @@ from kefu.reports.api import ROUTES as REPORT_ROUTES
 from kefu.routing.api import ROUTES as ROUTING_ROUTES
 from kefu.routing.timer import run_queue_timer
 from kefu.settings import Settings, load
-from kefu.validation import refuse_unstorable
+from kefu.validation import refuse_unstorable, refuse_unstorable_params
 from kefu.visitors.api import ROUTES as VISITOR_ROUTES
 
 log = logging.getLogger("kefu")
@@ -163,6 +163,7 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
         dependencies=deps.DEPENDENCIES,
         plugins=[kefu.events.plugin],
         middleware=[audit_middleware],
+        guards=[refuse_unstorable_params],
         before_request=refuse_unstorable,
         exception_handlers=problems.HANDLERS,
         lifespan=[lifespan],

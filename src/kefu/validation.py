@@ -19,6 +19,9 @@ from typing import Any, TypeVar
 
 import msgspec
 from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
+from litestar.handlers.base import BaseRouteHandler
 
 from kefu.errors import FieldError, KefuError
 from kefu.i18n import Text
@@ -142,13 +145,23 @@ def decode(body: bytes, type_: type[T]) -> T:
         raise KefuError(BAD_JSON) from None
 
 
-async def refuse_unstorable(request: Request[Any, Any, Any]) -> None:
-    """Litestar `before_request` hook: runs after routing, before the handler decodes
-    its arguments (the body read here is cached for it)."""
-    check_params(request.path_params)
-    for key, value in request.query_params.multi_items():
+async def refuse_unstorable_params(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    """App-level guard for HTTP requests: path and query parameters, checked before every
+    route's own guards (a rate limit's bucket key, a session lookup) can store or query
+    them."""
+    if connection.scope["type"] != ScopeType.HTTP:
+        return
+    check_params(connection.path_params)
+    for key, value in connection.query_params.multi_items():
         if not storable(key) or not storable(value):
             raise refuse(key)
+
+
+async def refuse_unstorable(request: Request[Any, Any, Any]) -> None:
+    """Litestar `before_request` hook: runs after routing and every guard, before the
+    handler decodes its body (read here once, and cached for it)."""
     if request.method in ("GET", "HEAD", "OPTIONS", "DELETE"):
         return
     if request.headers.get("content-type", "").split(";")[0].strip().lower() in _FORM:

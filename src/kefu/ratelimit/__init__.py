@@ -30,7 +30,6 @@ from redis.exceptions import RedisError
 from kefu.clientip import client_ip_of
 from kefu.errors import TooManyRequests
 from kefu.i18n import Text
-from kefu.validation import check_params
 
 if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
@@ -321,9 +320,6 @@ def per_path_param(rule_name: str, param: str) -> Any:
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         kefu: Kefu = connection.app.state.kefu
-        # Guards run before the request-wide check (kefu.validation), and the bucket's key
-        # is stored: refuse what the database cannot hold here too.
-        check_params({param: connection.path_params.get(param, "")})
         value = str(connection.path_params.get(param, ""))[:64]
         rule = getattr(kefu.rate_limits, rule_name)
         await check(kefu, (f"{rule_name}:{param}:{value}", rule))
