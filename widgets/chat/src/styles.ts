@@ -53,7 +53,8 @@ form.composer { display: flex; align-items: flex-end; gap: 6px; padding: 8px; bo
 .icon:hover { background: #f3f4f6; }
 .icon svg { width: 20px; height: 20px; fill: currentColor; }
 .send { height: 38px; padding: 0 14px; border-radius: 10px; border: 0; background: var(--kefu-brand); color: #fff; font-weight: 600; }
-.send:disabled { opacity: .5; cursor: default; }
+.send:disabled, .icon:disabled { opacity: .5; cursor: default; }
+.composer textarea:disabled { background: #f6f8fa; }
 .emoji { position: absolute; bottom: 54px; left: 8px; background: #fff; border: 1px solid #d0d7de; border-radius: 10px;
   padding: 6px; display: grid; grid-template-columns: repeat(8, 32px); gap: 2px; box-shadow: 0 6px 20px rgba(0,0,0,.15); }
 .emoji[hidden] { display: none; }

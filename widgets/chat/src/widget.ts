@@ -264,6 +264,7 @@ export class Widget {
       this.line = new Line(this.api, wsBase, `kefu:${this.options.inbox}`, this.lineEvents(), this.options.transport === "http");
     }
     for (const pending of this.line.pending) this.renderPending(pending.client_id, pending.body, pending.type);
+    for (const control of this.composerControls()) control.disabled = false;
     this.chooseView();
     this.line.start(session.conversation, session.messages);
     if (session.conversation) this.showConversation(session.conversation);
@@ -367,6 +368,9 @@ export class Widget {
       });
       emoji.append(b);
     }
+    // Disabled until the session and its connection exist: a message typed or sent
+    // before then would have nowhere to go (and a lost click looks like a sent one).
+    for (const control of [input, send, attach]) control.disabled = true;
     const composer = h("form", { class: "composer" }, emoji, emojiButton, attach, file, input, send);
     const body = h("div", { class: "sheet", hidden: true });
     const panel = h(
@@ -609,6 +613,11 @@ export class Widget {
     }
     state.textContent = text;
     state.classList.toggle("failed", failed);
+  }
+
+  private composerControls(): (HTMLTextAreaElement | HTMLButtonElement)[] {
+    const attach = this.els.composer.querySelectorAll<HTMLButtonElement>("button.icon")[1];
+    return [this.els.input, this.els.send, attach];
   }
 
   private submit(): void {
