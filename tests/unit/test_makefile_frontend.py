@@ -78,6 +78,14 @@ def test_a_new_console_source_file_rebuilds_the_console(built: Path) -> None:
     assert "widgets/chat" not in commands
 
 
+def test_a_changed_shared_source_rebuilds_both_widgets(built: Path) -> None:
+    _file(built / "widgets/shared/markdown.ts", NEW + 10)
+    commands = dry_run(built)
+    assert "cd widgets/chat && npm run build" in commands
+    assert "cd widgets/console && npm run build" in commands
+    assert "npm ci" not in commands
+
+
 def test_a_changed_lockfile_reinstalls_and_rebuilds(built: Path) -> None:
     os.utime(built / "widgets/console/package-lock.json", (NEW + 10, NEW + 10))
     commands = dry_run(built)

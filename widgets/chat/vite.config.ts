@@ -7,6 +7,8 @@ export default defineConfig({
   // ASCII output (\u escapes): a script tag inherits the host page's charset when the
   // server sends none, and a GBK or Latin-1 page would otherwise garble our Chinese strings.
   esbuild: { charset: "ascii" },
+  // widgets/shared/ has no node_modules of its own: its imports resolve from this package's.
+  resolve: { alias: { marked: fileURLToPath(new URL("./node_modules/marked", import.meta.url)) } },
   build: {
     lib: {
       entry: fileURLToPath(new URL("./src/main.ts", import.meta.url)),

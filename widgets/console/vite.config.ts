@@ -1,9 +1,12 @@
 import { defineConfig } from "vite";
+import { fileURLToPath } from "node:url";
 
 // Built into the Python package so `kefu serve` ships the console with no Node at run time.
 export default defineConfig({
   base: "/console/",
   esbuild: { jsx: "automatic", jsxImportSource: "preact" },
+  // widgets/shared/ has no node_modules of its own: its imports resolve from this package's.
+  resolve: { alias: { marked: fileURLToPath(new URL("./node_modules/marked", import.meta.url)) } },
   build: {
     outDir: "../../src/kefu/static/console",
     emptyOutDir: true,

@@ -1,7 +1,7 @@
 // Rendering of one timeline message. Customer content is only ever placed as text
 // nodes or attribute values that Preact escapes; URLs pass safeUrl() first, so a
 // `javascript:` link or an <img onerror> in a body shows as the characters it is.
-import { markdownHtml } from "./markdown";
+import { markdownHtml } from "../../shared/markdown";
 import { Attachment, Message } from "./api";
 import { formatTime, t } from "./i18n";
 

@@ -1,4 +1,4 @@
-import { markdownHtml } from "./markdown";
+import { markdownHtml } from "../../shared/markdown";
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, Contact, Conversation, get, patch, post, qs } from "./api";
 import { formatTime, t } from "./i18n";

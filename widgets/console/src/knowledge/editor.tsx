@@ -7,7 +7,7 @@ import { Attachment, del, get, patch, post } from "../api";
 import { formatTime, t } from "../i18n";
 import { go } from "../router";
 import { notify, reportError } from "../store";
-import { markdownHtml } from "../markdown";
+import { markdownHtml } from "../../../shared/markdown";
 import { asText, diffLines } from "./diff";
 import { BASE, CHANNELS, Entry, EntryIn, EntryStatus, Kind, LOCALES, Version, blankEntry, upload } from "./api";
 

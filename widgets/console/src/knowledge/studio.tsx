@@ -6,7 +6,7 @@ import { get, post, qs } from "../api";
 import { formatTime, locale, t } from "../i18n";
 import { route } from "../router";
 import { notify, reportError } from "../store";
-import { markdownHtml } from "../markdown";
+import { markdownHtml } from "../../../shared/markdown";
 import { EntryEditor } from "./editor";
 import {
   BASE,

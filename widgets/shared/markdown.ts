@@ -1,7 +1,9 @@
-// The one place the console turns Markdown (bot answers, the studio preview) into HTML: `marked`
-// (maintained, small; the widget uses the same library the same way)
-// with raw HTML off — an HTML block or tag someone typed is rendered as the text they typed —
-// and links / images limited to http(s), mailto, tel and relative URLs, opened in a new tab.
+// The one place kefu's browser code turns Markdown (bot answers, help articles, the studio
+// preview) into HTML, shared by the widget and the console: `marked` (maintained, ~12 KB
+// gzipped, where markdown-it would push the widget past its 40 KB budget) with raw HTML off —
+// an HTML block or tag someone typed is rendered as the text they typed — and links / images
+// limited to http(s), mailto, tel and relative URLs, opened in a new tab. Each package
+// resolves `marked` from its own node_modules (an alias in its vite.config.ts and tsconfig).
 import { Marked, type Tokens } from "marked";
 
 const escapes: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
