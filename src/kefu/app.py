@@ -39,6 +39,8 @@ from kefu.realtime.bus import EventBus, make_plugin
 from kefu.realtime.ws import agent_socket
 from kefu.reports.api import ROUTES as REPORT_ROUTES
 from kefu.routing.api import ROUTES as ROUTING_ROUTES
+from kefu.tickets.api import ROUTES as TICKET_ROUTES
+from kefu.tickets.sweep import run_sla_sweep
 from kefu.routing.timer import run_queue_timer
 from kefu.settings import Settings, load
 from kefu.validation import refuse_unstorable, refuse_unstorable_params
@@ -112,6 +114,8 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
             [
                 asyncio.create_task(run_dispatcher(kefu, stop)),
                 asyncio.create_task(run_queue_timer(kefu, stop, settings.queue_sweep_seconds)),
+                # tickets (issue 17): SLA breaches
+                asyncio.create_task(run_sla_sweep(kefu, stop, settings.ticket_sla_sweep_seconds)),
             ]
             if settings.run_dispatcher
             else []
@@ -152,6 +156,7 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
             *VISITOR_ROUTES,
             *DEMO_SITE_ROUTES,
             *HELP_CENTRE_ROUTES,
+            *TICKET_ROUTES,
             # The agent console, a single-page app built by `make` from widgets/console.
             create_static_files_router(
                 path="/console",

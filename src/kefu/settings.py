@@ -108,6 +108,8 @@ class Settings(msgspec.Struct, kw_only=True):
     # `make bench` creates and drops its own kefu_bench* databases through this admin
     # connection; the server's maintenance database, never another suite's.
     bench_admin_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
+    # tickets (issue 17): how often the SLA sweep looks for targets that fell due.
+    ticket_sla_sweep_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
 
     @property
     def is_sqlite(self) -> bool:

@@ -21,6 +21,8 @@ DOMAIN_TABLES: tuple[str, ...] = (
     "kefu.caching.tables",
     "kefu.ratelimit.tables",
     "kefu.conversations.tables",
+    # tickets (issue 17)
+    "kefu.tickets.tables",
 )
 
 

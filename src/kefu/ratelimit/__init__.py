@@ -58,6 +58,9 @@ class RateLimits(msgspec.Struct, frozen=True, kw_only=True):
     helpcenter_search_per_ip: Rule = Rule(burst=30, per_second=1.0)
     # "Was this helpful?" writes a row: from the help centre page or the widget, one bucket.
     article_feedback_per_ip: Rule = Rule(burst=10, per_second=0.1)
+    # tickets (issue 17): the customer's progress page /t/<token> and its reply box.
+    ticket_page_per_ip: Rule = Rule(burst=60, per_second=1.0)
+    ticket_reply_per_ip: Rule = Rule(burst=10, per_second=0.1)
     # A channel provider sends for all of its users from a few addresses: count per inbox.
     webhook_per_inbox: Rule = Rule(burst=2000, per_second=200.0)
     # Every frame of one visitor socket, whatever it is (kept with the socket: a socket
