@@ -257,9 +257,9 @@ def clocks(
         elif event.kind == "comment" and event.public:
             if event.author_kind == "agent":
                 for target in (Target.first_response, Target.next_response):
-                    answered = runs.get(target)
-                    if answered is not None:
-                        answered.end(at)
+                    replied = runs.get(target)
+                    if replied is not None:
+                        replied.end(at)
             elif event.author_kind == "customer":
                 first = runs.get(Target.first_response)
                 allowed = targets.of(Target.next_response)
