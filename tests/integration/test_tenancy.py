@@ -54,7 +54,13 @@ async def _other_domains(client: httpx.AsyncClient, headers: dict[str, str]) -> 
         json={"shortcut": "hi", "title": "secret-of-globex", "body": "hi", "scope": "team"},
         headers=headers,
     )
-    for response in (entry, rule, reply, calendar):
+    ticket = await client.post(
+        "/api/v1/tickets", json={"title": "secret-of-globex ticket"}, headers=headers
+    )
+    policy = await client.post(
+        "/api/v1/sla-policies", json={"name": "p", "resolution_s": 3600}, headers=headers
+    )
+    for response in (entry, rule, reply, calendar, ticket, policy):
         assert response.status_code == 201, response.text
     categories = (await client.get("/api/v1/knowledge/categories", headers=headers)).json()
     return {
@@ -63,6 +69,8 @@ async def _other_domains(client: httpx.AsyncClient, headers: dict[str, str]) -> 
         "entry_id": entry.json()["id"],
         "rule_id": rule.json()["id"],
         "reply_id": reply.json()["id"],
+        "ticket_id": ticket.json()["id"],
+        "policy_id": policy.json()["id"],
         "version": "1",
     }
 
@@ -103,6 +111,7 @@ async def test_every_api_route_with_another_workspaces_ids_answers_403_or_404(
         "/api/v1/knowledge/{entry_id:uuid}": {"title": "probe"},
         "/api/v1/knowledge/{entry_id:uuid}/feedback": {"helpful": True},
         "/api/v1/knowledge/{entry_id:uuid}/insertions": {},
+        "/api/v1/tickets/{ticket_id:uuid}": {"version": 1, "title": "probe"},
         "/api/v1/quick-replies/{reply_id:uuid}/render": {
             "conversation_id": mine["conversation_id"]
         },

@@ -194,6 +194,23 @@ AUDITED: dict[tuple[str, str], Audited] = {
     ("DELETE", "/api/v1/quick-replies/{reply_id}"): _a(
         "quick_reply.delete", "quick_reply", "Deleted a quick reply", "删除了快捷回复"
     ),
+    # tickets (issue 17)
+    ("POST", "/api/v1/tickets"): _a("ticket.create", "ticket", "Created a ticket", "创建了工单"),
+    ("POST", "/api/v1/conversations/{conversation_id}/ticket"): _a(
+        "ticket.create_from_conversation",
+        "conversation",
+        "Made a ticket of a conversation",
+        "将会话转为工单",
+    ),
+    ("PATCH", "/api/v1/tickets/{ticket_id}"): _a(
+        "ticket.update", "ticket", "Edited a ticket", "编辑了工单"
+    ),
+    ("POST", "/api/v1/sla-policies"): _a(
+        "sla_policy.create", "sla_policy", "Created an SLA policy", "创建了 SLA 策略"
+    ),
+    ("DELETE", "/api/v1/sla-policies/{policy_id}"): _a(
+        "sla_policy.delete", "sla_policy", "Deleted an SLA policy", "删除了 SLA 策略"
+    ),
 }
 
 _CONVERSATION_WORK = "conversation work: the conversation's event log records who did it"
@@ -214,6 +231,9 @@ NOT_AUDITED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/knowledge/{entry_id}/insertions"): "a usage count as agents insert answers",
     ("POST", "/api/v1/quick-replies/{reply_id}/render"): "a preview that changes nothing",
     ("POST", "/api/v1/knowledge/import/parse"): "reads an uploaded file, saves nothing",
+    ("POST", "/api/v1/tickets/{ticket_id}/comments"): (
+        "ticket work: the ticket's event log (ticket.comment) records who wrote it"
+    ),
 }
 
 # Routes not audited in general (see NOT_AUDITED) whose exceptional form is: an admin or

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import msgspec
 import sqlalchemy as sa
-from litestar import Controller, Request, Router, get, patch, post
+from litestar import Controller, Request, Router, delete, get, patch, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from litestar.response import Redirect, Response
@@ -17,13 +17,16 @@ from kefu import ratelimit
 from kefu.context import Kefu
 from kefu.db.tables import Contact
 from kefu.i18n import LOCALES, locale_of
-from kefu.model import utcnow
+from kefu.model import Role, utcnow
 from kefu.people.auth import STAFF, AuthUser, require_role
-from kefu.tickets import pages, progress, service
+from kefu.tickets import pages, policies, progress, service
 from kefu.tickets.schemas import (
     CommentCreate,
     CommentOut,
     FromConversation,
+    SlaPolicyIn,
+    SlaPolicyList,
+    SlaPolicyOut,
     TicketCreate,
     TicketOut,
     TicketPage,
@@ -91,6 +94,24 @@ class TicketsController(Controller):
         self, kefu: Kefu, user: AuthUser, ticket_id: uuid.UUID, data: CommentCreate
     ) -> CommentOut:
         return await service.add_comment(kefu, user, ticket_id, data)
+
+
+class SlaPoliciesController(Controller):
+    path = "/api/v1/sla-policies"
+    tags = ("tickets",)
+    guards = (require_role(Role.admin, Role.supervisor),)
+
+    @get("/")
+    async def list_policies(self, kefu: Kefu, user: AuthUser) -> SlaPolicyList:
+        return await policies.list_policies(kefu, user)
+
+    @post("/")
+    async def create_policy(self, kefu: Kefu, user: AuthUser, data: SlaPolicyIn) -> SlaPolicyOut:
+        return await policies.create(kefu, user, data)
+
+    @delete("/{policy_id:uuid}")
+    async def delete_policy(self, kefu: Kefu, user: AuthUser, policy_id: uuid.UUID) -> None:
+        await policies.delete(kefu, user, policy_id)
 
 
 # ---------------------------------------------------------------------------
@@ -182,5 +203,6 @@ async def progress_reply(
 
 ROUTES: list[Any] = [
     TicketsController,
+    SlaPoliciesController,
     Router(path="/", route_handlers=[progress_page, progress_reply], include_in_schema=False),
 ]

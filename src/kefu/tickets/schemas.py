@@ -128,3 +128,53 @@ class TicketOut(msgspec.Struct, frozen=True, kw_only=True):
 class TicketPage(msgspec.Struct, frozen=True):
     items: list[TicketOut]
     next: str | None
+
+
+Seconds = Annotated[int, msgspec.Meta(ge=60, le=INT32_MAX)]
+Channel = Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
+
+
+class SlaConditions(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """All that are given must hold; an empty list or a missing key matches every ticket."""
+
+    priority: Annotated[list[Priority], msgspec.Meta(max_length=4)] = msgspec.field(
+        default_factory=list
+    )
+    department_id: Annotated[list[uuid.UUID], msgspec.Meta(max_length=50)] = msgspec.field(
+        default_factory=list
+    )
+    channel: Annotated[list[Channel], msgspec.Meta(max_length=20)] = msgspec.field(
+        default_factory=list
+    )
+    category: Annotated[list[Category], msgspec.Meta(max_length=50)] = msgspec.field(
+        default_factory=list
+    )
+    vip_level_min: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = None
+
+
+class SlaPolicyIn(msgspec.Struct, frozen=True, kw_only=True):
+    name: Title
+    position: Annotated[int, msgspec.Meta(ge=-1000, le=1000)] = 0
+    conditions: SlaConditions = SlaConditions()
+    first_response_s: Seconds | None = None
+    next_response_s: Seconds | None = None
+    resolution_s: Seconds | None = None
+    calendar_id: uuid.UUID | None = None
+    raise_priority: bool = True
+
+
+class SlaPolicyOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    name: str
+    position: int
+    enabled: bool
+    conditions: SlaConditions
+    first_response_s: int | None
+    next_response_s: int | None
+    resolution_s: int | None
+    calendar_id: uuid.UUID | None
+    raise_priority: bool
+
+
+class SlaPolicyList(msgspec.Struct, frozen=True):
+    items: list[SlaPolicyOut]
