@@ -39,10 +39,10 @@ from kefu.realtime.bus import EventBus, make_plugin
 from kefu.realtime.ws import agent_socket
 from kefu.reports.api import ROUTES as REPORT_ROUTES
 from kefu.routing.api import ROUTES as ROUTING_ROUTES
-from kefu.tickets.api import ROUTES as TICKET_ROUTES
-from kefu.tickets.sweep import run_sla_sweep
 from kefu.routing.timer import run_queue_timer
 from kefu.settings import Settings, load
+from kefu.tickets.api import ROUTES as TICKET_ROUTES
+from kefu.tickets.sweep import run_sla_sweep
 from kefu.validation import refuse_unstorable, refuse_unstorable_params
 from kefu.visitors.api import ROUTES as VISITOR_ROUTES
 
