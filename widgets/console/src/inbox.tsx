@@ -1,4 +1,5 @@
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+import { CreateTicketButton } from "./tickets/button";
 import { Conversation, Message, contactName, get, patch, post, qs } from "./api";
 import { formatTime, t } from "./i18n";
 import { refusedForCapacity } from "./capacity";
@@ -606,6 +607,7 @@ function ConversationPane() {
             ))}
           </p>
         </div>
+        {!gone && <CreateTicketButton conversationId={c.id} />}
         {!gone && <Actions key={c.id} c={c} onTransfer={() => setTransferOpen(true)} />}
       </header>
       {gone && (

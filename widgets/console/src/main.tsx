@@ -9,6 +9,7 @@ import {
   isKnowledgeOnly,
   isKnowledgeEditor,
   isSupervisor,
+  isStaff,
   liveConnected,
   loadCounts,
   loadDirectory,
@@ -23,6 +24,7 @@ import { InboxScreen } from "./inbox";
 import { BoardScreen } from "./board";
 import { AdminScreen } from "./admin";
 import { KnowledgeScreen } from "./knowledge/studio";
+import { TicketsScreen } from "./tickets/screen";
 import { route } from "./router";
 import "./styles.css";
 
@@ -162,6 +164,7 @@ function TopBar() {
       <span class="brand">{t("app.name")}</span>
       <nav aria-label={t("nav.main")}>
         {!isKnowledgeOnly.value && link("/inbox", "nav.inbox")}
+        {isStaff.value && link("/tickets", "nav.tickets")}
         {isKnowledgeEditor.value && link("/knowledge", "nav.knowledge")}
         {isSupervisor.value && link("/board", "nav.board")}
         {isAdmin.value && link("/admin", "nav.admin")}
@@ -210,6 +213,7 @@ function Shell() {
   const r = route.value;
   let screen;
   if ((r.startsWith("/knowledge") || isKnowledgeOnly.value) && isKnowledgeEditor.value) screen = <KnowledgeScreen />;
+  else if (r.startsWith("/tickets") && isStaff.value) screen = <TicketsScreen />;
   else if (r.startsWith("/board") && isSupervisor.value) screen = <BoardScreen />;
   else if (r.startsWith("/admin") && isAdmin.value) screen = <AdminScreen />;
   else screen = <InboxScreen />;
