@@ -19,6 +19,8 @@ SUITES = (
     "bench.bench_knowledge",
     "bench.bench_email",
     "bench.bench_ratelimit",
+    # tickets (issue 17)
+    "bench.bench_tickets",
 )
 # KEFU_BENCH_SUITES=bench.bench_e2e,... runs only those.
 if os.environ.get("KEFU_BENCH_SUITES"):
