@@ -155,7 +155,7 @@ class SlaConditions(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tru
 class SlaPolicyIn(msgspec.Struct, frozen=True, kw_only=True):
     name: Title
     position: Annotated[int, msgspec.Meta(ge=-1000, le=1000)] = 0
-    conditions: SlaConditions = SlaConditions()
+    conditions: SlaConditions = msgspec.field(default_factory=SlaConditions)
     first_response_s: Seconds | None = None
     next_response_s: Seconds | None = None
     resolution_s: Seconds | None = None
