@@ -467,3 +467,36 @@ async def test_sla_policies_api(
     gone = await client.delete(f"/api/v1/sla-policies/{created.json()['id']}", headers=headers)
     assert gone.status_code == 204
     assert (await client.get("/api/v1/sla-policies", headers=headers)).json()["items"] == []
+
+
+async def test_public_comments_and_resolution_reach_the_customer_in_their_channel(
+    client: httpx.AsyncClient, kefu: Kefu, workspace: Demo
+) -> None:
+    conversation_id = await conversation_of(kefu, workspace, "where is my parcel")
+    headers = await admin(client, workspace)
+    made = await client.post(
+        f"/api/v1/conversations/{conversation_id}/ticket", json={"title": "Parcel"}, headers=headers
+    )
+    ticket = made.json()
+    url = f"/api/v1/tickets/{ticket['id']}"
+    await client.post(
+        f"{url}/comments", json={"body": "internal-only", "public": False}, headers=headers
+    )
+    await client.post(
+        f"{url}/comments", json={"body": "It left the depot", "public": True}, headers=headers
+    )
+    version = (await client.get(url, headers=headers)).json()["version"]
+    done = await client.patch(url, json={"version": version, "status": "resolved"}, headers=headers)
+    assert done.status_code == 200, done.text
+    async with kefu.db.session() as session:
+        sent = list(
+            await session.scalars(
+                sa.select(Message.body)
+                .where(Message.conversation_id == conversation_id, Message.direction == "out")
+                .order_by(Message.seq)
+            )
+        )
+    assert len(sent) == 3, sent
+    assert "It left the depot" in sent[1] and ticket["number"] in sent[1]
+    assert "Resolved" in sent[2] and ticket["number"] in sent[2]
+    assert not any("internal-only" in body for body in sent)

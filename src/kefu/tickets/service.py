@@ -46,6 +46,16 @@ log = logging.getLogger(__name__)
 
 PAGE = 50
 RECENT_CHANGES = 20
+COMMENTED = Text(
+    "Update on ticket #{number}: {body}\n{url}",
+    "工单 #{number} 有新进展：{body}\n{url}",
+)
+STATUS_TOLD = Text(
+    "Ticket #{number} is now: {status}. {url}",
+    "工单 #{number} 当前状态：{status}。{url}",
+)
+# Status changes the customer hears about (the others are the team's own business).
+TOLD_KINDS = frozenset({"pending_customer", "resolved", "closed"})
 TOLD = Text(
     "We have opened ticket #{number} for this. Follow its progress here: {url}",
     "我们已为此创建工单 #{number}，您可以在这里查看进度：{url}",
@@ -518,8 +528,18 @@ def _stale(ticket: Ticket, version: int) -> Conflict:
     )
 
 
-@retrying
 async def update(kefu: Kefu, user: AuthUser, ticket_id: uuid.UUID, data: TicketPatch) -> TicketOut:
+    """`_update`, then the customer hears of a status change that concerns them."""
+    out, notice = await _update(kefu, user, ticket_id, data)
+    if notice is not None:
+        await _tell(kefu, user, notice)
+    return out
+
+
+@retrying
+async def _update(
+    kefu: Kefu, user: AuthUser, ticket_id: uuid.UUID, data: TicketPatch
+) -> tuple[TicketOut, Notice | None]:
     """Apply the fields given, if `version` is still the ticket's (else a 409 naming what
     changed since: no lost update). The version check and the write are one UPDATE ...
     WHERE version = :read under the row lock, so two concurrent PATCHes of the same
@@ -593,14 +613,18 @@ async def update(kefu: Kefu, user: AuthUser, ticket_id: uuid.UUID, data: TicketP
                 **common,
             )
         if not changed:
-            return await _reload_out(kefu, session, ticket)
+            return await _reload_out(kefu, session, ticket), None
         if any(f not in ("status", "assignee_id", "department_id") for f in changed):
             # Edits of the other fields are history too (the contract's types do not
             # cover them; reports ignore this type).
             log_change(session, ticket, "ticket.updated", {"fields": changed}, at=now, **common)
         await _bump(session, ticket, version=data.version, fields=changed, actor=user.id, at=now)
         await sla.refresh(session, ticket, now)
-        return await _reload_out(kefu, session, ticket)
+        notice = None
+        if "status" in changed and ticket.status_kind in TOLD_KINDS:
+            client_id = f"status-{ticket.id.hex}-{ticket.version}"
+            notice = await _notice(kefu, session, ticket, STATUS_TOLD, client_id)
+        return await _reload_out(kefu, session, ticket), notice
 
 
 async def _bump(
@@ -641,6 +665,64 @@ async def _reload_out(kefu: Kefu, session: AsyncSession, ticket: Ticket) -> Tick
         )
     )
     return _out(kefu, ticket, await _conversation_ids(session, ticket.id), comments)
+
+
+# ---------------------------------------------------------------------------
+# telling the customer
+
+
+class Notice(msgspec.Struct, frozen=True, kw_only=True):
+    """What to tell the customer, read in the change's transaction, sent after commit."""
+
+    conversation_id: uuid.UUID
+    text: Text
+    number: str
+    url: str
+    locale: str
+    client_id: str
+    status: str | None = None
+
+
+async def _notice(
+    kefu: Kefu, session: AsyncSession, ticket: Ticket, text: Text, client_id: str
+) -> Notice | None:
+    conversation_id = await _first_conversation(session, ticket.id)
+    if conversation_id is None:
+        return None
+    language = None
+    if ticket.contact_id is not None:
+        language = await session.scalar(
+            sa.select(Contact.language).where(Contact.id == ticket.contact_id)
+        )
+    return Notice(
+        conversation_id=conversation_id,
+        text=text,
+        number=ticket.number,
+        url=progress.url(kefu.settings, ticket),
+        locale="zh-CN" if (language or "").lower().startswith("zh") else "en",
+        client_id=client_id,
+        status=ticket.status_kind,
+    )
+
+
+async def _tell(kefu: Kefu, user: AuthUser, notice: Notice, *, body: str = "") -> None:
+    from kefu.tickets.pages import KINDS
+
+    status = KINDS[notice.status].render(notice.locale) if notice.status in KINDS else ""
+    text = notice.text.render(notice.locale).format(
+        number=notice.number, url=notice.url, body=body, status=status
+    )
+    try:
+        await actions.reply(
+            kefu,
+            notice.conversation_id,
+            actions.actor_of(user),
+            text[:20000],
+            client_message_id=f"ticket-{notice.client_id}"[:64],
+        )
+    except KefuError as exc:
+        # The change stands; the customer still sees it on the progress page.
+        log.warning("ticket %s: customer not told: %s", notice.number, exc.detail)
 
 
 # ---------------------------------------------------------------------------
@@ -728,25 +810,40 @@ async def add_comment_locked(
     return comment
 
 
-@retrying
 async def add_comment(
     kefu: Kefu, user: AuthUser, ticket_id: uuid.UUID, data: CommentCreate
 ) -> CommentOut:
-    if not data.body.strip():
-        raise Invalid("empty comment", errors=[FieldError("body", Text("empty", "内容为空"))])
-    async with kefu.db.transaction() as session:
-        ticket = await _load(session, user, ticket_id, lock=True)
-        comment = await add_comment_locked(
-            session,
-            ticket,
-            body=data.body,
-            public=data.public,
-            author_kind="agent",
-            author_id=user.id,
-            author_name=user.name,
-            now=utcnow(),
-        )
-        return comment_out(comment)
+    """An agent's comment; a public one also reaches the customer in the linked
+    conversation's channel (the ordinary reply path)."""
+
+    @retrying
+    async def work() -> tuple[CommentOut, Notice | None]:
+        async with kefu.db.transaction() as session:
+            # Seen first, then validated: another workspace's id is a 404 whatever the body.
+            ticket = await _load(session, user, ticket_id, lock=True)
+            if not data.body.strip():
+                raise Invalid(
+                    "empty comment", errors=[FieldError("body", Text("empty", "内容为空"))]
+                )
+            comment = await add_comment_locked(
+                session,
+                ticket,
+                body=data.body,
+                public=data.public,
+                author_kind="agent",
+                author_id=user.id,
+                author_name=user.name,
+                now=utcnow(),
+            )
+            notice = None
+            if data.public:
+                notice = await _notice(kefu, session, ticket, COMMENTED, f"comment-{comment.id}")
+            return comment_out(comment), notice
+
+    out, notice = await work()
+    if notice is not None:
+        await _tell(kefu, user, notice, body=data.body)
+    return out
 
 
 @retrying
