@@ -104,6 +104,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("progress_nonce", sa.String(length=32), nullable=False),
+        sa.Column("csat_score", sa.Integer(), nullable=True),
         sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),

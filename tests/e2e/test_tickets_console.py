@@ -1,6 +1,7 @@
 """Tickets in the console (issue 17), in headless Chromium, zh-CN and en: a widget
 conversation becomes a ticket in one click, the agent comments publicly, the customer
-sees it on the progress page, the ticket is resolved and the page says so.
+sees it on the progress page, the ticket is resolved, the page says so and the customer
+rates it.
 Screenshots under /tmp/shots/tickets/."""
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ W = {
         "nav": "Tickets",
         "public": "public",
         "left": "left",
+        "rate": "Rate",
     },
     "zh-CN": {
         "create": "创建工单",
@@ -47,6 +49,7 @@ W = {
         "nav": "工单",
         "public": "公开",
         "left": "剩余",
+        "rate": "提交评价",
     },
 }
 
@@ -124,6 +127,10 @@ def test_conversation_to_ticket_to_progress_page_to_resolved(
     customer.reload()
     expect(customer.locator(".badge")).to_have_text(w["resolved"])
     customer.screenshot(path=str(SHOTS / f"progress-resolved-{locale}.png"), full_page=True)
+    customer.locator('input[name="score"][value="5"]').check()
+    customer.get_by_role("button", name=w["rate"], exact=True).click()
+    expect(customer.locator(".rated")).to_contain_text("5")
+    customer.screenshot(path=str(SHOTS / f"progress-rated-{locale}.png"), full_page=True)
 
     page.get_by_role("link", name=w["nav"], exact=True).click()
     page.get_by_role("button", name=w["all"], exact=True).click()

@@ -500,3 +500,28 @@ async def test_public_comments_and_resolution_reach_the_customer_in_their_channe
     assert "It left the depot" in sent[1] and ticket["number"] in sent[1]
     assert "Resolved" in sent[2] and ticket["number"] in sent[2]
     assert not any("internal-only" in body for body in sent)
+
+
+async def test_the_customer_rates_a_resolved_ticket_once(
+    client: httpx.AsyncClient, kefu: Kefu, workspace: Demo
+) -> None:
+    headers = await admin(client, workspace)
+    ticket = await new_ticket(client, headers)
+    path = "/t/" + ticket["progress_url"].rsplit("/t/", 1)[1]
+    # Not resolved yet: no rating form, and a posted rating is not taken.
+    assert 'name="score"' not in (await client.get(path)).text
+    assert (await client.post(path + "/rate", data={"score": "5"})).status_code == 303
+    assert await events(kefu, "ticket.rated") == []
+    await client.patch(
+        f"/api/v1/tickets/{ticket['id']}",
+        json={"version": 1, "status": "resolved"},
+        headers=headers,
+    )
+    assert 'name="score"' in (await client.get(path + "?lang=en")).text
+    for bad in ("0", "6", "x"):
+        assert (await client.post(path + "/rate", data={"score": bad})).status_code == 400
+    assert (await client.post(path + "/rate", data={"score": "4"})).status_code == 303
+    assert (await client.post(path + "/rate", data={"score": "1"})).status_code == 303
+    [rated] = await events(kefu, "ticket.rated")
+    assert rated.data == {"ticket_id": ticket["id"], "number": ticket["number"], "score": 4}
+    assert "4 of 5" in (await client.get(path + "?lang=en")).text

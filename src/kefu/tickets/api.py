@@ -201,8 +201,37 @@ async def progress_reply(
     return Redirect(f"/t/{token}{suffix}", status_code=303)
 
 
+class RateForm(msgspec.Struct, kw_only=True):
+    score: Annotated[int, msgspec.Meta(ge=1, le=5)]
+
+
+@post(
+    "/t/{token:str}/rate",
+    include_in_schema=False,
+    guards=[ratelimit.per_ip("ticket_reply_per_ip")],
+)
+async def progress_rate(
+    kefu: Kefu,
+    request: Request[Any, Any, Any],
+    token: Token,
+    data: Annotated[RateForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    lang: Lang = None,
+) -> Response[str] | Redirect:
+    """A plain form post: the customer's 1..5 rating once the ticket is resolved."""
+    ticket = await _ticket_of(kefu, token)
+    if ticket is None:
+        return _html(pages.not_found(await _locale(kefu, request, None, lang)), 404)
+    await service.rate(kefu, ticket.id, data.score, utcnow())
+    suffix = f"?lang={lang}" if lang in LOCALES else ""
+    return Redirect(f"/t/{token}{suffix}", status_code=303)
+
+
 ROUTES: list[Any] = [
     TicketsController,
     SlaPoliciesController,
-    Router(path="/", route_handlers=[progress_page, progress_reply], include_in_schema=False),
+    Router(
+        path="/",
+        route_handlers=[progress_page, progress_reply, progress_rate],
+        include_in_schema=False,
+    ),
 ]

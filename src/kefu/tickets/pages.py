@@ -24,6 +24,11 @@ W = {
     "you": Text("You", "您"),
     "team": Text("Support team", "客服团队"),
     "opened": Text("Ticket opened", "工单已创建"),
+    "rate": Text("How did we do?", "您对本次服务满意吗？"),
+    "rate_send": Text("Rate", "提交评价"),
+    "rated": Text(
+        "Thank you for rating us {score} of 5.", "感谢您的评价：{score} 分（满分 5 分）。"
+    ),
     "not_found": Text("This link is not valid.", "此链接无效。"),
 }
 KINDS = {
@@ -47,6 +52,7 @@ border-radius:999px;background:#e8f3ff;color:#1456f0;font-size:.9rem}
 ol{margin:0;padding-left:20px}li{margin:4px 0}time{color:#8f959e;font-size:.85rem}
 .c{border-top:1px solid #eff0f1;padding:10px 0}.c:first-of-type{border-top:0}
 .who{font-weight:600}.body{white-space:pre-wrap;margin-top:4px}
+fieldset{border:0;padding:0;margin:0}
 textarea{width:100%;box-sizing:border-box;min-height:90px;padding:8px;font:inherit;
 border:1px solid #d0d3d6;border-radius:6px}
 button{margin-top:8px;padding:8px 20px;border:0;border-radius:6px;background:#1456f0;
@@ -99,11 +105,27 @@ def progress_page(ticket: Ticket, comments: list[TicketComment], token: str, loc
             f'<div class="body">{escape(c.body)}</div></div>'
         )
     lang = "zh-CN" if locale.startswith("zh") else "en"
+    rating = ""
+    if ticket.csat_score:
+        thanks = W["rated"].format(score=str(ticket.csat_score)).render(locale)
+        rating = f'<section><p class="rated">{escape(thanks)}</p></section>'
+    elif ticket.status_kind in ("resolved", "closed"):
+        stars = "".join(
+            f'<label><input type="radio" name="score" value="{n}" required> {n}</label> '
+            for n in range(1, 6)
+        )
+        rating = (
+            f"<section><h2>{_t('rate', locale)}</h2>"
+            f'<form method="post" action="/t/{escape(token)}/rate?lang={lang}">'
+            f'<fieldset aria-label="{_t("rate", locale)}">{stars}</fieldset>'
+            f'<button type="submit">{_t("rate_send", locale)}</button></form></section>'
+        )
     body = (
         f'<h1>{title}</h1><p class="sub">{escape(ticket.title)}</p>'
         f"<section><h2>{_t('status', locale)}</h2>"
         f'<span class="badge" data-status="{escape(ticket.status_kind)}">'
         f"{escape(kind)}</span></section>"
+        f"{rating}"
         f"<section><h2>{_t('history', locale)}</h2><ol>{''.join(history)}</ol></section>"
         f"<section><h2>{_t('comments', locale)}</h2>"
         f"{''.join(shown) or '<p>' + _t('none', locale) + '</p>'}</section>"

@@ -863,3 +863,28 @@ async def customer_comment(kefu: Kefu, ticket_id: uuid.UUID, body: str, now: dat
             author_name=None,
             now=now,
         )
+
+
+@retrying
+async def rate(kefu: Kefu, ticket_id: uuid.UUID, score: int, now: datetime) -> bool:
+    """The customer's rating of a resolved (or closed) ticket, once: `ticket.rated`.
+    Answers whether it was taken (False: not resolved yet, or rated already)."""
+    async with kefu.db.transaction() as session:
+        ticket = await session.get(Ticket, ticket_id, with_for_update=not kefu.db.is_sqlite)
+        if ticket is None or ticket.status_kind not in DONE_KINDS or ticket.csat_score:
+            return False
+        ticket.csat_score = score
+        log_change(
+            session,
+            ticket,
+            "ticket.rated",
+            {"score": score},
+            actor_kind="customer",
+            actor_id=None,
+            conversation_id=await _first_conversation(session, ticket.id),
+            at=now,
+        )
+        await _bump(
+            session, ticket, version=ticket.version, fields=["csat_score"], actor=None, at=now
+        )
+        return True

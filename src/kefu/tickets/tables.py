@@ -103,6 +103,8 @@ class Ticket(Base):
     recent_changes: Mapped[list[Any]] = mapped_column(default=list)
     # Rotated to revoke every progress link handed out so far.
     progress_nonce: Mapped[str] = mapped_column(sa.String(32))
+    # The customer's rating (1..5) from the progress page once resolved (ticket.rated).
+    csat_score: Mapped[int | None]
     resolved_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
