@@ -19,7 +19,6 @@ from kefu.conversations.ingest import ingest
 from kefu.db.tables import ConversationEventRow, Message
 from kefu.demo import Demo
 from kefu.model import Identity, Inbound, utcnow
-from kefu.tickets import progress
 from kefu.tickets.sweep import sweep_once
 from kefu.tickets.tables import SlaPolicy, Ticket, TicketComment
 from tests.conftest import login_headers, login_of
@@ -265,11 +264,13 @@ async def test_a_wrong_or_revoked_progress_token_is_a_404_revealing_nothing(
         assert response.status_code == 404, bad
         assert "secret title" not in response.text and ticket["number"] not in response.text
     assert (await client.post(f"/t/{forged}/reply", data={"body": "hi"})).status_code == 404
-    async with kefu.db.transaction() as session:
-        row = await session.get(Ticket, uuid.UUID(ticket["id"]))
-        assert row is not None
-        row.progress_nonce = progress.new_nonce()  # revoke every link handed out
+    headers = await admin(client, workspace)
+    revoked = await client.post(f"/api/v1/tickets/{ticket['id']}/progress-link", headers=headers)
+    assert revoked.status_code == 201, revoked.text
+    fresh = revoked.json()["progress_url"].rsplit("/t/", 1)[1]
+    assert fresh != token
     assert (await client.get(f"/t/{token}")).status_code == 404
+    assert (await client.get(f"/t/{fresh}")).status_code == 200
 
 
 async def test_list_filters_and_cursor(client: httpx.AsyncClient, workspace: Demo) -> None:

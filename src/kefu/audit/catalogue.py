@@ -205,6 +205,12 @@ AUDITED: dict[tuple[str, str], Audited] = {
     ("PATCH", "/api/v1/tickets/{ticket_id}"): _a(
         "ticket.update", "ticket", "Edited a ticket", "编辑了工单"
     ),
+    ("POST", "/api/v1/tickets/{ticket_id}/progress-link"): _a(
+        "ticket.revoke_link",
+        "ticket",
+        "Revoked a ticket's progress links",
+        "撤销了工单的进度链接",
+    ),
     ("POST", "/api/v1/sla-policies"): _a(
         "sla_policy.create", "sla_policy", "Created an SLA policy", "创建了 SLA 策略"
     ),

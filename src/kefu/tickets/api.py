@@ -95,6 +95,13 @@ class TicketsController(Controller):
     ) -> CommentOut:
         return await service.add_comment(kefu, user, ticket_id, data)
 
+    @post("/tickets/{ticket_id:uuid}/progress-link")
+    async def revoke_progress_link(
+        self, kefu: Kefu, user: AuthUser, ticket_id: uuid.UUID
+    ) -> TicketOut:
+        """Revoke every progress link handed out so far and answer the new one."""
+        return await service.revoke_link(kefu, user, ticket_id)
+
 
 class SlaPoliciesController(Controller):
     path = "/api/v1/sla-policies"

@@ -888,3 +888,20 @@ async def rate(kefu: Kefu, ticket_id: uuid.UUID, score: int, now: datetime) -> b
             session, ticket, version=ticket.version, fields=["csat_score"], actor=None, at=now
         )
         return True
+
+
+@retrying
+async def revoke_link(kefu: Kefu, user: AuthUser, ticket_id: uuid.UUID) -> TicketOut:
+    """A new progress link: every link handed out so far stops working (a new nonce)."""
+    async with kefu.db.transaction() as session:
+        ticket = await _load(session, user, ticket_id, lock=True)
+        ticket.progress_nonce = progress.new_nonce()
+        await _bump(
+            session,
+            ticket,
+            version=ticket.version,
+            fields=["progress_url"],
+            actor=user.id,
+            at=utcnow(),
+        )
+        return await _reload_out(kefu, session, ticket)
