@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from datetime import timedelta
+from datetime import timedelta, timezone
 from typing import Any
 
 import httpx
@@ -298,7 +298,13 @@ async def test_list_filters_and_cursor(client: httpx.AsyncClient, workspace: Dem
     assert len(first["items"]) == 2 and first["next"]
     rest = await ids(limit=2, cursor=first["next"])
     assert rest == [a["id"]]
-    for bad in ({"status": "nope"}, {"assignee": "x"}, {"cursor": "!!"}, {"limit": 0}):
+    for bad in (
+        {"status": "nope"},
+        {"assignee": "x"},
+        {"cursor": "!!"},
+        {"limit": 0},
+        {"breaching_before": "2026-12-24T18:00:00"},
+    ):
         response = await client.get("/api/v1/tickets", params=bad, headers=headers)
         assert response.status_code == 400 or response.status_code == 422, (bad, response.text)
 
@@ -324,6 +330,10 @@ async def test_sla_policy_by_conditions_breaching_view_and_the_sweep(
     assert [c["target"] for c in normal["clocks"]] == ["first_response", "resolution"]
     soon = (utcnow() + timedelta(hours=1)).isoformat()
     view = await client.get("/api/v1/tickets", params={"breaching_before": soon}, headers=headers)
+    assert [t["id"] for t in view.json()["items"]] == [urgent["id"]]
+    # The same instant in another offset selects the same rows (compared in UTC).
+    local = (utcnow() + timedelta(hours=1)).astimezone(timezone(timedelta(hours=8))).isoformat()
+    view = await client.get("/api/v1/tickets", params={"breaching_before": local}, headers=headers)
     assert [t["id"] for t in view.json()["items"]] == [urgent["id"]]
 
     # Normal is answered in time: a met outcome, once.
@@ -387,6 +397,8 @@ async def test_hostile_inputs_are_4xx_and_write_nothing(
         {"title": "ok", "category": "c" * 65},
         {"title": "ok", "department_id": their_group},
         {"title": "ok", "contact_id": str(uuid.uuid4())},
+        {"title": "ok", "due_at": "2026-12-24T18:00:00"},
+        {"title": "ok", "due_at": "not a date"},
     ]
     for body in bad_bodies:
         response = await client.post("/api/v1/tickets", json=body, headers=headers)

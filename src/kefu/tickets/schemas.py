@@ -17,6 +17,8 @@ Body = Annotated[str, msgspec.Meta(min_length=1, max_length=20000)]
 Category = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Tags = Annotated[list[Tag], msgspec.Meta(max_length=20)]
+# Aware only: a naive time has no meaning across the customer's and the desk's zones.
+When = Annotated[datetime, msgspec.Meta(tz=True)]
 Version = Annotated[int, msgspec.Meta(ge=1, le=INT32_MAX)]
 
 
@@ -49,7 +51,7 @@ class TicketCreate(msgspec.Struct, frozen=True, kw_only=True):
     assignee_id: uuid.UUID | None = None
     category: Category | None = None
     tags: Tags = msgspec.field(default_factory=list)
-    due_at: datetime | None = None
+    due_at: When | None = None
 
 
 class FromConversation(msgspec.Struct, frozen=True, kw_only=True):
@@ -72,7 +74,7 @@ class TicketPatch(msgspec.Struct, frozen=True, kw_only=True):
     assignee_id: uuid.UUID | None = None
     category: Category | None = None
     tags: Tags | None = None
-    due_at: datetime | None = None
+    due_at: When | None = None
     clear: Annotated[
         list[Annotated[str, msgspec.Meta(pattern="^(assignee_id|department_id|category|due_at)$")]],
         msgspec.Meta(max_length=4),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import logging
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -251,7 +251,7 @@ async def _create(
         category=data.category,
         tags=list(dict.fromkeys(data.tags)),
         channel=conversation.channel if conversation is not None else None,
-        due_at=data.due_at,
+        due_at=data.due_at.astimezone(UTC) if data.due_at else None,
         version=1,
         sla_state={},
         clock_log=[],
@@ -437,6 +437,14 @@ async def list_tickets(
     before then, soonest first (the "breaching soon" view: one range scan of
     ix_tickets_sla_due). `status` is a kind or "active" (not resolved/closed);
     `assignee` a user id, "me" or "none"."""
+    if breaching_before is not None:
+        if breaching_before.tzinfo is None:
+            raise Invalid(
+                "breaching_before needs a time zone",
+                errors=[FieldError("breaching_before", "an ISO-8601 time with an offset or Z")],
+            )
+        # UTC before it reaches SQL: SQLite compares stored times as text.
+        breaching_before = breaching_before.astimezone(UTC)
     query = sa.select(Ticket).where(Ticket.workspace_id == user.workspace_id)
     if status == "active":
         query = query.where(Ticket.status_kind.not_in(DONE_KINDS))
@@ -465,7 +473,8 @@ async def list_tickets(
                 Ticket.sla_next_due_at.is_not(None), Ticket.sla_next_due_at < breaching_before
             )
             if after:
-                due, last = datetime.fromisoformat(after[0]), uuid.UUID(after[1])
+                due = datetime.fromisoformat(after[0]).astimezone(UTC)
+                last = uuid.UUID(after[1])
                 query = query.where(
                     sa.or_(
                         Ticket.sla_next_due_at > due,
@@ -564,7 +573,7 @@ async def _update(
             "assignee_id": data.assignee_id,
             "category": data.category,
             "tags": list(dict.fromkeys(data.tags)) if data.tags is not None else None,
-            "due_at": data.due_at,
+            "due_at": data.due_at.astimezone(UTC) if data.due_at else None,
         }
         changed: list[str] = []
         for field, value in wanted.items():
