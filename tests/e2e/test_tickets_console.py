@@ -137,3 +137,55 @@ def test_conversation_to_ticket_to_progress_page_to_resolved(
     expect(page.locator(".tk-table")).to_contain_text(number)
     page.screenshot(path=str(SHOTS / f"list-{locale}.png"), full_page=True)
     page.context.close()
+
+
+POLICY = {
+    "en": {
+        "view": "SLA policies",
+        "name": "Name",
+        "urgent": "Urgent",
+        "first": "First response (min)",
+        "add": "Add policy",
+        "delete": "Delete policy {}",
+    },
+    "zh-CN": {
+        "view": "SLA 策略",
+        "name": "名称",
+        "urgent": "紧急",
+        "first": "首次响应（分钟）",
+        "add": "添加策略",
+        "delete": "删除策略 {}",
+    },
+}
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_a_supervisor_adds_and_removes_an_sla_policy(
+    browser: Any, server: Server, locale: str
+) -> None:
+    w = POLICY[locale]
+    page = open_console(browser, server, "supervisor", locale)
+    page.goto(f"{server.url}/console/#/tickets")
+    page.get_by_role("button", name=w["view"], exact=True).click()
+    name = f"VIP {locale}"
+    page.get_by_label(w["name"], exact=True).fill(name)
+    page.get_by_label(w["urgent"], exact=True).check()
+    page.get_by_label(w["first"], exact=True).fill("15")
+    page.get_by_role("button", name=w["add"], exact=True).click()
+    row = page.locator(".tk-table tr", has_text=name)
+    expect(row).to_contain_text(w["urgent"])
+    expect(row).to_contain_text("15")
+    page.screenshot(path=str(SHOTS / f"policies-{locale}.png"), full_page=True)
+
+    async def stored() -> list[tuple[str, int | None, dict[str, Any]]]:
+        async with server.kefu.db.session() as session:
+            rows = await session.execute(
+                sa.select(SlaPolicy.name, SlaPolicy.first_response_s, SlaPolicy.conditions)
+            )
+            return [tuple(r) for r in rows]  # type: ignore[misc]
+
+    assert (name, 900, {"priority": ["urgent"]}) in server.call(stored)
+    page.get_by_role("button", name=w["delete"].format(name), exact=True).click()
+    expect(row).to_have_count(0)
+    assert all(r[0] != name for r in server.call(stored))
+    page.context.close()

@@ -4,7 +4,8 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError } from "../api";
 import { formatTime, t } from "../i18n";
 import { go, route } from "../router";
-import { agentName, agents, groupName, groups, notify, reportError } from "../store";
+import { agentName, agents, groupName, groups, isSupervisor, notify, reportError } from "../store";
+import { SlaPolicies } from "./policies";
 import {
   Clock,
   PRIORITIES,
@@ -70,10 +71,11 @@ export function SlaBadge({ clock }: { clock: Clock | null }) {
 }
 
 function TicketList() {
-  const [v, setV] = useState<TicketView>("breaching");
+  const [v, setV] = useState<TicketView | "policies">("breaching");
   const [items, setItems] = useState<Ticket[] | null>(null);
   useEffect(() => {
     setItems(null);
+    if (v === "policies") return;
     listTickets(v)
       .then((p) => {
         const rows = [...p.items];
@@ -100,8 +102,20 @@ function TicketList() {
             {t(`tk.view.${x}`)}
           </button>
         ))}
+        {isSupervisor.value && (
+          <button
+            type="button"
+            class={v === "policies" ? "primary" : "ghost"}
+            aria-pressed={v === "policies"}
+            onClick={() => setV("policies")}
+          >
+            {t("tk.view.policies")}
+          </button>
+        )}
       </nav>
-      {items === null ? (
+      {v === "policies" ? (
+        <SlaPolicies />
+      ) : items === null ? (
         <p class="muted">…</p>
       ) : items.length === 0 ? (
         <p class="muted">{t("tk.none")}</p>
