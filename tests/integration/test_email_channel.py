@@ -25,6 +25,7 @@ from kefu.inboxes.service import create_inbox
 from kefu.mail import store
 from kefu.mail.tables import MailItem
 from kefu.model import ChannelKind, ConversationStatus, SenderKind, utcnow
+from tests.conftest import login_headers, login_of
 from tests.mail_servers import PASSWORD, USER, Dovecot, dovecot, smtp_sink
 
 TOKEN = "inbound-token-for-tests-0123456789"
@@ -139,6 +140,52 @@ async def test_raw_mime_is_stored_once_with_subject_and_gbk_text(
     assert message.body == "你好，镕和喆都在。"
     assert message.channel_message_id == "gbk-1@example.cn"
     assert [a["name"] for a in message.attachments] == ["original.eml"]
+
+
+HTML_MAIL = (
+    b"From: shop@example.cn\r\nTo: support@example.com\r\nSubject: =?utf-8?B?6K6i5Y2V?=\r\n"
+    b"Message-ID: <html-1@example.cn>\r\nMIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/related; boundary="b1"\r\n\r\n'
+    b"--b1\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+    b'<p onclick="steal()" style="color:red">Order <b>42</b></p><script>alert(1)</script>'
+    b'<img src="cid:logo@shop"><img src="https://tracker.example/open.gif">\r\n'
+    b"--b1\r\nContent-Type: image/png\r\nContent-ID: <logo@shop>\r\n"
+    b"Content-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--b1--\r\n"
+)
+
+
+async def test_html_mail_keeps_a_sanitised_view_only_its_workspace_can_read(
+    client: httpx.AsyncClient, kefu: Kefu, workspace: Demo, other_workspace: Demo
+) -> None:
+    inbox_id = await _inbox(kefu, workspace)
+    response = await _post(client, inbox_id, HTML_MAIL)
+    assert response.status_code == 202, response.text
+    (conversation,) = await _conversations(kefu)
+    (message,) = await _messages(kefu, conversation.id)
+    assert "Order 42" in message.body
+    by_ref = {a.get("channel_ref", ""): a for a in message.attachments}
+    view, logo = by_ref["html-view"], by_ref["logo@shop"]
+    assert view["content_type"] == "text/html"
+
+    ours = await login_headers(client, login_of(workspace, "lina"))
+    page = await client.get(view["url"], headers=ours)
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert "<b>42</b>" in html and 'style="color:red"' in html
+    assert "script" not in html and "onclick" not in html and "alert" not in html
+    assert f'src="{logo["url"]}"' in html  # the inline image, from our store
+    assert 'src="https://tracker.example/open.gif"' in html  # left for the frame to block
+    assert page.headers["content-disposition"].startswith("attachment")
+    assert "sandbox" in page.headers["content-security-policy"]
+    assert page.headers["x-content-type-options"] == "nosniff"
+    image = await client.get(logo["url"], headers=ours)
+    assert image.status_code == 200 and image.content.startswith(b"\x89PNG")
+
+    theirs = await login_headers(client, login_of(other_workspace, "lina"))
+    assert (await client.get(view["url"], headers=theirs)).status_code == 404
+    assert (await client.get(view["url"])).status_code == 401
+    escape = view["url"].replace("message.html", "../../../../secret.key")
+    assert (await client.get(escape, headers=ours)).status_code == 404
 
 
 @pytest.mark.engine_sensitive
