@@ -4,6 +4,7 @@ aiosmtpd sink for replies; the raw-MIME endpoint through the app."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -11,6 +12,7 @@ from email.utils import make_msgid
 import httpx
 import pytest
 import sqlalchemy as sa
+import websockets
 
 from kefu.channel_state.inboxes import active_inbox
 from kefu.connectors.email import worker
@@ -573,3 +575,64 @@ async def test_the_builtin_smtp_receiver_takes_mail_for_an_inbox_and_refuses_oth
     assert conversation.inbox_id == inbox_id
     assert conversation.attributes["subject"] == "经 SMTP 投递"
     assert [m.channel_message_id for m in await _messages(kefu, conversation.id)] == [mid]
+
+
+def _bounce_of(sent_message_id: str, recipient: str) -> bytes:
+    """A delivery status notification (RFC 3464) as Postfix writes one."""
+    return (
+        b"From: MAILER-DAEMON@mx.example.cn (Mail Delivery System)\r\n"
+        + f"To: {USER}\r\n".encode()
+        + b"Subject: Undelivered Mail Returned to Sender\r\nAuto-Submitted: auto-replied\r\n"
+        b"Message-ID: <dsn-1@mx.example.cn>\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="dsn"\r\n\r\n'
+        b"--dsn\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+        b"I'm sorry to have to inform you that your message could not be delivered.\r\n"
+        b"--dsn\r\nContent-Type: message/delivery-status\r\n\r\n"
+        b"Reporting-MTA: dns; mx.example.cn\r\n\r\n"
+        + f"Final-Recipient: rfc822; {recipient}\r\n".encode()
+        + b"Action: failed\r\nStatus: 5.1.1\r\n"
+        b"Diagnostic-Code: smtp; 550 5.1.1 mailbox does not exist\r\n"
+        b"--dsn\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        + f"Message-ID: {sent_message_id}\r\nSubject: Re: x\r\n".encode()
+        + b"--dsn--\r\n"
+    )
+
+
+@pytest.mark.engine_sensitive
+async def test_a_bounce_fetched_by_imap_fails_the_reply_on_the_agents_screen(
+    live_server: str, client: httpx.AsyncClient, kefu: Kefu, workspace: Demo, imap: Dovecot
+) -> None:
+    with smtp_sink() as (sink, port):
+        inbox_id = await _imap_inbox(
+            kefu, workspace, imap, smtp_host="127.0.0.1", smtp_port=port, smtp_security="none"
+        )
+        first, _ = _mail(subject="退款")
+        imap.append(first)
+        assert await _sync(kefu, inbox_id) == 1
+        (conversation,) = await _conversations(kefu)
+        headers = await login_headers(client, login_of(workspace, "supervisor"))
+        token = headers["Authorization"].removeprefix("Bearer ")
+        ws_url = live_server.replace("http", "ws") + "/ws/agent"
+        async with websockets.connect(
+            ws_url, additional_headers={"Authorization": f"Bearer {token}"}
+        ) as socket:
+            sent_reply = await reply(kefu, conversation.id, _agent(workspace), "已退款。")
+            await dispatch_due(kefu, utcnow())
+            (sent,) = sink.mails
+            imap.append(_bounce_of(sent["Message-ID"], CUSTOMER))
+            assert await _sync(kefu, inbox_id) == 1
+            async with asyncio.timeout(10):
+                while True:
+                    event = json.loads(await socket.recv())
+                    message = event.get("message") or {}
+                    if message.get("id") == str(sent_reply.id) and (
+                        message.get("delivery_status") == "failed"
+                    ):
+                        break
+    assert "5.1.1 mailbox does not exist" in message["failure_reason"]
+    # The bounce opened nothing and is not a customer message.
+    assert len(await _conversations(kefu)) == 1
+    assert [m.body for m in await _messages(kefu, conversation.id)] == [
+        "你好，请问发票什么时候开？",
+        "已退款。",
+    ]
