@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import re
 import threading
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,7 +18,9 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from kefu.context import Kefu
 from kefu.demo import Demo
+from kefu.mail import store
 from tests.conftest import login_headers, login_of
 from tests.e2e.browsers import async_chromium, console_as
 from tests.mail_servers import PASSWORD, USER, Dovecot, dovecot, smtp_sink
@@ -279,3 +282,60 @@ async def test_an_html_mail_is_shown_sanitised_with_remote_images_blocked_until_
         await shot(page, f"html-mail-images-{locale}")
     finally:
         tracker.close()
+
+
+STATUS_WORDS = {
+    "en": ("Edit: ", "Mailbox status", "The mailbox said", "Set aside"),
+    "zh-CN": ("编辑: ", "邮箱状态", "邮箱服务器返回", "已搁置"),
+}
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+async def test_the_inbox_page_shows_the_mailbox_error_and_the_mails_set_aside(
+    browser: Browser,
+    live_server: str,
+    client: httpx.AsyncClient,
+    kefu: Kefu,
+    workspace: Demo,
+    locale: str,
+) -> None:
+    edit, title, said, aside = STATUS_WORDS[locale]
+    admin = await login_headers(client, login_of(workspace, "admin"))
+    created = await client.post(
+        "/api/v1/inboxes",
+        json={
+            "kind": "email",
+            "name": "售后邮箱",
+            "config": {"address": USER, "inbound_token": "console-test-token-0123456789"},
+        },
+        headers=admin,
+    )
+    assert created.status_code == 201, created.text
+    inbox_id = created.json()["id"]
+    msg = EmailMessage()
+    msg["From"] = "朱镕基 <zhu@example.cn>"
+    msg["To"] = USER
+    msg["Subject"] = "自动回复：我正在休假"
+    msg["Auto-Submitted"] = "auto-replied"
+    msg.set_content("我 12 月 10 日回来。")
+    posted = await client.post(
+        f"/connectors/email/{inbox_id}/mime",
+        content=bytes(msg),
+        headers={
+            "Authorization": "Bearer console-test-token-0123456789",
+            "Content-Type": "message/rfc822",
+        },
+    )
+    assert posted.json()["status"] == "ignored"
+    await store.record_error(
+        kefu, uuid.UUID(inbox_id), "INBOX", "IMAP login failed: [AUTHENTICATIONFAILED]"
+    )
+    page = await console_as(browser, live_server, workspace, "admin", locale, "/admin/inboxes")
+    await page.get_by_role("button", name=f"{edit}售后邮箱").click(timeout=WAIT_MS)
+    panel = page.get_by_role("region", name=title)
+    await expect(panel.get_by_role("alert")).to_contain_text(said, timeout=WAIT_MS)
+    await expect(panel.get_by_role("alert")).to_contain_text("AUTHENTICATIONFAILED")
+    await expect(panel.get_by_role("cell", name=re.compile(aside))).to_be_visible()
+    await panel.scroll_into_view_if_needed()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await panel.screenshot(path=str(SHOTS / f"mailbox-status-{locale}.png"))

@@ -636,3 +636,29 @@ async def test_a_bounce_fetched_by_imap_fails_the_reply_on_the_agents_screen(
         "你好，请问发票什么时候开？",
         "已退款。",
     ]
+
+
+@pytest.mark.engine_sensitive
+async def test_the_admin_sees_the_mailbox_error_and_the_mails_set_aside(
+    client: httpx.AsyncClient, kefu: Kefu, workspace: Demo, other_workspace: Demo, imap: Dovecot
+) -> None:
+    inbox_id = await _imap_inbox(kefu, workspace, imap)
+    auto, _ = _mail(subject="自动回复：休假中", headers={"Auto-Submitted": "auto-replied"})
+    assert (await _post(client, inbox_id, auto)).json()["status"] == "ignored"
+    imap.append(b"\x00\xff not a mail at all \xfe")
+    await _sync(kefu, inbox_id)
+    await store.record_error(kefu, inbox_id, "INBOX", "IMAP login failed: [AUTHENTICATIONFAILED]")
+    admin = await login_headers(client, login_of(workspace, "admin"))
+    response = await client.get(f"/api/v1/inboxes/{inbox_id}/mail", headers=admin)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["error"] == "IMAP login failed: [AUTHENTICATIONFAILED]"
+    reasons = {(item["source"], item["status"]): item["reason"] for item in body["items"]}
+    assert ("mime", "ignored") in reasons and "auto" in reasons[("mime", "ignored")].lower()
+    assert ("imap", "failed") in reasons
+    assert not any(item.get("raw") for item in body["items"])  # never the bytes themselves
+    # An agent may not look; another workspace's admin finds no such inbox.
+    agent = await login_headers(client, login_of(workspace, "lina"))
+    assert (await client.get(f"/api/v1/inboxes/{inbox_id}/mail", headers=agent)).status_code == 403
+    theirs = await login_headers(client, login_of(other_workspace, "admin"))
+    assert (await client.get(f"/api/v1/inboxes/{inbox_id}/mail", headers=theirs)).status_code == 404
