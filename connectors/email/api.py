@@ -9,16 +9,18 @@ import uuid
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, post
+from litestar import Controller, Request, get, post
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from kefu.channel_state.inboxes import active_inbox
+from kefu.channel_state.inboxes import active_inbox, cached_inbox
 from kefu.connectors.email import intake
 from kefu.connectors.email.connector import media_of
 from kefu.context import Kefu
 from kefu.errors import Invalid, NotFound, TooLarge, Unauthorized, UnsupportedType
 from kefu.i18n import Text
+from kefu.mail import store
 from kefu.model import ChannelKind
+from kefu.people.auth import MANAGERS, AuthUser, require_role
 
 # The route's own cap (the configured `email_max_bytes` is checked while reading).
 ROUTE_MAX_BYTES = 2_000_000_000
@@ -89,3 +91,20 @@ class EmailMime(Controller):
         return MimeAccepted(
             outcome.status, outcome.reason, outcome.conversation_id, outcome.message_id
         )
+
+
+class EmailStatus(Controller):
+    """`GET /api/v1/inboxes/{id}/mail`: the mailbox's last error in its server's words and
+    the latest mails set aside (unreadable, too large, auto-replies, bounces), for the
+    inbox's admin page."""
+
+    path = "/api/v1/inboxes/{inbox_id:uuid}/mail"
+    tags = ["inboxes"]
+    guards = (require_role(*MANAGERS),)
+
+    @get("/")
+    async def status(self, kefu: Kefu, user: AuthUser, inbox_id: uuid.UUID) -> store.MailStatus:
+        inbox = await cached_inbox(kefu, inbox_id)
+        if inbox is None or inbox.workspace_id != user.workspace_id or inbox.kind != "email":
+            raise NotFound(Text(f"no e-mail inbox {inbox_id}", f"没有邮件收件箱 {inbox_id}"))
+        return await store.status(kefu, inbox_id)

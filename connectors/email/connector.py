@@ -84,9 +84,9 @@ class EmailConnector:
         return f"/connectors/email/{inbox_id}/mime"
 
     def routes(self) -> Sequence[ControllerRouterHandler]:
-        from kefu.connectors.email.api import EmailMime
+        from kefu.connectors.email.api import EmailMime, EmailStatus
 
-        return [EmailMime]
+        return [EmailMime, EmailStatus]
 
     def check(self, public: EmailConfig, secrets: EmailSecrets) -> list[FieldError]:
         return settings_of.check(public, secrets)

@@ -18,6 +18,7 @@ from kefu.channel_state.inboxes import ChannelInbox
 from kefu.connectors.config import as_struct
 from kefu.connectors.email.config import EmailConfig
 from kefu.connectors.email.parse import Address, NotAMail, ParsedMail, parse_mail
+from kefu.connectors.email.sanitize import HTML_VIEW, safe_html
 from kefu.connectors.email.threads import _OUR_ID, new_token, subject_key, tokens_in
 from kefu.connectors.wechat.media import MediaStore
 from kefu.context import Kefu
@@ -162,6 +163,12 @@ async def _attachments(
         out.append(
             Attachment(part.filename, part.content_type, len(part.content), url, part.content_id)
         )
+    if mail.html.strip():
+        # The agent may read the mail as its sender laid it out, sanitised (see sanitize.py).
+        inline = {a.channel_ref: a.url for a in out if a.channel_ref}
+        page = safe_html(mail.html, inline).encode()
+        url = await media.save(f"{folder}/message.html", page, "text/html")
+        out.append(Attachment("message.html", "text/html", len(page), url, HTML_VIEW))
     # The whole mail as it arrived: the agent's "show original", one click away.
     url = await media.save(f"{folder}/original.eml", raw, "message/rfc822")
     out.append(Attachment("original.eml", "message/rfc822", len(raw), url, "original"))

@@ -33,6 +33,7 @@ from kefu.inboxes.api import ROUTES as INBOX_ROUTES
 from kefu.knowledge import bot as knowledge_bot
 from kefu.knowledge import index as knowledge_index
 from kefu.knowledge.api import ROUTES as KNOWLEDGE_ROUTES
+from kefu.media import MEDIA_ROUTES
 from kefu.people.api import ROUTES as PEOPLE_ROUTES
 from kefu.quickreplies.api import ROUTES as QUICK_REPLY_ROUTES
 from kefu.realtime.bus import EventBus, make_plugin
@@ -157,6 +158,7 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
             *DEMO_SITE_ROUTES,
             *HELP_CENTRE_ROUTES,
             *TICKET_ROUTES,
+            *MEDIA_ROUTES,
             # The agent console, a single-page app built by `make` from widgets/console.
             create_static_files_router(
                 path="/console",

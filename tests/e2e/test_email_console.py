@@ -5,16 +5,22 @@ Screenshots in zh-CN and en go to /tmp/shots/email/."""
 
 from __future__ import annotations
 
+import base64
 import re
+import threading
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from kefu.context import Kefu
 from kefu.demo import Demo
+from kefu.mail import store
 from tests.conftest import login_headers, login_of
 from tests.e2e.browsers import async_chromium, console_as
 from tests.mail_servers import PASSWORD, USER, Dovecot, dovecot, smtp_sink
@@ -166,3 +172,170 @@ async def test_an_email_conversation_shows_the_new_text_and_the_subject(
     await expect(page.get_by_text("您好，请问发票抬头写什么？")).to_have_count(0)
     await expect(page.get_by_text("original.eml").first).to_be_visible()
     await shot(page, f"conversation-{locale}")
+
+
+class Tracker:
+    """A loopback web server standing in for a sender's tracking pixel: it counts GETs."""
+
+    PIXEL = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+    )
+
+    def __init__(self) -> None:
+        self.hits = 0
+        tracker = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                tracker.hits += 1
+                self.send_response(200)
+                self.send_header("content-type", "image/png")
+                self.send_header("content-length", str(len(Tracker.PIXEL)))
+                self.end_headers()
+                self.wfile.write(Tracker.PIXEL)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/open.gif"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+FORMATTED = {
+    "en": ("Show as formatted mail", "Remote images are blocked", "Show images"),
+    "zh-CN": ("查看邮件原格式", "已阻止加载远程图片", "显示图片"),
+}
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+async def test_an_html_mail_is_shown_sanitised_with_remote_images_blocked_until_asked(
+    browser: Browser, live_server: str, client: httpx.AsyncClient, workspace: Demo, locale: str
+) -> None:
+    show, blocked, images = FORMATTED[locale]
+    admin = await login_headers(client, login_of(workspace, "admin"))
+    created = await client.post(
+        "/api/v1/inboxes",
+        json={
+            "kind": "email",
+            "name": "客服邮箱",
+            "config": {"address": USER, "inbound_token": "console-test-token-0123456789"},
+        },
+        headers=admin,
+    )
+    assert created.status_code == 201, created.text
+    tracker = Tracker()
+    try:
+        msg = EmailMessage()
+        msg["From"] = "喆达商城 <shop@example.cn>"
+        msg["To"] = USER
+        msg["Subject"] = "订单 8842 已发货"
+        msg["Message-ID"] = "<html-console-1@example.cn>"
+        msg.set_content("订单 8842 已发货")
+        msg.add_alternative(
+            '<h2 style="color:#b35900">订单 8842 已发货 Order shipped</h2>'
+            '<table border="1"><tr><td>快递</td><td><b>SF1234567</b></td></tr></table>'
+            '<p onmouseover="document.title=1">物流 <a href="https://shop.example/t">查看</a></p>'
+            '<script>document.title="pwned"</script>'
+            f'<img src="cid:logo@shop" alt="logo"><img src="{tracker.url}" alt="pixel">',
+            subtype="html",
+        )
+        msg.get_payload()[1].add_related(
+            Tracker.PIXEL, maintype="image", subtype="png", cid="<logo@shop>"
+        )
+        posted = await client.post(
+            f"/connectors/email/{created.json()['id']}/mime",
+            content=bytes(msg),
+            headers={
+                "Authorization": "Bearer console-test-token-0123456789",
+                "Content-Type": "message/rfc822",
+            },
+        )
+        assert posted.status_code == 202, posted.text
+        conversation_id = posted.json()["conversation_id"]
+        page = await console_as(
+            browser, live_server, workspace, "lina", locale, f"/inbox/{conversation_id}"
+        )
+        await page.get_by_role("button", name=show).click(timeout=WAIT_MS)
+        frame = page.frame_locator(".mailview-frame")
+        await expect(frame.get_by_text("SF1234567")).to_be_visible(timeout=WAIT_MS)
+        await expect(frame.get_by_alt_text("logo")).to_be_visible()
+        # The inline image loaded from kefu; the sender's pixel did not.
+        assert await frame.get_by_alt_text("logo").evaluate("i => i.naturalWidth") == 1
+        await expect(page.get_by_text(blocked)).to_be_visible()
+        await page.wait_for_timeout(500)
+        assert tracker.hits == 0
+        assert await page.title() != "pwned"
+        await expect(page.get_by_text("message.html")).to_have_count(0)
+        await shot(page, f"html-mail-{locale}")
+        await page.get_by_role("button", name=images).click()
+        await expect(frame.get_by_alt_text("pixel")).to_be_visible(timeout=WAIT_MS)
+        for _ in range(50):
+            if tracker.hits:
+                break
+            await page.wait_for_timeout(100)
+        assert tracker.hits >= 1
+        await shot(page, f"html-mail-images-{locale}")
+    finally:
+        tracker.close()
+
+
+STATUS_WORDS = {
+    "en": ("Edit: ", "Mailbox status", "The mailbox said", "Set aside"),
+    "zh-CN": ("编辑: ", "邮箱状态", "邮箱服务器返回", "已搁置"),
+}
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+async def test_the_inbox_page_shows_the_mailbox_error_and_the_mails_set_aside(
+    browser: Browser,
+    live_server: str,
+    client: httpx.AsyncClient,
+    kefu: Kefu,
+    workspace: Demo,
+    locale: str,
+) -> None:
+    edit, title, said, aside = STATUS_WORDS[locale]
+    admin = await login_headers(client, login_of(workspace, "admin"))
+    created = await client.post(
+        "/api/v1/inboxes",
+        json={
+            "kind": "email",
+            "name": "售后邮箱",
+            "config": {"address": USER, "inbound_token": "console-test-token-0123456789"},
+        },
+        headers=admin,
+    )
+    assert created.status_code == 201, created.text
+    inbox_id = created.json()["id"]
+    msg = EmailMessage()
+    msg["From"] = "朱镕基 <zhu@example.cn>"
+    msg["To"] = USER
+    msg["Subject"] = "自动回复：我正在休假"
+    msg["Auto-Submitted"] = "auto-replied"
+    msg.set_content("我 12 月 10 日回来。")
+    posted = await client.post(
+        f"/connectors/email/{inbox_id}/mime",
+        content=bytes(msg),
+        headers={
+            "Authorization": "Bearer console-test-token-0123456789",
+            "Content-Type": "message/rfc822",
+        },
+    )
+    assert posted.json()["status"] == "ignored"
+    await store.record_error(
+        kefu, uuid.UUID(inbox_id), "INBOX", "IMAP login failed: [AUTHENTICATIONFAILED]"
+    )
+    page = await console_as(browser, live_server, workspace, "admin", locale, "/admin/inboxes")
+    await page.get_by_role("button", name=f"{edit}售后邮箱").click(timeout=WAIT_MS)
+    panel = page.get_by_role("region", name=title)
+    await expect(panel.get_by_role("alert")).to_contain_text(said, timeout=WAIT_MS)
+    await expect(panel.get_by_role("alert")).to_contain_text("AUTHENTICATIONFAILED")
+    await expect(panel.get_by_role("cell", name=re.compile(aside))).to_be_visible()
+    await panel.scroll_into_view_if_needed()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await panel.screenshot(path=str(SHOTS / f"mailbox-status-{locale}.png"))

@@ -4,6 +4,7 @@ aiosmtpd sink for replies; the raw-MIME endpoint through the app."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -11,6 +12,7 @@ from email.utils import make_msgid
 import httpx
 import pytest
 import sqlalchemy as sa
+import websockets
 
 from kefu.channel_state.inboxes import active_inbox
 from kefu.connectors.email import worker
@@ -25,6 +27,7 @@ from kefu.inboxes.service import create_inbox
 from kefu.mail import store
 from kefu.mail.tables import MailItem
 from kefu.model import ChannelKind, ConversationStatus, SenderKind, utcnow
+from tests.conftest import login_headers, login_of
 from tests.mail_servers import PASSWORD, USER, Dovecot, dovecot, smtp_sink
 
 TOKEN = "inbound-token-for-tests-0123456789"
@@ -139,6 +142,52 @@ async def test_raw_mime_is_stored_once_with_subject_and_gbk_text(
     assert message.body == "你好，镕和喆都在。"
     assert message.channel_message_id == "gbk-1@example.cn"
     assert [a["name"] for a in message.attachments] == ["original.eml"]
+
+
+HTML_MAIL = (
+    b"From: shop@example.cn\r\nTo: support@example.com\r\nSubject: =?utf-8?B?6K6i5Y2V?=\r\n"
+    b"Message-ID: <html-1@example.cn>\r\nMIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/related; boundary="b1"\r\n\r\n'
+    b"--b1\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+    b'<p onclick="steal()" style="color:red">Order <b>42</b></p><script>alert(1)</script>'
+    b'<img src="cid:logo@shop"><img src="https://tracker.example/open.gif">\r\n'
+    b"--b1\r\nContent-Type: image/png\r\nContent-ID: <logo@shop>\r\n"
+    b"Content-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--b1--\r\n"
+)
+
+
+async def test_html_mail_keeps_a_sanitised_view_only_its_workspace_can_read(
+    client: httpx.AsyncClient, kefu: Kefu, workspace: Demo, other_workspace: Demo
+) -> None:
+    inbox_id = await _inbox(kefu, workspace)
+    response = await _post(client, inbox_id, HTML_MAIL)
+    assert response.status_code == 202, response.text
+    (conversation,) = await _conversations(kefu)
+    (message,) = await _messages(kefu, conversation.id)
+    assert "Order 42" in message.body
+    by_ref = {a.get("channel_ref", ""): a for a in message.attachments}
+    view, logo = by_ref["html-view"], by_ref["logo@shop"]
+    assert view["content_type"] == "text/html"
+
+    ours = await login_headers(client, login_of(workspace, "lina"))
+    page = await client.get(view["url"], headers=ours)
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert "<b>42</b>" in html and 'style="color:red"' in html
+    assert "script" not in html and "onclick" not in html and "alert" not in html
+    assert f'src="{logo["url"]}"' in html  # the inline image, from our store
+    assert 'src="https://tracker.example/open.gif"' in html  # left for the frame to block
+    assert page.headers["content-disposition"].startswith("attachment")
+    assert "sandbox" in page.headers["content-security-policy"]
+    assert page.headers["x-content-type-options"] == "nosniff"
+    image = await client.get(logo["url"], headers=ours)
+    assert image.status_code == 200 and image.content.startswith(b"\x89PNG")
+
+    theirs = await login_headers(client, login_of(other_workspace, "lina"))
+    assert (await client.get(view["url"], headers=theirs)).status_code == 404
+    assert (await client.get(view["url"])).status_code == 401
+    escape = view["url"].replace("message.html", "../../../../secret.key")
+    assert (await client.get(escape, headers=ours)).status_code == 404
 
 
 @pytest.mark.engine_sensitive
@@ -526,3 +575,90 @@ async def test_the_builtin_smtp_receiver_takes_mail_for_an_inbox_and_refuses_oth
     assert conversation.inbox_id == inbox_id
     assert conversation.attributes["subject"] == "经 SMTP 投递"
     assert [m.channel_message_id for m in await _messages(kefu, conversation.id)] == [mid]
+
+
+def _bounce_of(sent_message_id: str, recipient: str) -> bytes:
+    """A delivery status notification (RFC 3464) as Postfix writes one."""
+    return (
+        b"From: MAILER-DAEMON@mx.example.cn (Mail Delivery System)\r\n"
+        + f"To: {USER}\r\n".encode()
+        + b"Subject: Undelivered Mail Returned to Sender\r\nAuto-Submitted: auto-replied\r\n"
+        b"Message-ID: <dsn-1@mx.example.cn>\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="dsn"\r\n\r\n'
+        b"--dsn\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+        b"I'm sorry to have to inform you that your message could not be delivered.\r\n"
+        b"--dsn\r\nContent-Type: message/delivery-status\r\n\r\n"
+        b"Reporting-MTA: dns; mx.example.cn\r\n\r\n"
+        + f"Final-Recipient: rfc822; {recipient}\r\n".encode()
+        + b"Action: failed\r\nStatus: 5.1.1\r\n"
+        b"Diagnostic-Code: smtp; 550 5.1.1 mailbox does not exist\r\n"
+        b"--dsn\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        + f"Message-ID: {sent_message_id}\r\nSubject: Re: x\r\n".encode()
+        + b"--dsn--\r\n"
+    )
+
+
+@pytest.mark.engine_sensitive
+async def test_a_bounce_fetched_by_imap_fails_the_reply_on_the_agents_screen(
+    live_server: str, client: httpx.AsyncClient, kefu: Kefu, workspace: Demo, imap: Dovecot
+) -> None:
+    with smtp_sink() as (sink, port):
+        inbox_id = await _imap_inbox(
+            kefu, workspace, imap, smtp_host="127.0.0.1", smtp_port=port, smtp_security="none"
+        )
+        first, _ = _mail(subject="退款")
+        imap.append(first)
+        assert await _sync(kefu, inbox_id) == 1
+        (conversation,) = await _conversations(kefu)
+        headers = await login_headers(client, login_of(workspace, "supervisor"))
+        token = headers["Authorization"].removeprefix("Bearer ")
+        ws_url = live_server.replace("http", "ws") + "/ws/agent"
+        async with websockets.connect(
+            ws_url, additional_headers={"Authorization": f"Bearer {token}"}
+        ) as socket:
+            sent_reply = await reply(kefu, conversation.id, _agent(workspace), "已退款。")
+            await dispatch_due(kefu, utcnow())
+            (sent,) = sink.mails
+            imap.append(_bounce_of(sent["Message-ID"], CUSTOMER))
+            assert await _sync(kefu, inbox_id) == 1
+            async with asyncio.timeout(10):
+                while True:
+                    event = json.loads(await socket.recv())
+                    message = event.get("message") or {}
+                    if message.get("id") == str(sent_reply.id) and (
+                        message.get("delivery_status") == "failed"
+                    ):
+                        break
+    assert "5.1.1 mailbox does not exist" in message["failure_reason"]
+    # The bounce opened nothing and is not a customer message.
+    assert len(await _conversations(kefu)) == 1
+    assert [m.body for m in await _messages(kefu, conversation.id)] == [
+        "你好，请问发票什么时候开？",
+        "已退款。",
+    ]
+
+
+@pytest.mark.engine_sensitive
+async def test_the_admin_sees_the_mailbox_error_and_the_mails_set_aside(
+    client: httpx.AsyncClient, kefu: Kefu, workspace: Demo, other_workspace: Demo, imap: Dovecot
+) -> None:
+    inbox_id = await _imap_inbox(kefu, workspace, imap)
+    auto, _ = _mail(subject="自动回复：休假中", headers={"Auto-Submitted": "auto-replied"})
+    assert (await _post(client, inbox_id, auto)).json()["status"] == "ignored"
+    imap.append(b"\x00\xff not a mail at all \xfe")
+    await _sync(kefu, inbox_id)
+    await store.record_error(kefu, inbox_id, "INBOX", "IMAP login failed: [AUTHENTICATIONFAILED]")
+    admin = await login_headers(client, login_of(workspace, "admin"))
+    response = await client.get(f"/api/v1/inboxes/{inbox_id}/mail", headers=admin)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["error"] == "IMAP login failed: [AUTHENTICATIONFAILED]"
+    reasons = {(item["source"], item["status"]): item["reason"] for item in body["items"]}
+    assert ("mime", "ignored") in reasons and "auto" in reasons[("mime", "ignored")].lower()
+    assert ("imap", "failed") in reasons
+    assert not any(item.get("raw") for item in body["items"])  # never the bytes themselves
+    # An agent may not look; another workspace's admin finds no such inbox.
+    agent = await login_headers(client, login_of(workspace, "lina"))
+    assert (await client.get(f"/api/v1/inboxes/{inbox_id}/mail", headers=agent)).status_code == 403
+    theirs = await login_headers(client, login_of(other_workspace, "admin"))
+    assert (await client.get(f"/api/v1/inboxes/{inbox_id}/mail", headers=theirs)).status_code == 404

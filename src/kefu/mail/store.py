@@ -292,3 +292,57 @@ async def email_inboxes(kefu: Kefu) -> list[ChannelInbox]:
             )
         ).all()
         return [view_of(r) for r in rows]
+
+
+class ItemView(msgspec.Struct, frozen=True, kw_only=True):
+    """A mail that did not become a message, as the inbox's admin page lists it."""
+
+    id: uuid.UUID
+    source: str
+    status: str
+    reason: str
+    message_id: str | None
+    size: int
+    created_at: datetime
+
+
+class MailStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """What the inbox's mailbox last said, and the latest mails set aside."""
+
+    error: str | None
+    checked_at: datetime | None
+    items: list[ItemView]
+
+
+async def status(kefu: Kefu, inbox_id: uuid.UUID, limit: int = 50) -> MailStatus:
+    async with kefu.db.session() as session:
+        cursor = await session.scalar(
+            sa.select(MailCursor)
+            .where(MailCursor.inbox_id == inbox_id)
+            .order_by(MailCursor.error.is_(None), MailCursor.checked_at.desc())
+            .limit(1)
+        )
+        rows = (
+            await session.scalars(
+                sa.select(MailItem)
+                .where(MailItem.inbox_id == inbox_id)
+                .order_by(MailItem.created_at.desc())
+                .limit(limit)
+            )
+        ).all()
+    return MailStatus(
+        error=cursor.error if cursor else None,
+        checked_at=cursor.checked_at if cursor else None,
+        items=[
+            ItemView(
+                id=r.id,
+                source=r.source,
+                status=r.status,
+                reason=r.reason,
+                message_id=r.message_id,
+                size=r.size,
+                created_at=r.created_at,
+            )
+            for r in rows
+        ],
+    )

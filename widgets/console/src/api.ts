@@ -55,6 +55,7 @@ export interface Attachment {
   content_type: string;
   size?: number;
   url?: string;
+  channel_ref?: string;
 }
 
 export interface Message {

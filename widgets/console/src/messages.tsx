@@ -4,6 +4,7 @@
 import { markdownHtml } from "../../shared/markdown";
 import { Attachment, Message } from "./api";
 import { formatTime, t } from "./i18n";
+import { HTML_VIEW, MailView } from "./mailview";
 
 export function safeUrl(raw: string | undefined | null): string | null {
   if (!raw) return null;
@@ -153,7 +154,9 @@ export function MessageItem({ m, channel }: { m: Message; channel: string }) {
       </div>
       <div class="bubble">
         <Body m={m} />
-        {m.attachments?.map((a) => <AttachmentView a={a} type={m.type} />)}
+        {m.attachments?.map((a) =>
+          a.channel_ref === HTML_VIEW ? <MailView a={a} /> : <AttachmentView a={a} type={m.type} />,
+        )}
       </div>
       {m.direction === "out" && (
         <div class={`delivery ${m.delivery_status}`}>

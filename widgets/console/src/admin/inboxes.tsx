@@ -6,6 +6,7 @@ import { said, t } from "../i18n";
 import { groups, inboxes, loadDirectory, notify, reportError } from "../store";
 import { CopyButton, Errors, FieldErr, OtherErrors, Option, Row, SchemaInput, useErrors } from "./forms";
 import { Calendar } from "./hours";
+import { MailStatusPanel } from "./mailstatus";
 
 const SECTION_ORDER = ["connection", "widget", "hours", "behaviour"];
 
@@ -208,6 +209,7 @@ function InboxForm({ inbox, channels, calendars, onSaved, onCancel }: {
           </div>
         </Row>
       )}
+      {inbox && inbox.kind === "email" && <MailStatusPanel inboxId={inbox.id} />}
       <OtherErrors errors={errors} known={(f) => fieldNames.has(f)} />
       <div class="inline">
         <button type="submit" class="primary" disabled={busy}>{inbox ? t("admin.save") : t("admin.create")}</button>
