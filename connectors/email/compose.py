@@ -33,6 +33,7 @@ def compose(
     *,
     to: str,
     body: str,
+    cc: str = "",
     subject: str,
     token: str,
     message_id: uuid.UUID,
@@ -48,6 +49,8 @@ def compose(
     name = config.display_name or sender_name or ""
     msg["From"] = formataddr((name, config.address)) if name else config.address
     msg["To"] = to
+    if cc:
+        msg["Cc"] = cc
     msg["Subject"] = reply_subject(subject)
     msg["Date"] = format_datetime(utcnow())
     msg["Message-ID"] = f"<{mid}>"

@@ -175,10 +175,10 @@ class EmailConnector:
             raise DeliveryError(
                 "this e-mail inbox has no SMTP server to send replies with", retryable=False
             )
-        to = outbound.recipient.value
-        if outbound.recipient.kind != "email" or "@" not in to:
-            raise DeliveryError("the customer has no e-mail address to reply to", retryable=False)
         thread = await store.conversation_thread(self.kefu, outbound.conversation_id)
+        to = ", ".join(thread.to) or outbound.recipient.value
+        if not thread.to and (outbound.recipient.kind != "email" or "@" not in to):
+            raise DeliveryError("the customer has no e-mail address to reply to", retryable=False)
         token = outbound.thread_key or new_token()
         files: list[tuple[str, str, bytes]] = []
         for attachment in outbound.attachments:
@@ -189,6 +189,7 @@ class EmailConnector:
         message, mid = compose(
             config,
             to=to,
+            cc=", ".join(thread.cc),
             body=outbound.body,
             subject=thread.subject,
             token=token,

@@ -19,8 +19,10 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from kefu.context import Kefu
+from kefu.conversations.outbox import dispatch_due
 from kefu.demo import Demo
 from kefu.mail import store
+from kefu.model import utcnow
 from tests.conftest import login_headers, login_of
 from tests.e2e.browsers import async_chromium, console_as
 from tests.mail_servers import PASSWORD, USER, Dovecot, dovecot, smtp_sink
@@ -339,3 +341,75 @@ async def test_the_inbox_page_shows_the_mailbox_error_and_the_mails_set_aside(
     await panel.scroll_into_view_if_needed()
     SHOTS.mkdir(parents=True, exist_ok=True)
     await panel.screenshot(path=str(SHOTS / f"mailbox-status-{locale}.png"))
+
+
+FIELDS = {
+    "en": ("E-mail reply", "Subject", "To", "Cc", "Send"),
+    "zh-CN": ("邮件回复", "主题", "收件人", "抄送", "发送"),
+}
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+async def test_the_composer_sets_subject_to_and_cc_of_an_email_reply(
+    browser: Browser,
+    live_server: str,
+    client: httpx.AsyncClient,
+    kefu: Kefu,
+    workspace: Demo,
+    locale: str,
+) -> None:
+    group, subject, to, cc, send = FIELDS[locale]
+    with smtp_sink() as (sink, smtp_port):
+        admin = await login_headers(client, login_of(workspace, "admin"))
+        created = await client.post(
+            "/api/v1/inboxes",
+            json={
+                "kind": "email",
+                "name": "客服邮箱",
+                "config": {
+                    "address": USER,
+                    "inbound_token": "console-test-token-0123456789",
+                    "smtp_host": "127.0.0.1",
+                    "smtp_port": smtp_port,
+                    "smtp_security": "none",
+                },
+            },
+            headers=admin,
+        )
+        assert created.status_code == 201, created.text
+        msg = EmailMessage()
+        msg["From"] = "朱镕基 <zhu@example.cn>"
+        msg["To"] = USER
+        msg["Subject"] = "订单 8842 的发票"
+        msg["Message-ID"] = "<composer-1@example.cn>"
+        msg.set_content("请问发票什么时候开？")
+        posted = await client.post(
+            f"/connectors/email/{created.json()['id']}/mime",
+            content=bytes(msg),
+            headers={
+                "Authorization": "Bearer console-test-token-0123456789",
+                "Content-Type": "message/rfc822",
+            },
+        )
+        conversation_id = posted.json()["conversation_id"]
+        page = await console_as(
+            browser, live_server, workspace, "admin", locale, f"/inbox/{conversation_id}"
+        )
+        fields = page.get_by_role("group", name=group)
+        await expect(fields.get_by_label(subject)).to_have_value(
+            "Re: 订单 8842 的发票", timeout=WAIT_MS
+        )
+        await expect(fields.get_by_label(to)).to_have_value("zhu@example.cn")
+        await fields.get_by_label(cc).fill("finance@example.cn")
+        await page.locator(".composer textarea").fill("发票今天开好。")
+        await shot(page, f"composer-fields-{locale}")
+        await page.get_by_role("button", name=send, exact=True).click()
+        for _ in range(100):  # the test app's dispatcher is off: send what is due
+            await dispatch_due(kefu, utcnow())
+            if sink.mails:
+                break
+            await page.wait_for_timeout(100)
+        (sent,) = sink.mails
+    assert sent["Subject"] == "Re: 订单 8842 的发票"
+    assert sent["Cc"] == "finance@example.cn"
+    assert sent["To"] == "zhu@example.cn"

@@ -662,3 +662,81 @@ async def test_the_admin_sees_the_mailbox_error_and_the_mails_set_aside(
     assert (await client.get(f"/api/v1/inboxes/{inbox_id}/mail", headers=agent)).status_code == 403
     theirs = await login_headers(client, login_of(other_workspace, "admin"))
     assert (await client.get(f"/api/v1/inboxes/{inbox_id}/mail", headers=theirs)).status_code == 404
+
+
+@pytest.mark.engine_sensitive
+async def test_the_agent_sets_subject_to_and_cc_and_the_reply_goes_out_with_them(
+    client: httpx.AsyncClient, kefu: Kefu, workspace: Demo
+) -> None:
+    with smtp_sink() as (sink, port):
+        inbox_id = await _inbox(
+            kefu, workspace, smtp_host="127.0.0.1", smtp_port=port, smtp_security="none"
+        )
+        raw, first_id = _mail(subject="发票")
+        conversation_id = (await _post(client, inbox_id, raw)).json()["conversation_id"]
+        agent = await login_headers(client, login_of(workspace, "admin"))
+        url = f"/api/v1/conversations/{conversation_id}"
+        envelope = {
+            "subject": "Re: 发票（已开具）",
+            "to": [CUSTOMER, "finance@example.cn"],
+            "cc": ["boss@example.cn"],
+        }
+        patched = await client.patch(url, json={"email": envelope}, headers=agent)
+        assert patched.status_code == 200, patched.text
+        assert patched.json()["attributes"]["email"] == envelope
+        sent_reply = await client.post(
+            f"{url}/messages", json={"body": "发票已开。"}, headers=agent
+        )
+        assert sent_reply.status_code == 201, sent_reply.text
+        await dispatch_due(kefu, utcnow())
+        (sent,) = sink.mails
+        assert sent["Subject"] == "Re: 发票（已开具）"
+        assert sent["To"] == f"{CUSTOMER}, finance@example.cn"
+        assert sent["Cc"] == "boss@example.cn"
+        assert sent["In-Reply-To"] == f"<{first_id}>"  # still threaded
+        ((_, recipients),) = sink.envelopes
+        assert sorted(recipients) == sorted([CUSTOMER, "finance@example.cn", "boss@example.cn"])
+
+
+@pytest.mark.parametrize(
+    "envelope",
+    [
+        {"to": ["not an address"]},
+        {"cc": ["a@b.cn, c@d.cn"]},  # one address a field, never a list in a string
+        {"to": ["x@example.cn\r\nBcc: evil@example.cn"]},  # no header injection
+        {"cc": [f"u{n}@example.cn" for n in range(21)]},
+        {"subject": "x" * 999},
+    ],
+)
+async def test_a_bad_envelope_is_refused_and_changes_nothing(
+    client: httpx.AsyncClient, kefu: Kefu, workspace: Demo, envelope: dict[str, object]
+) -> None:
+    inbox_id = await _inbox(kefu, workspace)
+    raw, _ = _mail()
+    conversation_id = (await _post(client, inbox_id, raw)).json()["conversation_id"]
+    agent = await login_headers(client, login_of(workspace, "admin"))
+    url = f"/api/v1/conversations/{conversation_id}"
+    response = await client.patch(url, json={"email": envelope}, headers=agent)
+    assert response.status_code == 400, response.text
+    assert "email" in response.text
+    assert "email" not in (await client.get(url, headers=agent)).json()["attributes"]
+
+
+async def test_only_an_email_conversation_has_an_envelope(
+    client: httpx.AsyncClient, kefu: Kefu, workspace: Demo
+) -> None:
+    from kefu.conversations.ingest import ingest
+    from kefu.model import Identity, Inbound
+
+    result = await ingest(
+        kefu,
+        Inbound(inbox_id=workspace.inbox_id, identity=Identity("web_visitor", "v1"), body="hi"),
+    )
+    agent = await login_headers(client, login_of(workspace, "admin"))
+    response = await client.patch(
+        f"/api/v1/conversations/{result.conversation_id}",
+        json={"email": {"subject": "x"}},
+        headers=agent,
+    )
+    assert response.status_code in (400, 422), response.text
+    assert "e-mail" in response.text

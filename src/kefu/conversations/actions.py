@@ -19,7 +19,7 @@ from kefu.conversations.events import conversation_event, log_event, message_eve
 from kefu.conversations.mentions import record_mentions
 from kefu.conversations.messages import add_message, next_message
 from kefu.conversations.queries import conversation_out, get_visible
-from kefu.conversations.schemas import ConversationOut
+from kefu.conversations.schemas import ConversationOut, MailEnvelope
 from kefu.db.retry import retrying
 from kefu.db.scope import one_in_workspace
 from kefu.db.tables import Contact, Conversation, Message, OutboxJob, User
@@ -404,8 +404,9 @@ async def update(
     *,
     labels: list[str] | None = None,
     priority: int | None = None,
+    email: MailEnvelope | None = None,
 ) -> ConversationOut:
-    """Labels and priority, as an agent edits them."""
+    """Labels, priority and an e-mail conversation's envelope, as an agent edits them."""
     async with kefu.db.transaction() as session:
         conversation = await load_conversation(session, actor, conversation_id)
         changes: dict[str, object] = {}
@@ -415,6 +416,13 @@ async def update(
         if priority is not None:
             conversation.priority = priority
             changes["priority"] = priority
+        if email is not None:
+            if conversation.channel != "email":
+                raise Invalid("only an e-mail conversation has a subject and recipients")
+            envelope = {"subject": email.subject.strip(), "to": email.to, "cc": email.cc}
+            # A new dict: the JSON column notices reassignment, not mutation.
+            conversation.attributes = {**(conversation.attributes or {}), "email": envelope}
+            changes["email"] = envelope
         log_event(session, conversation, "updated", actor.kind, actor.user_id, changes)
         return await _out(session, conversation)
 

@@ -89,7 +89,12 @@ class ConversationsController(Controller):
         self, kefu: Kefu, user: AuthUser, conversation_id: uuid.UUID, data: ConversationUpdate
     ) -> ConversationOut:
         return await actions.update(
-            kefu, conversation_id, actor_of(user), labels=data.labels, priority=data.priority
+            kefu,
+            conversation_id,
+            actor_of(user),
+            labels=data.labels,
+            priority=data.priority,
+            email=data.email,
         )
 
     @get("/{conversation_id:uuid}/messages")

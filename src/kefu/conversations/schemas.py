@@ -84,9 +84,29 @@ class SnoozeRequest(msgspec.Struct, frozen=True, kw_only=True):
     until: datetime | None = None
 
 
+# One mailbox address (RFC 5321's 320-character limit), no display name, no list.
+MailAddress = Annotated[
+    str, msgspec.Meta(max_length=320, pattern=r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+$")
+]
+
+
+class MailEnvelope(msgspec.Struct, frozen=True, kw_only=True):
+    """What an agent sets in an e-mail conversation's composer: the subject and the
+    recipients of the replies that follow (empty `to`: the customer's address)."""
+
+    subject: Annotated[str, msgspec.Meta(max_length=998)] = ""
+    to: Annotated[list[MailAddress], msgspec.Meta(max_length=20)] = msgspec.field(
+        default_factory=list
+    )
+    cc: Annotated[list[MailAddress], msgspec.Meta(max_length=20)] = msgspec.field(
+        default_factory=list
+    )
+
+
 class ConversationUpdate(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     labels: list[Label] | None = None
     priority: Annotated[int, msgspec.Meta(ge=0, le=10)] | None = None
+    email: MailEnvelope | None = None
 
 
 class EventOut(msgspec.Struct, frozen=True, kw_only=True):

@@ -181,6 +181,9 @@ class ThreadView(msgspec.Struct, frozen=True):
     subject: str
     message_ids: list[str]
     last_inbound: str | None
+    # Set by the agent in the composer (the conversation's `attributes.email`).
+    to: list[str] = msgspec.field(default_factory=list)
+    cc: list[str] = msgspec.field(default_factory=list)
 
 
 async def conversation_thread(kefu: Kefu, conversation_id: uuid.UUID) -> ThreadView:
@@ -193,11 +196,23 @@ async def conversation_thread(kefu: Kefu, conversation_id: uuid.UUID) -> ThreadV
                 .limit(500)
             )
         ).all()
-    subject = next((s for _, d, s in rows if d == "in" and s), "") or next(
-        (s for _, _, s in rows if s), ""
+        attributes = await session.scalar(
+            sa.select(Conversation.attributes).where(Conversation.id == conversation_id)
+        )
+    envelope = (attributes or {}).get("email") or {}
+    subject = (
+        envelope.get("subject")
+        or next((s for _, d, s in rows if d == "in" and s), "")
+        or next((s for _, _, s in rows if s), "")
     )
     last_in = next((m for m, d, _ in reversed(rows) if d == "in"), None)
-    return ThreadView(subject, [m for m, _, _ in rows if not m.startswith("sha256:")], last_in)
+    return ThreadView(
+        subject,
+        [m for m, _, _ in rows if not m.startswith("sha256:")],
+        last_in,
+        to=list(envelope.get("to") or []),
+        cc=list(envelope.get("cc") or []),
+    )
 
 
 async def sent_message(kefu: Kefu, inbox_id: uuid.UUID, message_id: str) -> uuid.UUID | None:

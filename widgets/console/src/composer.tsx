@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { Conversation, QuickReply, contactName, get, post, qs } from "./api";
+import { MailFields, draftOf, saveDraft } from "./mailfields";
 import { refusedForCapacity } from "./capacity";
 import { formatTime, t } from "./i18n";
 import { sendTyping } from "./live";
@@ -47,10 +48,13 @@ export function Composer({ conversation }: { conversation: Conversation }) {
   const ref = useRef<HTMLTextAreaElement>(null);
   const typingSent = useRef(0);
   const lookup = useRef(0);
+  const isMail = conversation.channel === "email";
+  const [mail, setMail] = useState(() => draftOf(conversation));
 
   useEffect(() => {
     composerText.value = "";
     setPopup(null);
+    setMail(draftOf(conversation));
   }, [conversation.id]);
 
   const setText = (v: string) => (composerText.value = v);
@@ -134,6 +138,7 @@ export function Composer({ conversation }: { conversation: Conversation }) {
     if (!body || sending) return;
     setSending(true);
     try {
+      if (isMail && mode === "reply") await saveDraft(conversation, mail);
       await post(`/api/v1/conversations/${conversation.id}/messages`, {
         body,
         ...(mode === "note" ? { note: true } : {}),
@@ -196,6 +201,7 @@ export function Composer({ conversation }: { conversation: Conversation }) {
   return (
     <div class={`composer ${mode}`}>
       {conversation.channel === "wechat" && <ReplyWindowLine conversation={conversation} />}
+      {isMail && mode === "reply" && <MailFields draft={mail} onChange={setMail} />}
       <div class="tabs" role="tablist" aria-label={t("composer.mode")}>
         {(["reply", "note"] as const).map((m) => (
           <button

@@ -138,7 +138,7 @@ interface PageView {
 function siteAttributes(c: Conversation): [string, unknown][] {
   return Object.entries(c.attributes ?? {}).filter(
     ([k]) =>
-      !k.startsWith("routing_") && k !== "current_page" && !(c.channel === "email" && k === "subject"),
+      !k.startsWith("routing_") && k !== "current_page" && !(c.channel === "email" && (k === "subject" || k === "email")),
   );
 }
 
