@@ -21,6 +21,7 @@ DOMAIN_TABLES: tuple[str, ...] = (
     "kefu.caching.tables",
     "kefu.ratelimit.tables",
     "kefu.conversations.tables",
+    "kefu.reports.tables",
 )
 
 

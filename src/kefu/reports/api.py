@@ -1,14 +1,27 @@
-"""HTTP: the supervisor board. Read-only; supervisors and admins only."""
+"""HTTP: the supervisor board and the historical reports. Read-only; supervisors and
+admins only; always the caller's own workspace."""
 
 from __future__ import annotations
 
-from litestar import Controller, get
+from datetime import date
+from typing import Annotated, Any
+
+from litestar import Controller, Response, get
+from litestar.params import Parameter, QueryParameter
 
 from kefu.context import Kefu
+from kefu.errors import FieldError, KefuError, NotFound
+from kefu.i18n import Text
 from kefu.model import Role, utcnow
 from kefu.people.auth import AuthUser, require_role
+from kefu.reports import export, history, views
+from kefu.reports.periods import GroupBy
 from kefu.reports.schemas import Board
 from kefu.reports.service import build_board
+
+# Ten years of days: a year by month is the common case; beyond this is a mistake.
+MAX_DAYS = 3660
+METRIC_NAMES = "|".join(views.METRICS)
 
 
 class ReportsController(Controller):
@@ -20,6 +33,58 @@ class ReportsController(Controller):
     async def board(self, kefu: Kefu, user: AuthUser) -> Board:
         async with kefu.db.session() as session:
             return await build_board(session, user.workspace_id, utcnow())
+
+    @get("/{metric:str}")
+    async def history(
+        self,
+        kefu: Kefu,
+        user: AuthUser,
+        metric: Annotated[str, Parameter(max_length=32)],
+        from_: Annotated[date, QueryParameter(name="from")],
+        to: date,
+        group_by: GroupBy = GroupBy.day,
+        by: history.By | None = None,
+        format: Annotated[str, Parameter(pattern="^(json|csv|xlsx)$")] = "json",
+    ) -> Response[Any]:
+        if metric not in views.METRICS:
+            raise NotFound(
+                Text(
+                    en=f"No such report (use one of {METRIC_NAMES}).",
+                    zh=f"没有这个报表（可用：{METRIC_NAMES}）。",
+                )
+            )
+        if to < from_:
+            raise _bad("to", Text(en="ends before from", zh="结束日期早于开始日期"))
+        if (to - from_).days >= MAX_DAYS:
+            raise _bad(
+                "to",
+                Text(
+                    en=f"a report spans at most {MAX_DAYS} days", zh=f"报表跨度最多 {MAX_DAYS} 天"
+                ),
+            )
+        async with kefu.db.transaction() as session:
+            body = await history.report(session, user.workspace_id, metric, from_, to, group_by, by)
+        name = f"{metric}-{from_.isoformat()}-{to.isoformat()}"
+        if format == "csv":
+            return Response(
+                export.to_csv(body["series"]),
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+            )
+        if format == "xlsx":
+            return Response(
+                export.to_xlsx(body["series"], metric),
+                media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+            )
+        return Response(body)
+
+
+def _bad(field: str, message: Text) -> KefuError:
+    return KefuError(
+        Text(en=f"{field}: {message.en}", zh=f"{field}：{message.zh}"),
+        errors=[FieldError(field, message)],
+    )
 
 
 ROUTES = [ReportsController]
