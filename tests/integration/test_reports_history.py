@@ -472,3 +472,30 @@ async def test_reports_api_roles_exports_and_hostile_params(
     ):
         r = await client.get(bad, headers=admin)
         assert 400 <= r.status_code < 500, (bad, r.status_code, r.text)
+
+
+async def test_drill_down_and_an_agents_own_stats(
+    client: httpx.AsyncClient,
+    kefu: Kefu,
+    workspace: Demo,
+    other_workspace: Demo,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await fixture(kefu, workspace, monkeypatch)
+    admin = await login_headers(client, login_of(workspace, "admin"))
+    url = "/api/v1/reports/drill/{}?from=2026-11-16&to=2026-11-23"
+    behind = (await client.get(url.format("new"), headers=admin)).json()
+    assert len(behind) == 3  # A, B, C: the conversations behind "new = 3"
+    reopened = (await client.get(url.format("reopened"), headers=admin)).json()
+    assert len(reopened) == 1
+    other = await login_headers(client, login_of(other_workspace, "admin"))
+    assert (await client.get(url.format("new"), headers=other)).json() == []
+    assert (await client.get(url.format("nope"), headers=admin)).status_code == 404
+    lina = await login_headers(client, login_of(workspace, "lina"))
+    assert (await client.get(url.format("new"), headers=lina)).status_code == 403
+    mine = await client.get("/api/v1/reports/mine?from=2026-11-16&to=2026-11-23", headers=lina)
+    assert mine.status_code == 200, mine.text
+    totals = mine.json()["totals"]
+    # Lina: A and B handled, three resolutions, ratings 5 (A) and 2 (B), logged in 2 h.
+    assert (totals["handled"], totals["resolved"], totals["csat_average"]) == (2, 3, 3.5)
+    assert totals["online_s"] == 7200

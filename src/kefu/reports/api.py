@@ -3,6 +3,7 @@ admins only; always the caller's own workspace."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from typing import Annotated, Any
 
@@ -14,7 +15,7 @@ from kefu.errors import FieldError, KefuError, NotFound
 from kefu.i18n import Text
 from kefu.model import Role, utcnow
 from kefu.people.auth import AuthUser, require_role
-from kefu.reports import export, history, views
+from kefu.reports import drill, export, history, views
 from kefu.reports.periods import GroupBy
 from kefu.reports.schemas import Board
 from kefu.reports.service import build_board
@@ -33,6 +34,25 @@ class ReportsController(Controller):
     async def board(self, kefu: Kefu, user: AuthUser) -> Board:
         async with kefu.db.session() as session:
             return await build_board(session, user.workspace_id, utcnow())
+
+    @get("/drill/{number:str}")
+    async def drill(
+        self,
+        kefu: Kefu,
+        user: AuthUser,
+        number: Annotated[str, Parameter(max_length=32)],
+        from_: Annotated[date, QueryParameter(name="from")],
+        to: date,
+        agent: uuid.UUID | None = None,
+    ) -> list[dict[str, Any]]:
+        """The conversations behind a number of a report (at most 200, newest first)."""
+        if number not in drill.DRILLABLE:
+            raise NotFound(Text(en="No such number to drill into.", zh="没有这个可下钻的指标。"))
+        _check_range(from_, to)
+        async with kefu.db.session() as session:
+            return await drill.conversations_behind(
+                session, user.workspace_id, number, from_, to, agent
+            )
 
     @get("/{metric:str}")
     async def history(
@@ -80,6 +100,52 @@ class ReportsController(Controller):
         return Response(body)
 
 
+class MyStatsController(Controller):
+    """An agent's own numbers: any staff member, only their own agent row."""
+
+    path = "/api/v1/reports/mine"
+    tags = ("reports",)
+
+    @get("/")
+    async def mine(
+        self,
+        kefu: Kefu,
+        user: AuthUser,
+        from_: Annotated[date, QueryParameter(name="from")],
+        to: date,
+    ) -> dict[str, Any]:
+        _check_range(from_, to)
+        async with kefu.db.transaction() as session:
+            body = await history.report(
+                session, user.workspace_id, "agents", from_, to, GroupBy.year, history.By.agent
+            )
+        mine = compute_mine(body["series"], str(user.id))
+        return {"agent_id": str(user.id), "totals": mine}
+
+
+def compute_mine(series: list[dict[str, Any]], agent_id: str) -> dict[str, Any]:
+    rows = [r for r in series if r.get("agent") == agent_id]
+    if not rows:
+        return views.agents({})
+    if len(rows) == 1:
+        return {k: v for k, v in rows[0].items() if k not in ("period", "agent")}
+    # Across years: add the counters; averages of the latest year stand.
+    out = dict(rows[-1])
+    for name in ("handled", "resolved", "transfers", "csat_responses", "online_s"):
+        out[name] = sum(int(r.get(name) or 0) for r in rows)
+    out.pop("period", None)
+    out.pop("agent", None)
+    return out
+
+
+def _check_range(from_: date, to: date) -> None:
+    if to < from_:
+        raise _bad("to", Text(en="ends before from", zh="结束日期早于开始日期"))
+    if (to - from_).days >= MAX_DAYS:
+        said = Text(en=f"a report spans at most {MAX_DAYS} days", zh=f"报表跨度最多 {MAX_DAYS} 天")
+        raise _bad("to", said)
+
+
 def _bad(field: str, message: Text) -> KefuError:
     return KefuError(
         Text(en=f"{field}: {message.en}", zh=f"{field}：{message.zh}"),
@@ -87,4 +153,4 @@ def _bad(field: str, message: Text) -> KefuError:
     )
 
 
-ROUTES = [ReportsController]
+ROUTES = [ReportsController, MyStatsController]
