@@ -222,8 +222,14 @@ async def _lock_cursor(session: AsyncSession, workspace_id: uuid.UUID) -> Report
 async def refresh(session: AsyncSession, workspace_id: uuid.UUID) -> int:
     """Fold in the events inserted since the last refresh; returns days recomputed."""
     cursor = await _lock_cursor(session, workspace_id)
-    ctx = await context_of(session, workspace_id)
     ev = ConversationEventRow
+    newest = await session.scalar(
+        sa.select(ev.id).where(ev.workspace_id == workspace_id).order_by(ev.id.desc()).limit(1)
+    )
+    if newest is None or newest == cursor.last_event_id:
+        # Nothing inserted since: a report read costs one index probe, not a recompute.
+        return 0
+    ctx = await context_of(session, workspace_id)
     query = sa.select(ev.id, ev.conversation_id, ev.created_at, ev.type).where(
         ev.workspace_id == workspace_id
     )
