@@ -109,6 +109,7 @@ function Chart({ rows, names }: { rows: Row[]; names: string[] }) {
       {
         width: Math.max(320, box.current.clientWidth),
         height: 220,
+        padding: [8, 40, 0, 0],
         scales: { x: { time: false } },
         axes: [
           {
@@ -291,12 +292,29 @@ export function ReportsScreen() {
             <Kpis names={kpis} now={now} before={before[m] ?? null} onDrill={setDrill} />
             {tab !== "agents" && <Chart rows={now.series} names={CHART[key]} />}
             {tab !== "overview" && <Table rows={rows as Row[]} names={KPIS[key]} by={tab === "agents" ? "agent" : undefined} />}
+            {m === "csat" && tab === "csat" && <Distribution totals={now.totals} />}
             {m === "csat" && tab === "csat" && <Comments totals={now.totals} />}
             {m === "bot" && tab === "bot" && <Reasons totals={now.totals} />}
           </section>
         );
       })}
     </main>
+  );
+}
+
+function Distribution({ totals }: { totals: Record<string, unknown> }) {
+  const dist = (totals.distribution as Record<string, number>) ?? {};
+  const most = Math.max(1, ...Object.values(dist));
+  return (
+    <section aria-label={rt("distribution")} data-testid="csat-distribution">
+      <h3>{rt("distribution")}</h3>
+      {["5", "4", "3", "2", "1"].map((s) => (
+        <div key={s} class="small">
+          <span class="csat-score">{"★".repeat(Number(s))}</span>{" "}
+          <meter min={0} max={most} value={dist[s] ?? 0} /> {dist[s] ?? 0}
+        </div>
+      ))}
+    </section>
   );
 }
 

@@ -79,6 +79,7 @@ const en = {
   not_ready_s: "Not ready",
   csat_average: "CSAT",
   my_stats: "My stats (last 30 days)",
+  distribution: "Score distribution",
 };
 
 type Key = keyof typeof en;
@@ -161,6 +162,7 @@ const zh: Record<Key, string> = {
   not_ready_s: "未就绪",
   csat_average: "满意度",
   my_stats: "我的统计（近 30 天）",
+  distribution: "评分分布",
 };
 
 export function rt(key: string): string {
