@@ -430,6 +430,14 @@ async def test_today_equals_the_live_board(kefu: Kefu, workspace: Demo) -> None:
         board.today.transferred,
     )
     assert (t["new"], t["resolved"]) == (2, 1)
+    async with kefu.db.transaction() as session:
+        hourly = await history.report(
+            session, workspace.workspace_id, "conversations", today, today, GroupBy.hour
+        )
+    assert len(hourly["series"]) == 24
+    assert hourly["totals"]["new"] == 2
+    this_hour = now.strftime("%Y-%m-%dT%H:00")
+    assert next(r for r in hourly["series"] if r["period"] == this_hour)["resolved"] == 1
 
 
 async def test_reports_api_roles_exports_and_hostile_params(

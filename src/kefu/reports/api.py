@@ -73,15 +73,10 @@ class ReportsController(Controller):
                     zh=f"没有这个报表（可用：{METRIC_NAMES}）。",
                 )
             )
-        if to < from_:
-            raise _bad("to", Text(en="ends before from", zh="结束日期早于开始日期"))
-        if (to - from_).days >= MAX_DAYS:
-            raise _bad(
-                "to",
-                Text(
-                    en=f"a report spans at most {MAX_DAYS} days", zh=f"报表跨度最多 {MAX_DAYS} 天"
-                ),
-            )
+        _check_range(from_, to)
+        if group_by is GroupBy.hour and from_ != to:
+            said = Text(en="hourly reports cover one day", zh="按小时的报表只能查询一天")
+            raise _bad("group_by", said)
         async with kefu.db.transaction() as session:
             body = await history.report(session, user.workspace_id, metric, from_, to, group_by, by)
         name = f"{metric}-{from_.isoformat()}-{to.isoformat()}"

@@ -50,6 +50,8 @@ class Context:
     calendar: hours.Calendar | None = None
     # conversation id -> {"channel": ..., "inbox": ..., "group": ...}
     dims: Mapping[uuid.UUID, Mapping[str, str]] = field(default_factory=dict)
+    # Cells per local hour (a datetime) instead of per local day: today's hourly view.
+    hourly: bool = False
 
 
 def local_day(at: datetime, tz: str) -> date:
@@ -82,11 +84,16 @@ def _at(day: date, hhmm: str, zone: ZoneInfo) -> datetime:
     return datetime(day.year, day.month, day.day, h, m, tzinfo=zone)
 
 
+def local_hour(at: datetime, tz: str) -> datetime:
+    return at.astimezone(ZoneInfo(tz)).replace(minute=0, second=0, microsecond=0)
+
+
 class Cells:
     """The states being built, one per (day, dimension, key)."""
 
-    def __init__(self, tz: str) -> None:
+    def __init__(self, tz: str, hourly: bool = False) -> None:
         self.tz = tz
+        self.bucket: Any = local_hour if hourly else local_day
         self.states: dict[Cell, State] = defaultdict(dict)
 
     def add(
@@ -100,7 +107,7 @@ class Cells:
         channel: str | None = None,
         inbox: str | None = None,
     ) -> None:
-        day = local_day(at, self.tz)
+        day = self.bucket(at, self.tz)
         dims = (("agent", agent), ("group", group), ("channel", channel), ("inbox", inbox))
         for dim, key in (("all", ""), *dims):
             if key is None:
@@ -119,7 +126,7 @@ class Cells:
         channel: str | None = None,
         inbox: str | None = None,
     ) -> None:
-        day = local_day(at, self.tz)
+        day = self.bucket(at, self.tz)
         dims = (("agent", agent), ("group", group), ("channel", channel), ("inbox", inbox))
         for dim, key in (("all", ""), *dims):
             if key is None:
@@ -132,7 +139,7 @@ def _secs(a: datetime, b: datetime) -> int:
 
 
 def compute(rows: Iterable[Row], ctx: Context) -> dict[Cell, State]:
-    cells = Cells(ctx.timezone)
+    cells = Cells(ctx.timezone, ctx.hourly)
     by_conversation: dict[uuid.UUID, list[Row]] = defaultdict(list)
     by_ticket: dict[str, list[Row]] = defaultdict(list)
     by_agent_phone: dict[str, list[Row]] = defaultdict(list)
@@ -268,7 +275,7 @@ def _conversation(cells: Cells, events: list[Row], ctx: Context, dims: Mapping[s
                 )
                 comment = e.data.get("comment")
                 if comment:
-                    day = local_day(at, cells.tz)
+                    day = cells.bucket(at, cells.tz)
                     entry = {
                         "conversation_id": str(e.conversation_id),
                         "score": score,

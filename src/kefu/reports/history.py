@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from datetime import date, timedelta
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -36,6 +37,8 @@ async def report(
     the roll-up includes every committed event."""
     await rollup.refresh(session, workspace_id)
     view = views.METRICS[metric]
+    if group_by is GroupBy.hour:
+        return await _hourly(session, workspace_id, view, start, by)
     dim = str(by) if by else "all"
     days = await rollup.load_days(session, workspace_id, start, end, dim)
     grouped: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
@@ -69,3 +72,34 @@ async def report(
         comments = sorted(total_state.get("csat_comments", []), key=lambda c: c["at"], reverse=True)
         totals["comments"] = comments[:COMMENTS_LIMIT]
     return {"series": series, "totals": totals}
+
+
+async def _hourly(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    view: Any,
+    day: date,
+    by: By | None,
+) -> dict[str, Any]:
+    """One day per local hour, from the raw events of that day (a day is small)."""
+    base = await rollup.context_of(session, workspace_id)
+    ctx = replace(base, hourly=True)
+    cells = await rollup.cells_for(session, workspace_id, {day}, ctx)
+    dim = str(by) if by else "all"
+    grouped: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    kept: list[dict[str, Any]] = []
+    for (hour, cell_dim, key), state in cells.items():
+        if cell_dim == dim and isinstance(hour, datetime) and hour.date() == day:
+            grouped[(hour.strftime("%Y-%m-%dT%H:00"), key)].append(state)
+            kept.append(state)
+    if not by:
+        for h in range(24):
+            grouped.setdefault((f"{day.isoformat()}T{h:02d}:00", ""), [])
+    series = []
+    for (period, key), states in sorted(grouped.items()):
+        row: dict[str, Any] = {"period": period}
+        if by:
+            row[str(by)] = key
+        row.update(view(compute.merge(states)))
+        series.append(row)
+    return {"series": series, "totals": view(compute.merge(kept))}

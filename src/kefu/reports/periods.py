@@ -7,6 +7,8 @@ from enum import StrEnum
 
 
 class GroupBy(StrEnum):
+    # One day only (today's hourly view), computed straight from its events.
+    hour = "hour"
     day = "day"
     week = "week"
     month = "month"

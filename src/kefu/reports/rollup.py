@@ -122,6 +122,28 @@ async def recompute_days(
     """Replace the rows of `days` with states computed from the event log."""
     if not days:
         return 0
+    cells = await cells_for(session, workspace_id, days, ctx)
+    day_list = sorted(days)
+    for chunk in _chunks(day_list):
+        await session.execute(
+            sa.delete(ReportDay).where(
+                ReportDay.workspace_id == workspace_id, ReportDay.day.in_(chunk)
+            )
+        )
+    values = [
+        {"workspace_id": workspace_id, "day": d, "dim": dim, "key": key[:64], "state": state}
+        for (d, dim, key), state in cells.items()
+        if d in days
+    ]
+    for chunk in _chunks(values):
+        await session.execute(sa.insert(ReportDay), list(chunk))
+    return len(values)
+
+
+async def cells_for(
+    session: AsyncSession, workspace_id: uuid.UUID, days: set[date], ctx: compute.Context
+) -> dict[compute.Cell, compute.State]:
+    """The states of `days` (and of whatever else the loaded events touch) from the log."""
     tz = ctx.timezone
     lo, hi = day_bounds(min(days), tz)[0], day_bounds(max(days), tz)[1]
     ev = ConversationEventRow
@@ -189,23 +211,9 @@ async def recompute_days(
         service_level_seconds=ctx.service_level_seconds,
         calendar=ctx.calendar,
         dims=dims,
+        hourly=ctx.hourly,
     )
-    cells = compute.compute(rows, ctx)
-    day_list = sorted(days)
-    for chunk in _chunks(day_list):
-        await session.execute(
-            sa.delete(ReportDay).where(
-                ReportDay.workspace_id == workspace_id, ReportDay.day.in_(chunk)
-            )
-        )
-    values = [
-        {"workspace_id": workspace_id, "day": d, "dim": dim, "key": key[:64], "state": state}
-        for (d, dim, key), state in cells.items()
-        if d in days
-    ]
-    for chunk in _chunks(values):
-        await session.execute(sa.insert(ReportDay), list(chunk))
-    return len(values)
+    return compute.compute(rows, ctx)
 
 
 async def _lock_cursor(session: AsyncSession, workspace_id: uuid.UUID) -> ReportCursor:
