@@ -507,3 +507,47 @@ async def test_drill_down_and_an_agents_own_stats(
     # Lina: A and B handled, three resolutions, ratings 5 (A) and 2 (B), logged in 2 h.
     assert (totals["handled"], totals["resolved"], totals["csat_average"]) == (2, 3, 3.5)
     assert totals["online_s"] == 7200
+
+
+async def test_report_settings_set_the_workspace_day(
+    client: httpx.AsyncClient, kefu: Kefu, workspace: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await fixture(kefu, workspace, monkeypatch)  # in Shanghai days
+    admin = await login_headers(client, login_of(workspace, "admin"))
+    url = "/api/v1/reports/settings"
+    assert (await client.get(url, headers=admin)).json()["timezone"] == "Asia/Shanghai"
+    for bad in (
+        {"timezone": "Mars/Olympus"},
+        {"timezone": "x" * 65},
+        {"timezone": "UTC\x00"},
+        {"timezone": "UTC", "call_service_level_seconds": 2**40},
+    ):
+        r = await client.put(url, json=bad, headers=admin)
+        assert r.status_code in (400, 422), (bad, r.text)
+    lina = await login_headers(client, login_of(workspace, "lina"))
+    assert (await client.put(url, json={"timezone": "UTC"}, headers=lina)).status_code == 403
+    r = await client.put(
+        url, json={"timezone": "America/New_York", "call_service_level_seconds": 30}, headers=admin
+    )
+    assert r.status_code == 200, r.text
+    # New York is 13 h behind Shanghai: A, created Mon 16th 10:00 in Shanghai, is
+    # Sun 15th 21:00 there; T = 30 s now counts c2 (30 s) as answered in time.
+    async with kefu.db.transaction() as session:
+        out = await history.report(
+            session,
+            workspace.workspace_id,
+            "conversations",
+            date(2026, 11, 15),
+            date(2026, 11, 15),
+            GroupBy.day,
+        )
+        calls = await history.report(
+            session,
+            workspace.workspace_id,
+            "calls",
+            date(2026, 11, 1),
+            date(2026, 11, 30),
+            GroupBy.month,
+        )
+    assert out["totals"]["new"] == 1
+    assert calls["totals"]["service_level"] == 1.0

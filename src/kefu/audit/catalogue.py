@@ -194,6 +194,10 @@ AUDITED: dict[tuple[str, str], Audited] = {
     ("DELETE", "/api/v1/quick-replies/{reply_id}"): _a(
         "quick_reply.delete", "quick_reply", "Deleted a quick reply", "删除了快捷回复"
     ),
+    # reports
+    ("PUT", "/api/v1/reports/settings"): _a(
+        "reports.settings", "workspace", "Changed the report settings", "修改了报表设置"
+    ),
 }
 
 _CONVERSATION_WORK = "conversation work: the conversation's event log records who did it"

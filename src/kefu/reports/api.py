@@ -19,6 +19,7 @@ from kefu.reports import drill, export, history, views
 from kefu.reports.periods import GroupBy
 from kefu.reports.schemas import Board
 from kefu.reports.service import build_board
+from kefu.reports.settings_api import ROUTES as SETTINGS_ROUTES
 
 # Ten years of days: a year by month is the common case; beyond this is a mistake.
 MAX_DAYS = 3660
@@ -148,4 +149,4 @@ def _bad(field: str, message: Text) -> KefuError:
     )
 
 
-ROUTES = [ReportsController, MyStatsController]
+ROUTES = [ReportsController, MyStatsController, *SETTINGS_ROUTES]
