@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.db.tables import Conversation, ConversationEventRow, Workspace
@@ -221,9 +222,18 @@ async def _lock_cursor(session: AsyncSession, workspace_id: uuid.UUID) -> Report
         sa.select(ReportCursor).where(ReportCursor.workspace_id == workspace_id).with_for_update()
     )
     if cursor is None:
-        cursor = ReportCursor(workspace_id=workspace_id, last_event_id=None)
-        session.add(cursor)
-        await session.flush()
+        try:
+            # Two first reads may race to create it: the loser takes the winner's row.
+            async with session.begin_nested():
+                session.add(ReportCursor(workspace_id=workspace_id, last_event_id=None))
+        except IntegrityError:
+            pass
+        cursor = await session.scalar(
+            sa.select(ReportCursor)
+            .where(ReportCursor.workspace_id == workspace_id)
+            .with_for_update()
+        )
+        assert cursor is not None
     return cursor
 
 
