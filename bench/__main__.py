@@ -21,6 +21,7 @@ SUITES = (
     "bench.bench_ratelimit",
     # tickets (issue 17)
     "bench.bench_tickets",
+    "bench.bench_reports",
 )
 # KEFU_BENCH_SUITES=bench.bench_e2e,... runs only those.
 if os.environ.get("KEFU_BENCH_SUITES"):

@@ -189,6 +189,7 @@ _EXTENSIONS: tuple[str, ...] = (
     "kefu.connectors.wechat.simulate",
     "kefu.knowledge.cli",
     "kefu.inboxes.reseal",
+    "kefu.reports.cli",
 )
 
 

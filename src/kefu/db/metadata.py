@@ -23,6 +23,7 @@ DOMAIN_TABLES: tuple[str, ...] = (
     "kefu.conversations.tables",
     # tickets (issue 17)
     "kefu.tickets.tables",
+    "kefu.reports.tables",
 )
 
 

@@ -37,7 +37,14 @@ async def build_board(session: AsyncSession, workspace_id: uuid.UUID, now: datet
     )
     settings = settings or {}
     threshold = int(settings.get("service_level_seconds", DEFAULT_SERVICE_LEVEL_SECONDS))
-    day_start = metrics.start_of_day(now, int(settings.get("utc_offset_minutes", 0)))
+    if settings.get("timezone"):
+        # The workspace's day, the same one the historical reports use.
+        from kefu.reports import compute, rollup
+
+        tz = rollup.workspace_timezone(settings)
+        day_start = rollup.day_bounds(compute.local_day(now, tz), tz)[0]
+    else:
+        day_start = metrics.start_of_day(now, int(settings.get("utc_offset_minutes", 0)))
 
     groups = {
         g.id: g.name

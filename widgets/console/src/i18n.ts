@@ -25,6 +25,7 @@ const en = {
   "nav.main": "Main",
   "nav.inbox": "Inbox",
   "nav.board": "Board",
+  "nav.reports": "Reports", // reports
   "nav.admin": "Admin",
   "nav.signout": "Sign out",
   "sound.mute": "Mute alerts",
@@ -537,6 +538,7 @@ const zh: Record<Key, string> = {
   "nav.main": "主导航",
   "nav.inbox": "会话",
   "nav.board": "监控看板",
+  "nav.reports": "统计报表", // reports
   "nav.admin": "管理",
   "nav.signout": "退出登录",
   "sound.mute": "静音提醒",

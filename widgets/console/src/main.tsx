@@ -22,6 +22,7 @@ import {
 import { CapacityDialog } from "./capacity";
 import { InboxScreen } from "./inbox";
 import { BoardScreen } from "./board";
+import { MyStats, ReportsScreen } from "./reports/screen";
 import { AdminScreen } from "./admin";
 import { KnowledgeScreen } from "./knowledge/studio";
 import { TicketsScreen } from "./tickets/screen";
@@ -167,6 +168,7 @@ function TopBar() {
         {isStaff.value && link("/tickets", "nav.tickets")}
         {isKnowledgeEditor.value && link("/knowledge", "nav.knowledge")}
         {isSupervisor.value && link("/board", "nav.board")}
+        {!isKnowledgeOnly.value && link("/reports", "nav.reports")}
         {isAdmin.value && link("/admin", "nav.admin")}
       </nav>
       <div class="spacer" />
@@ -215,6 +217,8 @@ function Shell() {
   if ((r.startsWith("/knowledge") || isKnowledgeOnly.value) && isKnowledgeEditor.value) screen = <KnowledgeScreen />;
   else if (r.startsWith("/tickets") && isStaff.value) screen = <TicketsScreen />;
   else if (r.startsWith("/board") && isSupervisor.value) screen = <BoardScreen />;
+  else if (r.startsWith("/reports") && !isKnowledgeOnly.value)
+    screen = isSupervisor.value ? <ReportsScreen /> : <MyStats />;
   else if (r.startsWith("/admin") && isAdmin.value) screen = <AdminScreen />;
   else screen = <InboxScreen />;
   return (
