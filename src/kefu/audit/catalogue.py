@@ -216,6 +216,7 @@ AUDITED: dict[tuple[str, str], Audited] = {
     ),
     ("DELETE", "/api/v1/sla-policies/{policy_id}"): _a(
         "sla_policy.delete", "sla_policy", "Deleted an SLA policy", "删除了 SLA 策略"
+    ),
     # reports
     ("PUT", "/api/v1/reports/settings"): _a(
         "reports.settings", "workspace", "Changed the report settings", "修改了报表设置"
