@@ -450,6 +450,7 @@ function Actions({ c, onTransfer }: { c: Conversation; onTransfer: () => void })
           {t("action.labels")}
         </button>
       )}
+      <CreateTicketButton conversationId={c.id} />
     </div>
   );
 }
@@ -607,7 +608,6 @@ function ConversationPane() {
             ))}
           </p>
         </div>
-        {!gone && <CreateTicketButton conversationId={c.id} />}
         {!gone && <Actions key={c.id} c={c} onTransfer={() => setTransferOpen(true)} />}
       </header>
       {gone && (

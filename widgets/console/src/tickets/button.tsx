@@ -1,4 +1,4 @@
-// "Create ticket" in the conversation header: one click, the ticket opens.
+// "Create ticket" among the conversation's actions: one click, the ticket opens.
 import { useState } from "preact/hooks";
 import { t } from "../i18n";
 import { notify, reportError } from "../store";
@@ -20,7 +20,7 @@ export function CreateTicketButton({ conversationId }: { conversationId: string 
     }
   };
   return (
-    <button type="button" class="ghost tk-create" disabled={busy} onClick={() => void create()}>
+    <button type="button" class="tk-create" disabled={busy} onClick={() => void create()}>
       {t("tk.create")}
     </button>
   );
