@@ -89,6 +89,38 @@ async def shot(page: Page, name: str) -> None:
     await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
+INBOUND_TOKEN = "console-test-token-0123456789"
+
+
+async def email_inbox(
+    client: httpx.AsyncClient, workspace: Demo, name: str = "客服邮箱", **config: object
+) -> str:
+    """A new e-mail inbox taking mail by the raw-MIME endpoint; its id."""
+    admin = await login_headers(client, login_of(workspace, "admin"))
+    created = await client.post(
+        "/api/v1/inboxes",
+        json={
+            "kind": "email",
+            "name": name,
+            "config": {"address": USER, "inbound_token": INBOUND_TOKEN, **config},
+        },
+        headers=admin,
+    )
+    assert created.status_code == 201, created.text
+    return str(created.json()["id"])
+
+
+async def deliver(client: httpx.AsyncClient, inbox_id: str, msg: EmailMessage) -> dict[str, str]:
+    """Hand the mail to the inbox as a relay would; the endpoint's answer."""
+    posted = await client.post(
+        f"/connectors/email/{inbox_id}/mime",
+        content=bytes(msg),
+        headers={"Authorization": f"Bearer {INBOUND_TOKEN}", "Content-Type": "message/rfc822"},
+    )
+    assert posted.status_code == 202, posted.text
+    return dict(posted.json())
+
+
 @pytest.mark.parametrize("locale", ["zh-CN", "en"])
 async def test_admin_sets_up_an_email_inbox_and_tests_the_connection(
     browser: Browser, live_server: str, workspace: Demo, imap: Dovecot, locale: str
@@ -133,18 +165,7 @@ async def test_admin_sets_up_an_email_inbox_and_tests_the_connection(
 async def test_an_email_conversation_shows_the_new_text_and_the_subject(
     browser: Browser, live_server: str, client: httpx.AsyncClient, workspace: Demo, locale: str
 ) -> None:
-    admin = await login_headers(client, login_of(workspace, "admin"))
-    created = await client.post(
-        "/api/v1/inboxes",
-        json={
-            "kind": "email",
-            "name": "客服邮箱",
-            "config": {"address": USER, "inbound_token": "console-test-token-0123456789"},
-        },
-        headers=admin,
-    )
-    assert created.status_code == 201, created.text
-    inbox_id = created.json()["id"]
+    inbox_id = await email_inbox(client, workspace)
     msg = EmailMessage()
     msg["From"] = "朱镕基 <zhu@example.cn>"
     msg["To"] = USER
@@ -155,16 +176,8 @@ async def test_an_email_conversation_shows_the_new_text_and_the_subject(
         '在 2024-03-05 15:20:11，"客服" <support@example.com> 写道：\n'
         "> 您好，请问发票抬头写什么？\n"
     )
-    posted = await client.post(
-        f"/connectors/email/{inbox_id}/mime",
-        content=bytes(msg),
-        headers={
-            "Authorization": "Bearer console-test-token-0123456789",
-            "Content-Type": "message/rfc822",
-        },
-    )
-    assert posted.status_code == 202, posted.text
-    conversation_id = posted.json()["conversation_id"]
+    posted = await deliver(client, inbox_id, msg)
+    conversation_id = posted["conversation_id"]
     page = await console_as(
         browser, live_server, workspace, "admin", locale, f"/inbox/{conversation_id}"
     )
@@ -219,17 +232,7 @@ async def test_an_html_mail_is_shown_sanitised_with_remote_images_blocked_until_
     browser: Browser, live_server: str, client: httpx.AsyncClient, workspace: Demo, locale: str
 ) -> None:
     show, blocked, images = FORMATTED[locale]
-    admin = await login_headers(client, login_of(workspace, "admin"))
-    created = await client.post(
-        "/api/v1/inboxes",
-        json={
-            "kind": "email",
-            "name": "客服邮箱",
-            "config": {"address": USER, "inbound_token": "console-test-token-0123456789"},
-        },
-        headers=admin,
-    )
-    assert created.status_code == 201, created.text
+    inbox_id = await email_inbox(client, workspace)
     tracker = Tracker()
     try:
         msg = EmailMessage()
@@ -249,16 +252,8 @@ async def test_an_html_mail_is_shown_sanitised_with_remote_images_blocked_until_
         msg.get_payload()[1].add_related(
             Tracker.PIXEL, maintype="image", subtype="png", cid="<logo@shop>"
         )
-        posted = await client.post(
-            f"/connectors/email/{created.json()['id']}/mime",
-            content=bytes(msg),
-            headers={
-                "Authorization": "Bearer console-test-token-0123456789",
-                "Content-Type": "message/rfc822",
-            },
-        )
-        assert posted.status_code == 202, posted.text
-        conversation_id = posted.json()["conversation_id"]
+        posted = await deliver(client, inbox_id, msg)
+        conversation_id = posted["conversation_id"]
         page = await console_as(
             browser, live_server, workspace, "lina", locale, f"/inbox/{conversation_id}"
         )
@@ -302,33 +297,15 @@ async def test_the_inbox_page_shows_the_mailbox_error_and_the_mails_set_aside(
     locale: str,
 ) -> None:
     edit, title, said, aside = STATUS_WORDS[locale]
-    admin = await login_headers(client, login_of(workspace, "admin"))
-    created = await client.post(
-        "/api/v1/inboxes",
-        json={
-            "kind": "email",
-            "name": "售后邮箱",
-            "config": {"address": USER, "inbound_token": "console-test-token-0123456789"},
-        },
-        headers=admin,
-    )
-    assert created.status_code == 201, created.text
-    inbox_id = created.json()["id"]
+    inbox_id = await email_inbox(client, workspace, "售后邮箱")
     msg = EmailMessage()
     msg["From"] = "朱镕基 <zhu@example.cn>"
     msg["To"] = USER
     msg["Subject"] = "自动回复：我正在休假"
     msg["Auto-Submitted"] = "auto-replied"
     msg.set_content("我 12 月 10 日回来。")
-    posted = await client.post(
-        f"/connectors/email/{inbox_id}/mime",
-        content=bytes(msg),
-        headers={
-            "Authorization": "Bearer console-test-token-0123456789",
-            "Content-Type": "message/rfc822",
-        },
-    )
-    assert posted.json()["status"] == "ignored"
+    posted = await deliver(client, inbox_id, msg)
+    assert posted["status"] == "ignored"
     await store.record_error(
         kefu, uuid.UUID(inbox_id), "INBOX", "IMAP login failed: [AUTHENTICATIONFAILED]"
     )
@@ -360,38 +337,17 @@ async def test_the_composer_sets_subject_to_and_cc_of_an_email_reply(
 ) -> None:
     group, subject, to, cc, send = FIELDS[locale]
     with smtp_sink() as (sink, smtp_port):
-        admin = await login_headers(client, login_of(workspace, "admin"))
-        created = await client.post(
-            "/api/v1/inboxes",
-            json={
-                "kind": "email",
-                "name": "客服邮箱",
-                "config": {
-                    "address": USER,
-                    "inbound_token": "console-test-token-0123456789",
-                    "smtp_host": "127.0.0.1",
-                    "smtp_port": smtp_port,
-                    "smtp_security": "none",
-                },
-            },
-            headers=admin,
+        inbox_id = await email_inbox(
+            client, workspace, smtp_host="127.0.0.1", smtp_port=smtp_port, smtp_security="none"
         )
-        assert created.status_code == 201, created.text
         msg = EmailMessage()
         msg["From"] = "朱镕基 <zhu@example.cn>"
         msg["To"] = USER
         msg["Subject"] = "订单 8842 的发票"
         msg["Message-ID"] = "<composer-1@example.cn>"
         msg.set_content("请问发票什么时候开？")
-        posted = await client.post(
-            f"/connectors/email/{created.json()['id']}/mime",
-            content=bytes(msg),
-            headers={
-                "Authorization": "Bearer console-test-token-0123456789",
-                "Content-Type": "message/rfc822",
-            },
-        )
-        conversation_id = posted.json()["conversation_id"]
+        posted = await deliver(client, inbox_id, msg)
+        conversation_id = posted["conversation_id"]
         page = await console_as(
             browser, live_server, workspace, "admin", locale, f"/inbox/{conversation_id}"
         )
