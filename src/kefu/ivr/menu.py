@@ -66,7 +66,7 @@ class Route(_Action, frozen=True, tag="route"):
 
 
 class Agent(_Action, frozen=True, tag="agent"):
-    """ "Press 0 for an agent": the inbox's default group decides who answers."""
+    """Press 0 for an agent: the inbox's default group decides who answers."""
 
     prompt: Prompt | None = None
 
