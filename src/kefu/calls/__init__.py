@@ -1,0 +1,1 @@
+"""Calls: the call model, its state machine and (later) the service and API."""
