@@ -72,11 +72,20 @@ function plain(snippet: string): string {
   return t.content.textContent ?? "";
 }
 
+interface Article {
+  id: string;
+  title: string;
+  body: string;
+}
+
 export class HelpSearch {
   readonly el = h("section", { class: "help" });
   private results: Hit[] | null = null;
   private timer: number | undefined;
   private query = "";
+  // The article being read: kept so that a re-draw (the language or the session's
+  // config arriving) shows it again instead of dropping the reader back to the list.
+  private article: Article | null = null;
 
   constructor(
     private readonly api: Api,
@@ -94,6 +103,7 @@ export class HelpSearch {
   render(): void {
     const w = this.w;
     this.el.setAttribute("aria-label", w.label);
+    if (this.article) return this.renderArticle(this.article);
     const input = h("input", { type: "search", "aria-label": w.label, placeholder: w.placeholder, maxlength: "200" });
     input.value = this.query;
     const form = h("form", { role: "search" }, input, h("button", { type: "submit" }, w.search));
@@ -139,32 +149,37 @@ export class HelpSearch {
   }
 
   private async open(id: string): Promise<void> {
-    const w = this.w;
     const params = new URLSearchParams({ key: this.key });
     try {
-      const entry = await this.api.call<{ id: string; title: string; body: string }>(
-        "GET",
-        `/knowledge/${encodeURIComponent(id)}?${params}`,
-      );
-      const back = h("button", { type: "button", class: "back" }, `← ${w.back}`);
-      back.addEventListener("click", () => this.render());
-      const rate = h("div", { class: "rate" }, w.helpful, " ");
-      for (const [label, helpful] of [[w.yes, true], [w.no, false]] as const) {
-        const b = h("button", { type: "button" }, label);
-        b.addEventListener("click", async () => {
-          try {
-            await this.api.call("POST", `/knowledge/${encodeURIComponent(id)}/feedback?${params}`, { helpful });
-          } finally {
-            rate.replaceChildren(h("span", { role: "status" }, w.thanks));
-          }
-        });
-        rate.append(b);
-      }
-      const body = h("div", { class: "md" });
-      body.append(markdown(entry.body));
-      this.el.replaceChildren(back, h("article", {}, h("h3", {}, entry.title), body, rate));
+      this.article = await this.api.call<Article>("GET", `/knowledge/${encodeURIComponent(id)}?${params}`);
+      this.render();
     } catch {
-      this.el.replaceChildren(h("p", { class: "hint", role: "alert" }, w.failed));
+      this.el.replaceChildren(h("p", { class: "hint", role: "alert" }, this.w.failed));
     }
+  }
+
+  private renderArticle(entry: Article): void {
+    const w = this.w;
+    const params = new URLSearchParams({ key: this.key });
+    const back = h("button", { type: "button", class: "back" }, `← ${w.back}`);
+    back.addEventListener("click", () => {
+      this.article = null;
+      this.render();
+    });
+    const rate = h("div", { class: "rate" }, w.helpful, " ");
+    for (const [label, helpful] of [[w.yes, true], [w.no, false]] as const) {
+      const b = h("button", { type: "button" }, label);
+      b.addEventListener("click", async () => {
+        try {
+          await this.api.call("POST", `/knowledge/${encodeURIComponent(entry.id)}/feedback?${params}`, { helpful });
+        } finally {
+          rate.replaceChildren(h("span", { role: "status" }, w.thanks));
+        }
+      });
+      rate.append(b);
+    }
+    const body = h("div", { class: "md" });
+    body.append(markdown(entry.body));
+    this.el.replaceChildren(back, h("article", {}, h("h3", {}, entry.title), body, rate));
   }
 }
