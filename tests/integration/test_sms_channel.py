@@ -332,3 +332,35 @@ async def test_twilio_errors_become_reasons_or_retries(
         assert word in (message.failure_reason or ""), message.failure_reason
     if setup == "rate limited":
         assert len(standin.sent) == 1
+
+
+@pytest.mark.engine_sensitive
+async def test_sms_from_a_profile_phone_reaches_that_contact(
+    client: httpx.AsyncClient, kefu: Kefu, workspace: Demo
+) -> None:
+    from kefu.contacts.schemas import ContactUpdate
+    from kefu.contacts.service import update_contact
+
+    async with kefu.db.transaction() as session:
+        known = Contact(
+            workspace_id=workspace.workspace_id,
+            name="张三",
+            created_at=utcnow(),
+            updated_at=utcnow(),
+        )
+        session.add(known)
+        await session.flush()
+        known_id = known.id
+    updated = await update_contact(
+        kefu, workspace.workspace_id, known_id, ContactUpdate(phone="138 0013 8000")
+    )
+    assert updated.phone == "+8613800138000"
+    inbox_id = await _inbox(kefu, workspace)
+    path = f"/connectors/sms/{inbox_id}/twilio"
+    form = _form(sender="008613800138000")
+    assert (await client.post(path, data=form, headers=_signed(path, form))).status_code == 200
+    async with kefu.db.session() as session:
+        conversation = (await session.scalars(sa.select(Conversation))).one()
+        contacts = int(await session.scalar(sa.select(sa.func.count()).select_from(Contact)) or 0)
+    assert conversation.contact_id == known_id
+    assert contacts == 1
