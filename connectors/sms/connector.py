@@ -9,6 +9,9 @@ Out: `POST {api_base}/2010-04-01/Accounts/{sid}/Messages.json` through the outbo
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
+import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -21,8 +24,8 @@ from litestar.types import ControllerRouterHandler
 from kefu import ratelimit
 from kefu.channel_state.inboxes import ChannelInbox, active_inbox
 from kefu.connectors.base import Capabilities, DeliveryError, InboxView
-from kefu.connectors.sms import twilio
-from kefu.connectors.sms.config import SmsConfig, SmsSecrets
+from kefu.connectors.sms import aliyun, tencent, twilio
+from kefu.connectors.sms.config import SmsConfig, SmsSecrets, check
 from kefu.contacts.phones import to_e164
 from kefu.context import Kefu
 from kefu.conversations.ingest import ingest
@@ -33,13 +36,14 @@ from kefu.model import (
     Attachment,
     ChannelKind,
     ContactFacts,
+    DeliveryStatus,
     Identity,
     Inbound,
     Outbound,
     SendResult,
 )
 from kefu.outbound import OutboundClient, OutboundRefused, status_reason
-from kefu.validation import storable_value
+from kefu.validation import decode, storable_value
 
 IDENTITY_KIND = "phone"
 _TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
@@ -175,6 +179,97 @@ class SmsWebhook(Controller):
             await record_receipt(kefu, inbox.id, f"twilio:{sid}", status, reason)
         return _twiml()
 
+    @post("/{inbox_id:uuid}/tencent/{url_token:str}")
+    async def tencent_callback(
+        self, kefu: Kefu, request: Request[Any, Any, Any], inbox_id: uuid.UUID, url_token: str
+    ) -> dict[str, Any]:
+        """Tencent posts replies (an object) and delivery reports (an array) here."""
+        body = await request.body()
+        inbox = await _by_token(kefu, inbox_id, "tencent", url_token)
+        if body.lstrip()[:1] == b"[":
+            for report in decode(body, tencent.Reports):
+                ok = report.report_status.upper() == "SUCCESS"
+                await record_receipt(
+                    kefu,
+                    inbox.id,
+                    f"tencent:{report.sid}",
+                    DeliveryStatus.delivered if ok else DeliveryStatus.failed,
+                    None if ok else tencent.report_reason(report),
+                )
+            return tencent.ANSWER
+        message = decode(body, tencent.Reply)
+        number = _number(
+            inbox,
+            f"+{message.nationcode.lstrip('+')}{message.mobile}"
+            if message.nationcode and not message.mobile.startswith("+")
+            else message.mobile,
+            "mobile",
+        )
+        if not message.text.strip():
+            raise KefuError(
+                "malformed body: text is empty", errors=[FieldError("text", "required")]
+            )
+        # Tencent's reply has no message id: the sender, time and text name it for retries.
+        key = hashlib.sha256(f"{number}\0{message.time}\0{message.text}".encode()).hexdigest()[:40]
+        await ingest(kefu, _inbound(inbox, number, f"tencent:{key}", message.text))
+        return tencent.ANSWER
+
+    @post("/{inbox_id:uuid}/aliyun/{url_token:str}")
+    async def aliyun_up(
+        self, kefu: Kefu, request: Request[Any, Any, Any], inbox_id: uuid.UUID, url_token: str
+    ) -> dict[str, Any]:
+        body = await request.body()
+        inbox = await _by_token(kefu, inbox_id, "aliyun", url_token)
+        ups = decode(body, aliyun.Ups)
+        # Every item is checked before any is stored: a bad batch writes nothing.
+        ready = []
+        for n, up in enumerate(ups):
+            if not up.content.strip():
+                raise KefuError(
+                    f"malformed body: [{n}].content is empty",
+                    errors=[FieldError(f"[{n}].content", "required")],
+                )
+            number = _number(inbox, up.phone_number, f"[{n}].phone_number")
+            ready.append(_inbound(inbox, number, f"aliyun:{up.sequence_id}", up.content))
+        for inbound in ready:
+            await ingest(kefu, inbound)
+        return aliyun.ANSWER
+
+
+async def _by_token(kefu: Kefu, inbox_id: uuid.UUID, provider: str, url_token: str) -> ChannelInbox:
+    inbox = await active_inbox(kefu, inbox_id, ChannelKind.sms)
+    if inbox is None or inbox.config.get("provider") != provider:
+        raise NotFound(f"no {provider} SMS inbox {inbox_id}")
+    expected = str(inbox.secrets.get("url_token", ""))
+    if not expected or not hmac.compare_digest(expected.encode(), url_token.encode()):
+        raise Forbidden(
+            Text(
+                "the callback URL token does not match this inbox's",
+                "回调地址令牌与此收件箱不符",
+            )
+        )
+    return inbox
+
+
+def _number(inbox: ChannelInbox, raw: str, field: str) -> str:
+    number = to_e164(raw, str(inbox.config.get("region") or "CN"))
+    if number is None:
+        raise KefuError(
+            f"malformed body: {field} {raw[:40]!r} is not a phone number",
+            errors=[FieldError(field, "not a phone number")],
+        )
+    return number
+
+
+def _inbound(inbox: ChannelInbox, number: str, message_id: str, text: str) -> Inbound:
+    return Inbound(
+        inbox_id=inbox.id,
+        identity=Identity(IDENTITY_KIND, number),
+        channel_message_id=message_id,
+        body=text,
+        contact=ContactFacts(phone=number),
+    )
+
 
 class SmsConnector:
     kind = ChannelKind.sms
@@ -188,15 +283,118 @@ class SmsConnector:
         self.public_url = public_url.rstrip("/")
 
     def webhook_path(self, inbox_id: uuid.UUID) -> str:
+        # Tencent and Aliyun inboxes are given .../{provider}/{url_token} (see the inbox page).
         return f"/connectors/sms/{inbox_id}/twilio"
 
     def routes(self) -> Sequence[ControllerRouterHandler]:
         return [SmsWebhook]
 
     def check(self, public: SmsConfig, secrets: SmsSecrets) -> list[FieldError]:
-        return []
+        return check(public, secrets)
 
     async def send(self, inbox: InboxView, outbound: Outbound) -> SendResult:
+        provider = inbox.config.get("provider", "twilio")
+        if not outbound.body.strip():
+            raise DeliveryError(
+                _both(Text("an SMS needs text", "短信需要文字内容")), retryable=False
+            )
+        if provider == "tencent":
+            return await self._send_tencent(inbox, outbound)
+        if provider != "twilio":
+            raise DeliveryError(
+                _both(
+                    Text(
+                        "this SMS inbox ({p}) receives only; replies cannot be sent through it",
+                        "此短信收件箱（{p}）只接收上行短信，无法通过它回复",
+                    ).format(p=provider)
+                ),
+                retryable=False,
+            )
+        return await self._send_twilio(inbox, outbound)
+
+    async def _send_tencent(self, inbox: InboxView, outbound: Outbound) -> SendResult:
+        config = inbox.config
+        templates = config.get("templates") or []
+        chosen = None
+        for template in templates:
+            params = tencent.template_params(str(template.get("text", "")), outbound.body)
+            if params is not None:
+                chosen = (str(template["id"]), params)
+                break
+        if chosen is None:
+            raise DeliveryError(
+                _both(
+                    Text(
+                        "Tencent SMS sends approved templates only: "
+                        "pick a template and fill its variables",
+                        "腾讯云短信只能发送已审核的模板：请选择模板并填写变量",
+                    )
+                ),
+                retryable=False,
+            )
+        payload = tencent.to_json(
+            {
+                "PhoneNumberSet": [outbound.recipient.value],
+                "SmsSdkAppId": str(config.get("sdk_app_id", "")),
+                "SignName": str(config.get("sign_name", "")),
+                "TemplateId": chosen[0],
+                "TemplateParamSet": chosen[1],
+                "SessionContext": str(outbound.message_id),
+            }
+        )
+        now = int(time.time())
+        headers = {
+            "Authorization": tencent.authorization(
+                str(config.get("secret_id", "")),
+                str(inbox.secrets.get("secret_key", "")),
+                payload,
+                now,
+            ),
+            "Content-Type": "application/json; charset=utf-8",
+            "X-TC-Action": tencent.ACTION,
+            "X-TC-Version": tencent.VERSION,
+            "X-TC-Timestamp": str(now),
+            "X-TC-Region": str(config.get("tencent_region") or "ap-guangzhou"),
+        }
+        base = str(config.get("api_base") or "").rstrip("/")
+        if not base or "twilio.com" in base:
+            base = f"https://{tencent.HOST}"
+        response = await self._post(base + "/", payload, headers)
+        try:
+            answer = msgspec.json.decode(response.content, type=tencent.Envelope).Response
+        except msgspec.DecodeError:
+            why = status_reason(response.status_code)
+            raise DeliveryError(
+                f"Tencent SMS: {why.en} / 腾讯云短信：{why.zh}",
+                retryable=response.status_code >= 500,
+            ) from None
+        if answer.Error is not None:
+            reason, retry = tencent.reason_of(answer.Error.Code, answer.Error.Message)
+            raise DeliveryError(reason, retryable=retry)
+        status = (
+            answer.SendStatusSet[0] if answer.SendStatusSet else tencent.SendStatus(Code="Empty")
+        )
+        if status.Code != "Ok":
+            reason, retry = tencent.reason_of(status.Code, status.Message)
+            raise DeliveryError(reason, retryable=retry)
+        return SendResult(channel_message_id=f"tencent:{status.SerialNo}")
+
+    async def _post(self, url: str, content: bytes, headers: dict[str, str]) -> httpx.Response:
+        host = httpx.URL(url).host or url[:100]
+        try:
+            return await self.outbound.request("POST", url, content=content, headers=headers)
+        except OutboundRefused as exc:
+            raise DeliveryError(_both(exc.reason), retryable=False) from None
+        except httpx.HTTPError as exc:
+            raise DeliveryError(
+                _both(
+                    Text("could not reach {host} ({error})", "无法连接 {host}（{error}）").format(
+                        host=host, error=type(exc).__name__
+                    )
+                )
+            ) from None
+
+    async def _send_twilio(self, inbox: InboxView, outbound: Outbound) -> SendResult:
         config = inbox.config
         sid = str(config.get("account_sid", ""))
         token = str(inbox.secrets.get("auth_token", ""))
