@@ -72,7 +72,7 @@ class SmsConfig(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
                 "请用 E.164 格式填写号码，如 +14155550100。",
             ),
         ),
-    ]
+    ] = ""
     api_base: Annotated[
         str,
         describe(
@@ -181,10 +181,11 @@ class SmsSecrets(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
         describe(
             Text("Callback URL token", "回调地址令牌"),
             help=Text(
-                "Tencent and Aliyun do not sign their callbacks: this unguessable part of the "
-                "callback URL proves them. Made for you and shown once.",
-                "腾讯云与阿里云的回调不带签名：回调地址中这段无法猜测的令牌用于鉴别。"
-                "自动生成，只显示一次。",
+                "Tencent and Aliyun do not sign their callbacks: give them the webhook URL "
+                "+ /tencent/<token> or /aliyun/<token> (Twilio: the webhook URL + /twilio). "
+                "Made for you and shown once.",
+                "腾讯云与阿里云的回调不带签名：请把 Webhook 地址 + /tencent/<令牌> 或 "
+                "/aliyun/<令牌> 配置给服务商（Twilio：Webhook 地址 + /twilio）。自动生成，只显示一次。",
             ),
             generated=True,
             min_length=16,

@@ -179,7 +179,7 @@ class SmsWebhook(Controller):
             await record_receipt(kefu, inbox.id, f"twilio:{sid}", status, reason)
         return _twiml()
 
-    @post("/{inbox_id:uuid}/tencent/{url_token:str}")
+    @post("/{inbox_id:uuid}/tencent/{url_token:str}", status_code=200)
     async def tencent_callback(
         self, kefu: Kefu, request: Request[Any, Any, Any], inbox_id: uuid.UUID, url_token: str
     ) -> dict[str, Any]:
@@ -214,7 +214,7 @@ class SmsWebhook(Controller):
         await ingest(kefu, _inbound(inbox, number, f"tencent:{key}", message.text))
         return tencent.ANSWER
 
-    @post("/{inbox_id:uuid}/aliyun/{url_token:str}")
+    @post("/{inbox_id:uuid}/aliyun/{url_token:str}", status_code=200)
     async def aliyun_up(
         self, kefu: Kefu, request: Request[Any, Any, Any], inbox_id: uuid.UUID, url_token: str
     ) -> dict[str, Any]:
@@ -283,8 +283,9 @@ class SmsConnector:
         self.public_url = public_url.rstrip("/")
 
     def webhook_path(self, inbox_id: uuid.UUID) -> str:
-        # Tencent and Aliyun inboxes are given .../{provider}/{url_token} (see the inbox page).
-        return f"/connectors/sms/{inbox_id}/twilio"
+        # The base: providers are given {base}/twilio, or {base}/{provider}/{url_token}
+        # (the token is a secret, so it is not part of the URL every response shows).
+        return f"/connectors/sms/{inbox_id}"
 
     def routes(self) -> Sequence[ControllerRouterHandler]:
         return [SmsWebhook]

@@ -99,3 +99,101 @@ def create_standin(state: TwilioStandIn) -> Litestar:
         )
 
     return Litestar([create_message], debug=False)
+
+
+@dataclass
+class TencentStandIn:
+    """Tencent Cloud's SendSms (API 3.0): checks the TC3-HMAC-SHA256 signature by
+    recomputing it from the request as received, and answers the documented errors
+    (AuthFailure.SignatureFailure, InvalidParameterValue.IncorrectPhoneNumber,
+    FailedOperation.PhoneNumberInBlacklist, RequestLimitExceeded)."""
+
+    secret_id: str = "AKIDstandin"
+    secret_key: str = "standin-secret-key"
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    blocked: set[str] = field(default_factory=set)
+    rate_limited: int = 0
+    _ids: Any = field(default_factory=lambda: itertools.count(1))
+
+
+def _tc3_expected(state: TencentStandIn, headers: Any, payload: bytes) -> str:
+    import hashlib
+    import hmac
+    from datetime import UTC, datetime
+
+    timestamp = int(headers.get("x-tc-timestamp", "0"))
+    date = datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")
+    canonical_headers = (
+        f"content-type:{headers.get('content-type', '')}\n"
+        f"host:sms.tencentcloudapi.com\n"
+        f"x-tc-action:{headers.get('x-tc-action', '').lower()}\n"
+    )
+    canonical = (
+        f"POST\n/\n\n{canonical_headers}\ncontent-type;host;x-tc-action\n"
+        + hashlib.sha256(payload).hexdigest()
+    )
+    scope = f"{date}/sms/tc3_request"
+    string = (
+        f"TC3-HMAC-SHA256\n{timestamp}\n{scope}\n" + hashlib.sha256(canonical.encode()).hexdigest()
+    )
+
+    def h(key: bytes, msg: str) -> bytes:
+        return hmac.new(key, msg.encode(), hashlib.sha256).digest()
+
+    key = h(h(h(("TC3" + state.secret_key).encode(), date), "sms"), "tc3_request")
+    sig = hmac.new(key, string.encode(), hashlib.sha256).hexdigest()
+    return (
+        f"TC3-HMAC-SHA256 Credential={state.secret_id}/{scope}, "
+        f"SignedHeaders=content-type;host;x-tc-action, Signature={sig}"
+    )
+
+
+def create_tencent_standin(state: TencentStandIn) -> Litestar:
+    import json
+
+    def error(code: str, message: str) -> Response[Any]:
+        return Response(
+            {"Response": {"Error": {"Code": code, "Message": message}, "RequestId": "r"}}
+        )
+
+    @post("/", status_code=200)
+    async def send_sms(request: Request[Any, Any, Any]) -> Response[Any]:
+        payload = await request.body()
+        if request.headers.get("authorization") != _tc3_expected(state, request.headers, payload):
+            return error(
+                "AuthFailure.SignatureFailure", "The provided credentials could not be validated."
+            )
+        body = json.loads(payload)
+        number = body["PhoneNumberSet"][0]
+        if state.rate_limited > 0:
+            state.rate_limited -= 1
+            return error("RequestLimitExceeded", "Your current request times exceeds the limit.")
+        if not number.startswith("+") or not number[1:].isdigit():
+            code, message = "InvalidParameterValue.IncorrectPhoneNumber", "incorrect number"
+        elif number in state.blocked:
+            code, message = "FailedOperation.PhoneNumberInBlacklist", "blacklisted"
+        else:
+            code, message = "Ok", "send success"
+        serial = f"2028:{next(state._ids):020d}" if code == "Ok" else ""
+        if code == "Ok":
+            state.sent.append({**body, "SerialNo": serial})
+        return Response(
+            {
+                "Response": {
+                    "SendStatusSet": [
+                        {
+                            "SerialNo": serial,
+                            "PhoneNumber": number,
+                            "Fee": 1,
+                            "SessionContext": body.get("SessionContext", ""),
+                            "Code": code,
+                            "Message": message,
+                            "IsoCode": "CN",
+                        }
+                    ],
+                    "RequestId": "r",
+                }
+            }
+        )
+
+    return Litestar([send_sms], debug=False)
