@@ -185,7 +185,8 @@ class SmsSecrets(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
                 "+ /tencent/<token> or /aliyun/<token> (Twilio: the webhook URL + /twilio). "
                 "Made for you and shown once.",
                 "腾讯云与阿里云的回调不带签名：请把 Webhook 地址 + /tencent/<令牌> 或 "
-                "/aliyun/<令牌> 配置给服务商（Twilio：Webhook 地址 + /twilio）。自动生成，只显示一次。",
+                "/aliyun/<令牌> 配置给服务商（Twilio：Webhook 地址 + /twilio）。"
+                "自动生成，只显示一次。",
             ),
             generated=True,
             min_length=16,
