@@ -24,7 +24,7 @@ from litestar.types import ControllerRouterHandler
 from kefu import ratelimit
 from kefu.channel_state.inboxes import ChannelInbox, active_inbox
 from kefu.connectors.base import Capabilities, DeliveryError, InboxView
-from kefu.connectors.sms import aliyun, tencent, twilio
+from kefu.connectors.sms import aliyun, keywords, tencent, twilio
 from kefu.connectors.sms.config import SmsConfig, SmsSecrets, check
 from kefu.contacts.phones import to_e164
 from kefu.context import Kefu
@@ -157,7 +157,7 @@ class SmsWebhook(Controller):
         self, kefu: Kefu, request: Request[Any, Any, Any], inbox_id: uuid.UUID
     ) -> Response[str]:
         inbox, fields = await _verified(kefu, request, inbox_id)
-        await ingest(kefu, to_inbound(inbox, fields))
+        await _take(kefu, inbox, to_inbound(inbox, fields))
         return _twiml()
 
     @post("/{inbox_id:uuid}/twilio/status")
@@ -211,7 +211,7 @@ class SmsWebhook(Controller):
             )
         # Tencent's reply has no message id: the sender, time and text name it for retries.
         key = hashlib.sha256(f"{number}\0{message.time}\0{message.text}".encode()).hexdigest()[:40]
-        await ingest(kefu, _inbound(inbox, number, f"tencent:{key}", message.text))
+        await _take(kefu, inbox, _inbound(inbox, number, f"tencent:{key}", message.text))
         return tencent.ANSWER
 
     @post("/{inbox_id:uuid}/aliyun/{url_token:str}", status_code=200)
@@ -232,8 +232,15 @@ class SmsWebhook(Controller):
             number = _number(inbox, up.phone_number, f"[{n}].phone_number")
             ready.append(_inbound(inbox, number, f"aliyun:{up.sequence_id}", up.content))
         for inbound in ready:
-            await ingest(kefu, inbound)
+            await _take(kefu, inbox, inbound)
         return aliyun.ANSWER
+
+
+async def _take(kefu: Kefu, inbox: ChannelInbox, inbound: Inbound) -> None:
+    """Store the message, then act on STOP / START / HELP (once: not on a retry)."""
+    result = await ingest(kefu, inbound)
+    if not result.duplicate:
+        await keywords.act_on(kefu, inbox, result.conversation_id, inbound.body)
 
 
 async def _by_token(kefu: Kefu, inbox_id: uuid.UUID, provider: str, url_token: str) -> ChannelInbox:

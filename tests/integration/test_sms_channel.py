@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from kefu.connectors.sms.connector import SmsConnector
+from kefu.connectors.sms.keywords import STARTED, STOPPED
 from kefu.connectors.sms.standin import TwilioStandIn, create_standin
 from kefu.connectors.sms.twilio import SIGNATURE_HEADER, signature
 from kefu.context import Kefu
@@ -364,3 +365,87 @@ async def test_sms_from_a_profile_phone_reaches_that_contact(
         contacts = int(await session.scalar(sa.select(sa.func.count()).select_from(Contact)) or 0)
     assert conversation.contact_id == known_id
     assert contacts == 1
+
+
+@pytest.mark.engine_sensitive
+async def test_stop_opts_out_once_refuses_replies_and_start_resubscribes(
+    client: httpx.AsyncClient, kefu: Kefu, workspace: Demo
+) -> None:
+    from tests.conftest import login_headers
+
+    standin = TwilioStandIn(auth_token=TOKEN)
+    async with serve(create_standin(standin), lifespan="off") as api_base:
+        kefu.connectors.register(SmsConnector(kefu.outbound, public_url=PUBLIC))
+        inbox_id = await _inbox(kefu, workspace, api_base)
+        path = f"/connectors/sms/{inbox_id}/twilio"
+        conversation_id = await _conversation(client, kefu, inbox_id)
+        for n, word in enumerate(["STOP", " stop! ", "退订"]):
+            form = _form(sid=f"SMstop{n}", body=word)
+            assert (
+                await client.post(path, data=form, headers=_signed(path, form))
+            ).status_code == 200
+        await dispatch_due(kefu, utcnow())
+        assert [m["Body"] for m in standin.sent] == [STOPPED]  # confirmed once
+        headers = await login_headers(client, workspace.logins[1].email)
+        refused = await client.post(
+            f"/api/v1/conversations/{conversation_id}/messages",
+            json={"body": "还在吗？"},
+            headers=headers,
+        )
+        assert refused.status_code == 409, refused.text
+        assert "unsubscribed" in refused.json()["detail"]
+        zh = await client.post(
+            f"/api/v1/conversations/{conversation_id}/messages",
+            json={"body": "还在吗？"},
+            headers={**headers, "Accept-Language": "zh-CN"},
+        )
+        assert "退订" in zh.json()["detail"]
+        async with kefu.db.session() as session:
+            outgoing = int(
+                await session.scalar(
+                    sa.select(sa.func.count())
+                    .select_from(Message)
+                    .where(Message.body == "还在吗？")
+                )
+                or 0
+            )
+        assert outgoing == 0  # refused before anything was recorded or sent
+        form = _form(sid="SMstart", body="订阅")
+        assert (await client.post(path, data=form, headers=_signed(path, form))).status_code == 200
+        again = await client.post(
+            f"/api/v1/conversations/{conversation_id}/messages",
+            json={"body": "欢迎回来"},
+            headers=headers,
+        )
+        assert again.status_code == 201, again.text
+        await dispatch_due(kefu, utcnow())
+    assert [m["Body"] for m in standin.sent] == [STOPPED, STARTED, "欢迎回来"]
+
+
+async def test_help_is_answered_from_the_inbox_config(
+    client: httpx.AsyncClient, kefu: Kefu, workspace: Demo
+) -> None:
+    standin = TwilioStandIn(auth_token=TOKEN)
+    async with serve(create_standin(standin), lifespan="off") as api_base:
+        kefu.connectors.register(SmsConnector(kefu.outbound, public_url=PUBLIC))
+        inbox = await create_inbox(
+            kefu,
+            workspace.workspace_id,
+            InboxCreate(
+                kind=ChannelKind.sms,
+                name="SMS",
+                config={
+                    "provider": "twilio",
+                    "account_sid": "AC_standin",
+                    "auth_token": TOKEN,
+                    "from_number": "+14155550100",
+                    "api_base": api_base,
+                    "help_text": "客服热线 400-000-0000 / Call 400-000-0000",
+                },
+            ),
+        )
+        path = f"/connectors/sms/{inbox.id}/twilio"
+        form = _form(body="help")
+        assert (await client.post(path, data=form, headers=_signed(path, form))).status_code == 200
+        await dispatch_due(kefu, utcnow())
+    assert [m["Body"] for m in standin.sent] == ["客服热线 400-000-0000 / Call 400-000-0000"]
