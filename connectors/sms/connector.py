@@ -295,7 +295,9 @@ class SmsConnector:
         return f"/connectors/sms/{inbox_id}"
 
     def routes(self) -> Sequence[ControllerRouterHandler]:
-        return [SmsWebhook]
+        from kefu.connectors.sms.api import SmsComposerController
+
+        return [SmsWebhook, SmsComposerController]
 
     def check(self, public: SmsConfig, secrets: SmsSecrets) -> list[FieldError]:
         return check(public, secrets)

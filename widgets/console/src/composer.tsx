@@ -3,6 +3,7 @@ import { Conversation, QuickReply, contactName, get, post, qs } from "./api";
 import { refusedForCapacity } from "./capacity";
 import { formatTime, t } from "./i18n";
 import { sendTyping } from "./live";
+import { SmsLine } from "./sms/composer";
 import {
   agents,
   composerMode,
@@ -196,6 +197,9 @@ export function Composer({ conversation }: { conversation: Conversation }) {
   return (
     <div class={`composer ${mode}`}>
       {conversation.channel === "wechat" && <ReplyWindowLine conversation={conversation} />}
+      {conversation.channel === "sms" && (
+        <SmsLine conversation={conversation} note={mode === "note"} />
+      )}
       <div class="tabs" role="tablist" aria-label={t("composer.mode")}>
         {(["reply", "note"] as const).map((m) => (
           <button

@@ -1,11 +1,13 @@
 import { signal } from "@preact/signals";
 import { setAcceptLanguage } from "./api";
 import { studioEn, studioZh } from "./knowledge/strings";
+import { smsEn, smsZh } from "./sms/strings";
 
 export type Locale = "zh-CN" | "en";
 
 const en = {
   ...studioEn, // knowledge studio (studio)
+  ...smsEn, // SMS composer (sms)
   "app.name": "kefu console",
   "login.title": "Sign in to kefu",
   "login.email": "E-mail",
@@ -496,6 +498,7 @@ type Key = keyof typeof en;
 
 const zh: Record<Key, string> = {
   ...studioZh, // knowledge studio (studio)
+  ...smsZh, // SMS composer (sms)
   "app.name": "客服工作台",
   "login.title": "登录 kefu",
   "login.email": "邮箱",
