@@ -19,6 +19,7 @@ SUITES = (
     "bench.bench_knowledge",
     "bench.bench_email",
     "bench.bench_ratelimit",
+    "bench.bench_sms",
 )
 # KEFU_BENCH_SUITES=bench.bench_e2e,... runs only those.
 if os.environ.get("KEFU_BENCH_SUITES"):
