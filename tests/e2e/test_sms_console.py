@@ -153,6 +153,11 @@ async def test_sms_reply_counts_segments_and_turns_delivered_on_screen(
             browser, live_server, workspace, "admin", locale, f"/inbox/{conversation_id}"
         )
         await expect(page.get_by_text("快递到哪了？").first).to_be_visible(timeout=WAIT_MS)
+        # A second SMS while the page is open reaches the agent through the socket.
+        form = {**form, "MessageSid": "SMe2e2", "Body": "还有一个问题"}
+        headers = {SIGNATURE_HEADER: signature(TOKEN, PUBLIC + path, list(form.items()))}
+        assert (await client.post(path, data=form, headers=headers)).status_code == 200
+        await expect(page.get_by_text("还有一个问题").first).to_be_visible(timeout=WAIT_MS)
         box = page.locator("#composer-input")
         await box.fill("Your parcel: 1")  # 14 GSM-7 characters
         await expect(page.get_by_test_id("sms-line")).to_contain_text(words["count"])

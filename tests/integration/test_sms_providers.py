@@ -279,3 +279,33 @@ async def test_bad_callbacks_get_a_problem_and_write_nothing(
     assert response.headers["content-type"].startswith("application/problem+json")
     assert reason in response.text
     assert await _rows(kefu) == (0, 0, 0)
+
+
+@pytest.mark.engine_sensitive
+async def test_composer_facts_are_for_visible_conversations_only(
+    client: httpx.AsyncClient, kefu: Kefu, workspace: Demo, other_workspace: Demo
+) -> None:
+    from tests.conftest import login_headers
+
+    inbox_id, token = await _inbox(kefu, workspace, "tencent")
+    assert (
+        await client.post(f"/connectors/sms/{inbox_id}/tencent/{token}", json=_tencent_reply())
+    ).status_code == 200
+    async with kefu.db.session() as session:
+        conversation_id = (await session.scalars(sa.select(Conversation.id))).one()
+    url = f"/api/v1/sms/conversations/{conversation_id}/composer"
+    mine = await client.get(url, headers=await login_headers(client, workspace.logins[0].email))
+    assert mine.status_code == 200, mine.text
+    facts = mine.json()
+    assert (facts["provider"], facts["signature"], facts["templates_only"], facts["opted_out"]) == (
+        "tencent",
+        "腾讯云",
+        True,
+        False,
+    )
+    assert facts["templates"] == [{"id": "449739", "text": TEMPLATE}]
+    theirs = await client.get(
+        url, headers=await login_headers(client, other_workspace.logins[0].email)
+    )
+    assert theirs.status_code == 404
+    assert (await client.get(url)).status_code == 401
