@@ -22,6 +22,7 @@ SUITES = (
     # tickets (issue 17)
     "bench.bench_tickets",
     "bench.bench_reports",
+    "bench.bench_sms",
 )
 # KEFU_BENCH_SUITES=bench.bench_e2e,... runs only those.
 if os.environ.get("KEFU_BENCH_SUITES"):

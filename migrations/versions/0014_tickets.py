@@ -2,7 +2,7 @@
 number counter, and SLA policies
 
 Revision ID: 0014_tickets
-Revises: 0012_reply_idempotency
+Revises: 0013_sms
 Create Date: 2026-12-02 13:56:35.886187
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0014_tickets"
-down_revision: str | None = "0012_reply_idempotency"
+down_revision: str | None = "0013_sms"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

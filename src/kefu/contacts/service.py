@@ -7,6 +7,7 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kefu.contacts.phones import to_e164
 from kefu.contacts.schemas import ContactOut, ContactUpdate, IdentityOut
 from kefu.context import Kefu
 from kefu.conversations.events import LoggedEvent, record
@@ -58,6 +59,8 @@ async def update_contact(
             value = getattr(data, name)
             if value is not None:
                 setattr(contact, name, value)
+        if data.phone is not None:
+            await link_phone(session, contact, data.phone)
         if data.tags is not None:
             contact.tags = sorted(set(data.tags))
         if data.attributes is not None:
@@ -65,6 +68,37 @@ async def update_contact(
             contact.attributes = {k: v for k, v in merged.items() if v is not None}
         contact.updated_at = utcnow()
         return await contact_out(session, contact)
+
+
+PHONE = "phone"
+
+
+async def link_phone(session: AsyncSession, contact: Contact, raw: str) -> None:
+    """A profile phone is the contact's phone identity too (E.164), so an SMS or a call
+    from that number finds this contact. A number another contact already owns is left
+    there: joining two people is a merge, an agent's decision."""
+    number = to_e164(raw)
+    if number is None:
+        return
+    contact.phone = number
+    owner = await session.scalar(
+        sa.select(ContactIdentity.contact_id).where(
+            ContactIdentity.workspace_id == contact.workspace_id,
+            ContactIdentity.kind == PHONE,
+            ContactIdentity.value == number,
+        )
+    )
+    if owner is None:
+        session.add(
+            ContactIdentity(
+                workspace_id=contact.workspace_id,
+                contact_id=contact.id,
+                kind=PHONE,
+                value=number,
+                created_at=utcnow(),
+            )
+        )
+        await session.flush()
 
 
 async def merge_contacts(

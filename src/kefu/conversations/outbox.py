@@ -238,3 +238,47 @@ async def mark_bounced(kefu: Kefu, message_id: uuid.UUID, reason: str) -> None:
         message.failure_reason = reason[:1000]
         event = message_event(message, None)
     kefu.events.publish(event)
+
+
+# A receipt never moves a reply backwards (callbacks arrive out of order).
+_RANK = {
+    DeliveryStatus.pending: 0,
+    DeliveryStatus.sent: 1,
+    DeliveryStatus.delivered: 2,
+    DeliveryStatus.read: 3,
+    DeliveryStatus.failed: 4,
+}
+
+
+async def record_receipt(
+    kefu: Kefu,
+    inbox_id: uuid.UUID,
+    channel_message_id: str,
+    status: DeliveryStatus,
+    reason: str | None = None,
+) -> bool:
+    """A channel's delivery receipt (an SMS status callback) for a reply it accepted,
+    found by the id the channel gave it: `delivered`, or `failed` with the reason in
+    words, like an e-mail bounce. False when no reply of that inbox has the id."""
+    async with kefu.db.transaction() as session:
+        message = await session.scalar(
+            sa.select(Message)
+            .where(
+                Message.inbox_id == inbox_id,
+                Message.channel_message_id == channel_message_id,
+                Message.direction == "out",
+            )
+            .limit(1)
+            .with_for_update()
+        )
+        if message is None:
+            return False
+        current = DeliveryStatus(message.delivery_status)
+        if _RANK[status] <= _RANK[current]:
+            return True
+        message.delivery_status = status
+        if status == DeliveryStatus.failed:
+            message.failure_reason = (reason or "")[:1000] or None
+        event = message_event(message, None)
+    kefu.events.publish(event)
+    return True

@@ -10,6 +10,7 @@ import msgspec
 import sqlalchemy as sa
 
 from kefu.context import Kefu
+from kefu.conversations.optout import is_opted_out
 from kefu.conversations.queries import get_visible
 from kefu.db.tables import Message
 from kefu.model import DeliveryStatus, Direction
@@ -20,6 +21,8 @@ class ReplyFacts(msgspec.Struct, frozen=True, kw_only=True):
     conversation_id: uuid.UUID
     channel: str
     last_inbound_at: datetime | None
+    inbox_id: uuid.UUID | None = None
+    opted_out: bool = False
 
 
 async def replies_sent_since(
@@ -51,4 +54,6 @@ async def reply_facts(kefu: Kefu, user: AuthUser, conversation_id: uuid.UUID) ->
             conversation_id=conversation.id,
             channel=conversation.channel,
             last_inbound_at=conversation.last_inbound_at,
+            inbox_id=conversation.inbox_id,
+            opted_out=await is_opted_out(session, conversation.inbox_id, conversation.contact_id),
         )

@@ -29,3 +29,21 @@ class ConversationMention(Base):
     )
     message_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("messages.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChannelOptOut(Base):
+    """A contact who asked one inbox to stop messaging them (an SMS STOP / 退订): agents'
+    replies there are refused before sending until they subscribe again (START / 订阅)."""
+
+    __tablename__ = "channel_opt_outs"
+    inbox_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("inboxes.id", ondelete="CASCADE"), primary_key=True
+    )
+    contact_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    workspace_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    keyword: Mapped[str] = mapped_column(sa.String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

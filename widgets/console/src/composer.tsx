@@ -4,6 +4,7 @@ import { MailFields, draftOf, saveDraft } from "./mailfields";
 import { refusedForCapacity } from "./capacity";
 import { formatTime, t } from "./i18n";
 import { sendTyping } from "./live";
+import { SmsLine } from "./sms/composer";
 import {
   agents,
   composerMode,
@@ -202,6 +203,9 @@ export function Composer({ conversation }: { conversation: Conversation }) {
     <div class={`composer ${mode}`}>
       {conversation.channel === "wechat" && <ReplyWindowLine conversation={conversation} />}
       {isMail && mode === "reply" && <MailFields draft={mail} onChange={setMail} />}
+      {conversation.channel === "sms" && (
+        <SmsLine conversation={conversation} note={mode === "note"} />
+      )}
       <div class="tabs" role="tablist" aria-label={t("composer.mode")}>
         {(["reply", "note"] as const).map((m) => (
           <button

@@ -2,12 +2,14 @@ import { signal } from "@preact/signals";
 import { setAcceptLanguage } from "./api";
 import { studioEn, studioZh } from "./knowledge/strings";
 import { ticketsEn, ticketsZh } from "./tickets/strings";
+import { smsEn, smsZh } from "./sms/strings";
 
 export type Locale = "zh-CN" | "en";
 
 const en = {
   ...studioEn, // knowledge studio (studio)
   ...ticketsEn, // tickets (issue 17)
+  ...smsEn, // SMS composer (sms)
   "app.name": "kefu console",
   "login.title": "Sign in to kefu",
   "login.email": "E-mail",
@@ -521,6 +523,7 @@ type Key = keyof typeof en;
 const zh: Record<Key, string> = {
   ...studioZh, // knowledge studio (studio)
   ...ticketsZh, // tickets (issue 17)
+  ...smsZh, // SMS composer (sms)
   "app.name": "客服工作台",
   "login.title": "登录 kefu",
   "login.email": "邮箱",
