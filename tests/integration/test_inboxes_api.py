@@ -65,7 +65,7 @@ async def test_every_connector_lists_its_form_in_both_languages(
     assert (
         set(channels)
         == {str(k) for k in kefu.connectors.kinds()}
-        == {"web", "wechat", "api", "email"}
+        == {"web", "wechat", "api", "email", "sms"}
     )
     for channel in channels.values():
         assert channel["label"]["en"] and channel["label"]["zh-CN"]
@@ -112,10 +112,10 @@ async def test_agents_cannot_read_the_channel_forms(
 async def test_an_inbox_of_a_kind_without_a_connector_cannot_be_created(
     client: httpx.AsyncClient, kefu: Kefu, admin: dict[str, str]
 ) -> None:
-    assert kefu.connectors.find(ChannelKind.sms) is None
-    for kind in ("sms", "telegram"):
+    assert kefu.connectors.find(ChannelKind.voice) is None
+    for kind in ("voice", "telegram"):
         response = await client.post(
-            "/api/v1/inboxes", json={"kind": kind, "name": "短信"}, headers=admin
+            "/api/v1/inboxes", json={"kind": kind, "name": "电话"}, headers=admin
         )
         assert response.status_code == 422, response.text
         problem = response.json()
