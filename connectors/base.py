@@ -52,13 +52,15 @@ class InboxView(Protocol):
 class Capabilities(msgspec.Struct, frozen=True, kw_only=True):
     """What the channel can do beyond text, so the console offers only what works.
     `reply_window_hours`: replies are accepted only this long after the customer's
-    last message (None: no window)."""
+    last message (None: no window). `opt_out`: customers can unsubscribe from the inbox
+    (SMS STOP), so replies are checked against `kefu.conversations.optout` first."""
 
     reply_window_hours: int | None = None
     media: bool = False
     typing: bool = False
     read_receipts: bool = False
     voice: bool = False
+    opt_out: bool = False
 
 
 class ConnectionCheck(msgspec.Struct, frozen=True):

@@ -283,7 +283,7 @@ class SmsConnector:
     label = Text("SMS", "短信")
     config_type = SmsConfig
     secrets_type = SmsSecrets
-    capabilities = Capabilities(media=False)
+    capabilities = Capabilities(media=False, opt_out=True)
 
     def __init__(self, outbound: OutboundClient | None = None, *, public_url: str = "") -> None:
         self.outbound = outbound or OutboundClient()

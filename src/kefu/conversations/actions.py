@@ -18,7 +18,7 @@ from kefu.context import Kefu
 from kefu.conversations.events import conversation_event, log_event, message_event, message_view
 from kefu.conversations.mentions import record_mentions
 from kefu.conversations.messages import add_message, next_message
-from kefu.conversations.optout import refuse_if_opted_out
+from kefu.conversations.optout import has_opt_out, refuse_if_opted_out
 from kefu.conversations.queries import conversation_out, get_visible
 from kefu.conversations.schemas import ConversationOut, MailEnvelope
 from kefu.db.retry import retrying
@@ -144,7 +144,7 @@ async def reply(
         conversation = await load_conversation(session, actor, conversation_id, lock=True)
         if not body.strip() and not attachments:
             raise Invalid("a message needs a body or an attachment")
-        if not note:
+        if not note and has_opt_out(kefu, conversation.channel):
             await refuse_if_opted_out(session, conversation, actor.kind)
         if client_message_id:
             existing = await session.scalar(

@@ -24,6 +24,13 @@ OPTED_OUT = Text(
 )
 
 
+def has_opt_out(kefu: Kefu, channel: str) -> bool:
+    """Whether the channel lets customers unsubscribe: only then is there a row to look
+    up, so replies on every other channel skip the query."""
+    connector = kefu.connectors.find(channel)
+    return connector is not None and connector.capabilities.opt_out
+
+
 async def is_opted_out(session: AsyncSession, inbox_id: uuid.UUID, contact_id: uuid.UUID) -> bool:
     found = await session.scalar(
         sa.select(ChannelOptOut.inbox_id).where(

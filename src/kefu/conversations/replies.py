@@ -10,7 +10,7 @@ import msgspec
 import sqlalchemy as sa
 
 from kefu.context import Kefu
-from kefu.conversations.optout import is_opted_out
+from kefu.conversations.optout import has_opt_out, is_opted_out
 from kefu.conversations.queries import get_visible
 from kefu.db.tables import Message
 from kefu.model import DeliveryStatus, Direction
@@ -55,5 +55,6 @@ async def reply_facts(kefu: Kefu, user: AuthUser, conversation_id: uuid.UUID) ->
             channel=conversation.channel,
             last_inbound_at=conversation.last_inbound_at,
             inbox_id=conversation.inbox_id,
-            opted_out=await is_opted_out(session, conversation.inbox_id, conversation.contact_id),
+            opted_out=has_opt_out(kefu, conversation.channel)
+            and await is_opted_out(session, conversation.inbox_id, conversation.contact_id),
         )
