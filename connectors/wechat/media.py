@@ -53,14 +53,20 @@ class FileMediaStore:
         await asyncio.to_thread(write)
         return self.url_prefix + path.relative_to(self.root).as_posix()
 
-    async def load(self, url: str) -> tuple[bytes, str] | None:
+    def locate(self, url: str) -> Path | None:
+        """The stored file behind a URL `save` returned, or None (not ours, escapes the
+        media directory, or gone)."""
         if not url.startswith(self.url_prefix):
             return None
         try:
             path = self._path(url.removeprefix(self.url_prefix))
         except ValueError:
             return None
-        if not path.is_file():
+        return path if path.is_file() else None
+
+    async def load(self, url: str) -> tuple[bytes, str] | None:
+        path = self.locate(url)
+        if path is None:
             return None
         content = await asyncio.to_thread(path.read_bytes)
         return content, mimetypes.guess_type(path.name)[0] or "application/octet-stream"

@@ -11,27 +11,18 @@ from __future__ import annotations
 
 import mimetypes
 import uuid
-from pathlib import Path
 
 from litestar import Controller, get
 from litestar.exceptions import NotFoundException
 from litestar.response import File
 
 from kefu.channel_state.inboxes import cached_inbox
+from kefu.connectors.wechat.media import URL_PREFIX, FileMediaStore
 from kefu.context import Kefu
 from kefu.people.auth import STAFF, AuthUser, require_role
 
 CHANNELS = frozenset({"email", "wechat"})
 INLINE = ("image/", "audio/", "video/")
-
-
-def stored_file(media_dir: str, key: str) -> Path | None:
-    """The file for a `/media/` key inside the media directory, or None."""
-    root = Path(media_dir).resolve()
-    path = root.joinpath(*[p for p in key.split("/") if p not in ("", ".", "..")]).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
-        return None
-    return path
 
 
 class MediaController(Controller):
@@ -52,7 +43,7 @@ class MediaController(Controller):
         # Another workspace's file is as absent as one that never existed.
         if inbox is None or inbox.workspace_id != user.workspace_id:
             raise missing
-        path = stored_file(kefu.settings.media_dir, key)
+        path = FileMediaStore(kefu.settings.media_dir).locate(URL_PREFIX + key.lstrip("/"))
         if path is None:
             raise missing
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
