@@ -40,9 +40,11 @@ const addresses = (text: string) => text.split(/[\s,;，；]+/).filter(Boolean);
 
 /** Save the draft as the conversation's envelope when it differs from what is stored. */
 export async function saveDraft(c: Conversation, draft: MailDraft): Promise<void> {
+  const to = addresses(draft.to);
   const next: Envelope = {
     subject: draft.subject.trim(),
-    to: addresses(draft.to).filter((a) => a !== c.contact?.email || addresses(draft.to).length > 1),
+    // Only the customer's own address is the default recipient: kept as "no override".
+    to: to.length === 1 && to[0] === c.contact?.email ? [] : to,
     cc: addresses(draft.cc),
   };
   const current = stored(c) ?? { subject: draftOf(c).subject, to: [], cc: [] };
