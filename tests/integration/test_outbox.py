@@ -6,22 +6,22 @@ import pytest
 import sqlalchemy as sa
 
 from kefu.connectors.base import DeliveryError, InboxView
+from kefu.connectors.web.connector import WebConnector
 from kefu.context import Kefu
 from kefu.conversations.actions import Actor, reply
 from kefu.conversations.ingest import ingest
 from kefu.conversations.outbox import dispatch_due
 from kefu.db.tables import Message, OutboxJob
 from kefu.demo import Demo
-from kefu.model import ChannelKind, Identity, Inbound, Outbound, SenderKind, SendResult, utcnow
+from kefu.model import Identity, Inbound, Outbound, SenderKind, SendResult, utcnow
 
 # Engine-sensitive (SKIP LOCKED claims, delivery order across retries): SQLite and PostgreSQL.
 pytestmark = pytest.mark.engine_sensitive
 
 
-class FlakyChannel:
-    """Refuses the first `failures` sends, then accepts; remembers what got through."""
-
-    kind = ChannelKind.web
+class FlakyChannel(WebConnector):
+    """The web channel, except it refuses the first `failures` sends, then accepts;
+    remembers what got through. A whole connector, so core may ask it anything."""
 
     def __init__(self, failures: int, retryable: bool = True) -> None:
         self.failures = failures
