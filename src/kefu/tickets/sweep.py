@@ -41,14 +41,24 @@ def _system(now: datetime) -> dict[str, Any]:
     return {"actor_kind": "system", "actor_id": None, "conversation_id": None, "at": now}
 
 
-async def _supervisors(session: AsyncSession, workspace_id: uuid.UUID) -> list[uuid.UUID]:
+async def _supervisors(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    known: dict[uuid.UUID, list[uuid.UUID]] | None = None,
+) -> list[uuid.UUID]:
+    """The workspace's admins and supervisors, read once per sweep batch (`known`)."""
+    if known is not None and workspace_id in known:
+        return known[workspace_id]
     rows = await session.scalars(
         sa.select(User.id).where(
             User.workspace_id == workspace_id,
             User.role.in_([Role.admin.value, Role.supervisor.value]),
         )
     )
-    return list(rows)
+    found = list(rows)
+    if known is not None:
+        known[workspace_id] = found
+    return found
 
 
 def _raise_priority(ticket: Ticket, fields: list[str]) -> None:
@@ -90,6 +100,7 @@ async def escalate(
     policy: SlaPolicy | None,
     moment: str,
     now: datetime,
+    supervisors: dict[uuid.UUID, list[uuid.UUID]] | None = None,
 ) -> News:
     """Run the policy's actions for `moment` ("warning" or "breach") on a locked ticket;
     answers who hears of it (watchers always; assignee and supervisors as configured)."""
@@ -103,7 +114,7 @@ async def escalate(
         if action.kind == ActionKind.notify_assignee and ticket.assignee_id is not None:
             notify.append(ticket.assignee_id)
         elif action.kind == ActionKind.notify_supervisors:
-            notify.extend(await _supervisors(session, ticket.workspace_id))
+            notify.extend(await _supervisors(session, ticket.workspace_id, supervisors))
         elif action.kind == ActionKind.raise_priority:
             _raise_priority(ticket, fields)
         elif action.kind == ActionKind.reassign:
@@ -148,6 +159,7 @@ async def sweep_once(kefu: Kefu, now: datetime | None = None, batch: int = BATCH
     now = now or utcnow()
     breaches = 0
     news: list[News] = []
+    supervisors: dict[uuid.UUID, list[uuid.UUID]] = {}
     async with kefu.db.transaction() as session:
         query = (
             sa.select(Ticket)
@@ -166,9 +178,9 @@ async def sweep_once(kefu: Kefu, now: datetime | None = None, batch: int = BATCH
                 await session.get(SlaPolicy, ticket.sla_policy_id) if ticket.sla_policy_id else None
             )
             if warned:
-                news.append(await escalate(session, ticket, policy, "warning", now))
+                news.append(await escalate(session, ticket, policy, "warning", now, supervisors))
             if breached:
-                news.append(await escalate(session, ticket, policy, "breach", now))
+                news.append(await escalate(session, ticket, policy, "breach", now, supervisors))
     _publish(kefu, news)
     return breaches
 
