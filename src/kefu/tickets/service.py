@@ -680,8 +680,11 @@ async def _bump(
     fields: list[str],
     actor: uuid.UUID | None,
     at: datetime,
+    check: bool = True,
 ) -> None:
-    """The next version, written with a compare-and-set on the one read."""
+    """The next version, written with a compare-and-set on the one read. `check=False`
+    for a row its caller holds locked FOR UPDATE (PostgreSQL): nobody else can move it,
+    so the write waits for the commit's flush instead of a round trip of its own."""
     ticket.recent_changes = [
         *(ticket.recent_changes or [])[-(RECENT_CHANGES - 1) :],
         {
@@ -693,6 +696,8 @@ async def _bump(
     ]
     ticket.updated_at = at
     ticket.version = version + 1
+    if not check:
+        return
     await session.flush()
     # The ORM's UPDATE carried the new version; re-check that nobody else moved it (a
     # backstop for SQLite, where FOR UPDATE is a no-op but writers are serialised).

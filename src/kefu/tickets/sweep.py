@@ -23,7 +23,7 @@ from kefu.model import Role, utcnow
 from kefu.tickets import live, sla
 from kefu.tickets.schemas import PRIORITY_ORDER, ActionKind, Priority, SlaAction, SlaActions
 from kefu.tickets.service import WAITING_KINDS, _bump, log_change
-from kefu.tickets.tables import SlaPolicy, Ticket
+from kefu.tickets.tables import SlaPolicy, Ticket, TicketWatcher
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -101,6 +101,8 @@ async def escalate(
     moment: str,
     now: datetime,
     supervisors: dict[uuid.UUID, list[uuid.UUID]] | None = None,
+    watchers: list[uuid.UUID] | None = None,
+    locked: bool = False,
 ) -> News:
     """Run the policy's actions for `moment` ("warning" or "breach") on a locked ticket;
     answers who hears of it (watchers always; assignee and supervisors as configured)."""
@@ -108,7 +110,7 @@ async def escalate(
     todo = list(actions.warning if moment == "warning" else actions.breach)
     if moment == "breach" and policy is not None and policy.raise_priority:
         todo.append(SlaAction(kind=ActionKind.raise_priority))
-    notify = await live.watcher_ids(session, ticket.id)
+    notify = list(watchers) if watchers is not None else await live.watcher_ids(session, ticket.id)
     fields: list[str] = []
     for action in todo:
         if action.kind == ActionKind.notify_assignee and ticket.assignee_id is not None:
@@ -143,7 +145,15 @@ async def escalate(
                 {"fields": ["priority"], "reason": reason},
                 **_system(now),
             )
-        await _bump(session, ticket, version=ticket.version, fields=fields, actor=None, at=now)
+        await _bump(
+            session,
+            ticket,
+            version=ticket.version,
+            fields=fields,
+            actor=None,
+            at=now,
+            check=not locked,
+        )
     return News(
         ticket.workspace_id,
         ticket.id,
@@ -169,7 +179,19 @@ async def sweep_once(kefu: Kefu, now: datetime | None = None, batch: int = BATCH
         )
         if not kefu.db.is_sqlite:
             query = query.with_for_update(skip_locked=True)
-        for ticket in await session.scalars(query):
+        tickets = list(await session.scalars(query))
+        # Every due ticket's watchers in one read, not one per escalation.
+        watchers: dict[uuid.UUID, list[uuid.UUID]] = {t.id: [] for t in tickets}
+        if tickets:
+            for ticket_id, user_id in await session.execute(
+                sa.select(TicketWatcher.ticket_id, TicketWatcher.user_id)
+                .where(TicketWatcher.ticket_id.in_(list(watchers)))
+                .order_by(TicketWatcher.created_at, TicketWatcher.user_id)
+            ):
+                watchers[ticket_id].append(user_id)
+        # Rows locked FOR UPDATE (PostgreSQL) need no compare-and-set round trip each.
+        locked = not kefu.db.is_sqlite
+        for ticket in tickets:
             breached, warned = await sla.refresh_full(session, ticket, now, rematch=False)
             if not breached and not warned:
                 continue
@@ -177,10 +199,20 @@ async def sweep_once(kefu: Kefu, now: datetime | None = None, batch: int = BATCH
             policy = (
                 await session.get(SlaPolicy, ticket.sla_policy_id) if ticket.sla_policy_id else None
             )
-            if warned:
-                news.append(await escalate(session, ticket, policy, "warning", now, supervisors))
-            if breached:
-                news.append(await escalate(session, ticket, policy, "breach", now, supervisors))
+            for moment, happened in (("warning", warned), ("breach", breached)):
+                if happened:
+                    news.append(
+                        await escalate(
+                            session,
+                            ticket,
+                            policy,
+                            moment,
+                            now,
+                            supervisors,
+                            watchers[ticket.id],
+                            locked,
+                        )
+                    )
     _publish(kefu, news)
     return breaches
 
