@@ -46,6 +46,9 @@ class _Scope:
     async def allows(self, event: dict[str, Any]) -> bool:
         if self.everything or event.get("type") == "presence":
             return True
+        if event.get("type") == "ticket":
+            # A ticket's news reaches the colleagues it names (watchers, assignee).
+            return str(self.user.id) in event.get("notify", ())
         conversation_id = uuid.UUID(event["conversation_id"])
         if event.get("type") == "conversation":
             assignee = event.get("assignee_id")
