@@ -85,10 +85,6 @@ async def take(
         return await aside("ignored", f"automatic or bulk mail ({mail.auto})", mail.message_id)
     if not sender:
         return await aside("failed", "the mail has no sender address", mail.message_id)
-    if not config.accept_unknown_senders and not await store.contact_known(
-        kefu, inbox.workspace_id, sender
-    ):
-        return await aside("ignored", f"{sender} is not a known contact", mail.message_id)
 
     # PostgreSQL refuses NUL in text and JSON; a mail may carry it anywhere.
     mail.subject = _clean(mail.subject)
@@ -96,6 +92,15 @@ async def take(
     if mail.sender is not None:
         mail.sender = Address(_clean(mail.sender.name), mail.sender.address)
     thread = await _thread(kefu, inbox, mail, own, sender)
+    # An answer to a widget conversation's reply we mailed continues that conversation
+    # (the core checks it may: conversations/relay.py).
+    continues = await store.relayed_conversation(kefu, inbox.id, thread)
+    if (
+        continues is None
+        and not config.accept_unknown_senders
+        and not await store.contact_known(kefu, inbox.workspace_id, sender)
+    ):
+        return await aside("ignored", f"{sender} is not a known contact", mail.message_id)
     attachments = await _attachments(media, inbox, mail, raw)
     body = mail.reply or mail.text or mail.subject or "(no text)"
     result = await ingest(
@@ -112,6 +117,7 @@ async def take(
             ),
             facts=ConversationFacts(attributes={"subject": mail.subject[:998]}),
             thread_key=thread,
+            continues=continues,
         ),
     )
     await store.remember(

@@ -431,7 +431,9 @@ async def leave_message(
             body=data.body.strip(),
             contact=caller.contact_facts(),
             facts=caller.conversation_facts(
-                {"left_message": True, "reply_to": email or phone or ""}
+                # `reply_email`: the address the reply is mailed to when the web inbox
+                # answers left messages by e-mail (kefu.conversations.relay).
+                {"left_message": True, "reply_to": email or phone or "", "reply_email": email}
             ),
         ),
     )

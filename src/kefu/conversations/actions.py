@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.context import Kefu
+from kefu.conversations import relay
 from kefu.conversations.events import conversation_event, log_event, message_event, message_view
 from kefu.conversations.mentions import record_mentions
 from kefu.conversations.messages import add_message, next_message
@@ -23,7 +24,7 @@ from kefu.conversations.queries import conversation_out, get_visible
 from kefu.conversations.schemas import ConversationOut, MailEnvelope
 from kefu.db.retry import retrying
 from kefu.db.scope import one_in_workspace
-from kefu.db.tables import Contact, Conversation, Message, OutboxJob, User
+from kefu.db.tables import Contact, Conversation, Message, User
 from kefu.errors import Conflict, Invalid
 from kefu.i18n import Text
 from kefu.model import (
@@ -157,6 +158,8 @@ async def reply(
             if existing is not None:
                 return message_view(existing, actor.name)
         now = utcnow()
+        # A widget conversation whose visitor left their e-mail may be answered by mail.
+        mail = None if note else await relay.relay_of(kefu, conversation)
         message = next_message(
             conversation,
             now,
@@ -167,23 +170,14 @@ async def reply(
             body=body,
             attachments=attachments,
             client_message_id=client_message_id,
-            delivery_status=DeliveryStatus.sent if note else DeliveryStatus.pending,
+            delivery_status=DeliveryStatus.sent if note or mail else DeliveryStatus.pending,
         )
         add_message(session, message)
         await session.flush()
         conversation.updated_at = now
         if not note:
             conversation.last_message_at = now
-            session.add(
-                OutboxJob(
-                    workspace_id=conversation.workspace_id,
-                    message_id=message.id,
-                    conversation_id=conversation.id,
-                    inbox_id=conversation.inbox_id,
-                    next_attempt_at=now,
-                    created_at=now,
-                )
-            )
+            session.add(relay.outbox_job(conversation, message.id, mail, now))
             if actor.kind == SenderKind.agent:
                 if conversation.first_response_at is None:
                     conversation.first_response_at = now

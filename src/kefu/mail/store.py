@@ -139,6 +139,26 @@ async def thread_of(
     return None
 
 
+async def relayed_conversation(
+    kefu: Kefu, inbox_id: uuid.UUID, thread_key: str
+) -> uuid.UUID | None:
+    """The conversation of another inbox this inbox mailed in `thread_key` (a widget
+    conversation's reply sent by e-mail), which an answer in the thread continues."""
+    async with kefu.db.session() as session:
+        found: uuid.UUID | None = await session.scalar(
+            sa.select(MailMessage.conversation_id)
+            .join(Conversation, Conversation.id == MailMessage.conversation_id)
+            .where(
+                MailMessage.inbox_id == inbox_id,
+                MailMessage.thread_key == thread_key[:64],
+                MailMessage.direction == "out",
+                Conversation.inbox_id != inbox_id,
+            )
+            .limit(1)
+        )
+        return found
+
+
 async def remember(
     kefu: Kefu,
     inbox_id: uuid.UUID,
