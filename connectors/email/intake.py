@@ -25,6 +25,7 @@ from kefu.context import Kefu
 from kefu.conversations.ingest import ingest
 from kefu.mail import store
 from kefu.model import Attachment, ContactFacts, ConversationFacts, Identity, Inbound, utcnow
+from kefu.tickets import intake as tickets
 
 Status = Literal["stored", "duplicate", "ignored", "failed"]
 
@@ -132,6 +133,17 @@ async def take(
         subject=mail.subject,
         subject_key=subject_key(mail.subject),
     )
+    if result.conversation_id is not None:
+        await tickets.after_mail(
+            kefu,
+            inbox_id=inbox.id,
+            conversation_id=result.conversation_id,
+            duplicate=result.duplicate,
+            creates_ticket=config.creates_ticket,
+            department_id=config.ticket_department_id,
+            subject=mail.subject,
+            body=body,
+        )
     return Outcome(
         "duplicate" if result.duplicate else "stored", "", result.conversation_id, result.message_id
     )

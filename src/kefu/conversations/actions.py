@@ -177,7 +177,7 @@ async def reply(
         conversation.updated_at = now
         if not note:
             conversation.last_message_at = now
-            session.add(relay.outbox_job(conversation, message.id, mail, now))
+            session.add(relay.outbox_job(conversation, message.id, mail, now, client_message_id))
             if actor.kind == SenderKind.agent:
                 if conversation.first_response_at is None:
                     conversation.first_response_at = now

@@ -50,6 +50,9 @@ from kefu.model import (
 )
 from kefu.routing.route import route
 
+# Ticket notices (the number, the progress link, status changes) are the customer's
+# record: mailed at once, and even when read in the widget meanwhile.
+KEPT = "ticket-"
 # The widget opens itself on a page whose address ends with this (widget.ts).
 OPEN_WIDGET = "#kefu-chat"
 DEFAULT_DELAY_SECONDS = 60
@@ -68,10 +71,6 @@ class Relay(msgspec.Struct, frozen=True, kw_only=True):
     address: str
     delay: timedelta
     web_name: str
-
-
-def _locale(language: str | None) -> str:
-    return "zh-CN" if (language or "").lower().startswith("zh") else "en"
 
 
 async def relay_of(kefu: Kefu, conversation: Conversation) -> Relay | None:
@@ -101,7 +100,11 @@ async def relay_of(kefu: Kefu, conversation: Conversation) -> Relay | None:
 
 
 def outbox_job(
-    conversation: Conversation, message_id: uuid.UUID, relay: Relay | None, now: datetime
+    conversation: Conversation,
+    message_id: uuid.UUID,
+    relay: Relay | None,
+    now: datetime,
+    client_message_id: str | None = None,
 ) -> OutboxJob:
     """The reply's one outbox job (the caller adds it): to the e-mail inbox, due after the
     delay, when the conversation relays (the caller then stores the reply as `sent`: the
@@ -112,7 +115,7 @@ def outbox_job(
         message_id=message_id,
         conversation_id=conversation.id,
         inbox_id=relay.inbox_id if relay else conversation.inbox_id,
-        next_attempt_at=now + relay.delay if relay else now,
+        next_attempt_at=now + relay.delay if relay and not kept(client_message_id) else now,
         created_at=now,
     )
     if relay is None:
@@ -122,7 +125,7 @@ def outbox_job(
     if thread.get("inbox_id") != str(relay.inbox_id):
         attributes["relay"] = {"inbox_id": str(relay.inbox_id), "token": secrets.token_hex(8)}
     if not (attributes.get("email") or {}).get("subject"):
-        subject = SUBJECT.render(_locale(conversation.language)).format(name=relay.web_name)
+        subject = SUBJECT.render(conversation.language or "en").format(name=relay.web_name)
         attributes["email"] = {"subject": subject[:998], "to": [], "cc": []}
     # A new dict: the JSON column notices reassignment, not mutation.
     conversation.attributes = attributes
@@ -146,7 +149,7 @@ def mail_copy(conversation: Conversation, body: str) -> Copy:
     widget on the page the visitor wrote from)."""
     attributes = conversation.attributes or {}
     page = str(attributes.get("current_page") or conversation.first_page or "")
-    locale = _locale(conversation.language)
+    locale = conversation.language or "en"
     if page.startswith(("http://", "https://")):
         link = page.split("#", 1)[0] + OPEN_WIDGET
         footer = FOOTER.render(locale).format(url=link)
@@ -159,9 +162,14 @@ def mail_copy(conversation: Conversation, body: str) -> Copy:
     )
 
 
+def kept(client_message_id: str | None) -> bool:
+    return bool(client_message_id and client_message_id.startswith(KEPT))
+
+
 def read_meanwhile(message: Message) -> bool:
-    """A relayed reply the visitor read in the widget before it came due needs no mail."""
-    return message.delivery_status == DeliveryStatus.read
+    """A relayed reply the visitor read in the widget before it came due needs no mail
+    (a ticket notice is mailed all the same)."""
+    return message.delivery_status == DeliveryStatus.read and not kept(message.client_message_id)
 
 
 # --------------------------------------------------------------------------- the answer
