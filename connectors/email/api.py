@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import hmac
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
+from litestar.params import Parameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from kefu.channel_state.inboxes import active_inbox, cached_inbox
@@ -17,7 +18,7 @@ from kefu.connectors.email import intake
 from kefu.connectors.email.connector import media_of
 from kefu.context import Kefu
 from kefu.errors import Invalid, NotFound, TooLarge, Unauthorized, UnsupportedType
-from kefu.i18n import Text
+from kefu.i18n import Text, locale_of
 from kefu.mail import store
 from kefu.model import ChannelKind
 from kefu.people.auth import MANAGERS, AuthUser, require_role
@@ -103,9 +104,15 @@ class EmailStatus(Controller):
     guards = (require_role(*MANAGERS),)
 
     @get("/")
-    async def status(self, kefu: Kefu, user: AuthUser, inbox_id: uuid.UUID) -> store.MailStatus:
+    async def status(
+        self,
+        kefu: Kefu,
+        user: AuthUser,
+        inbox_id: uuid.UUID,
+        accept_language: Annotated[str | None, Parameter(header="accept-language")] = None,
+    ) -> store.MailStatus:
         inbox = await cached_inbox(kefu, inbox_id)
         # Any inbox of the workspace answers (another channel's has no mail set aside).
         if inbox is None or inbox.workspace_id != user.workspace_id:
             raise NotFound(Text(f"no inbox {inbox_id}", f"没有收件箱 {inbox_id}"))
-        return await store.status(kefu, inbox_id)
+        return store.localized(await store.status(kefu, inbox_id), locale_of(accept_language))

@@ -274,3 +274,192 @@ async def test_the_reply_inbox_must_be_an_email_inbox_of_the_workspace(
     )
     assert fine.status_code == 200, fine.text
     assert fine.json()["config"]["reply_email_inbox_id"] == str(ours)
+
+
+# --------------------------------------------------------------------- tickets
+
+
+def plain_text(mail: EmailMessage) -> str:
+    return str(mail.get_body(("plain",)).get_content())
+
+
+async def ticket_of(client: httpx.AsyncClient, admin: dict[str, str], ticket_id: str) -> Any:
+    response = await client.get(f"/api/v1/tickets/{ticket_id}", headers=admin)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.mark.engine_sensitive
+async def test_a_left_message_opens_a_web_form_ticket_whose_progress_reaches_the_visitor_by_mail(
+    client: httpx.AsyncClient, kefu: Kefu, workspace: Demo
+) -> None:
+    department = workspace.groups["aftersales"]
+    admin = await login_headers(client, login_of(workspace, "admin"))
+    with smtp_sink() as (sink, port):
+        mail_inbox = await email_inbox(kefu, workspace, port)
+        await web_settings(
+            kefu,
+            workspace,
+            reply_email_inbox_id=str(mail_inbox),
+            leave_message_ticket=True,
+            leave_message_department_id=str(department),
+        )
+        session = await start(client, workspace)
+        left = await leave(client, session, "收到的耳机左边没有声音\n订单 8812")
+        number = left["ticket_number"]
+        assert number and left["ticket_emailed"] is True
+        # The number is mailed at once (not after the unread delay): it is the visitor's record.
+        await dispatch_due(kefu, utcnow())
+        (told,) = sink.mails
+        assert f"#{number}" in plain_text(told) and "/t/" in plain_text(told)
+
+        conversation_id = left["conversation_id"]
+        listed = (await client.get("/api/v1/tickets", headers=admin)).json()["items"]
+        (ticket,) = [t for t in listed if t["number"] == number]
+        assert ticket["title"] == "收到的耳机左边没有声音"
+        assert ticket["department_id"] == str(department)
+        assert ticket["conversation_ids"] == [conversation_id]
+        assert ticket["channel"] == "web"
+
+        comment = await client.post(
+            f"/api/v1/tickets/{ticket['id']}/comments",
+            json={"body": "已安排换货，快递单号 SF123。", "public": True},
+            headers=admin,
+        )
+        assert comment.status_code in (200, 201), comment.text
+        await dispatch_due(kefu, utcnow())
+        assert "已安排换货，快递单号 SF123。" in plain_text(sink.mails[1])
+
+        # The visitor answers the mail: the widget conversation and the ticket both get it.
+        stored = await post_mime(
+            client, mail_inbox, answer(sink.mails[1], "好的，收到换货后再联系")
+        )
+        assert stored["conversation_id"] == conversation_id
+        current = await ticket_of(client, admin, ticket["id"])
+        assert [(c["author_kind"], c["body"]) for c in current["comments"]] == [
+            ("agent", "已安排换货，快递单号 SF123。"),
+            ("customer", "好的，收到换货后再联系"),
+        ]
+
+        resolved = await client.patch(
+            f"/api/v1/tickets/{ticket['id']}",
+            json={"version": current["version"], "status": "resolved"},
+            headers=admin,
+        )
+        assert resolved.status_code == 200, resolved.text
+        await dispatch_due(kefu, utcnow())
+        rate = plain_text(sink.mails[2])
+        assert "已解决" in rate and "评分" in rate and current["progress_url"] in rate
+    # Everything is in the widget conversation too, for when the visitor comes back.
+    back = await start(client, workspace, token=session["token"])
+    assert any(number in m["body"] for m in back["messages"])
+
+
+@pytest.mark.engine_sensitive
+async def test_a_mail_to_a_department_address_opens_one_ticket_and_later_mails_update_it(
+    client: httpx.AsyncClient, kefu: Kefu, workspace: Demo
+) -> None:
+    department = workspace.groups["aftersales"]
+    admin = await login_headers(client, login_of(workspace, "admin"))
+    with smtp_sink() as (sink, port):
+        mail_inbox = await email_inbox(
+            kefu, workspace, port, creates_ticket=True, ticket_department_id=str(department)
+        )
+        first = EmailMessage()
+        first["From"] = "Wu Hao <wu.hao@example.cn>"
+        first["To"] = USER
+        first["Subject"] = "Refund for order 7731"
+        first["Message-ID"] = first_id = make_msgid(domain="example.cn")
+        first.set_content("The parcel arrived broken. I would like a refund.")
+        raw = bytes(first)
+        stored = await post_mime(client, mail_inbox, raw)
+        assert (await post_mime(client, mail_inbox, raw))["status"] == "duplicate"
+        await dispatch_due(kefu, utcnow())
+        (told,) = sink.mails
+        assert str(told["In-Reply-To"]).strip() == first_id
+        listed = (await client.get("/api/v1/tickets", headers=admin)).json()["items"]
+        (ticket,) = listed
+        assert ticket["number"] in plain_text(told)
+        assert ticket["title"] == "Refund for order 7731"
+        assert ticket["department_id"] == str(department)
+        assert ticket["channel"] == "email"
+        assert ticket["conversation_ids"] == [stored["conversation_id"]]
+        assert ticket["description"] == "The parcel arrived broken. I would like a refund."
+
+        later = await post_mime(
+            client, mail_inbox, answer(told, "Photos attached.", "wu.hao@example.cn")
+        )
+        assert later["conversation_id"] == stored["conversation_id"]
+    current = await ticket_of(client, admin, ticket["id"])
+    assert [(c["author_kind"], c["body"]) for c in current["comments"]] == [
+        ("customer", "Photos attached.")
+    ]
+    assert len((await client.get("/api/v1/tickets", headers=admin)).json()["items"]) == 1
+
+
+async def test_a_left_message_without_the_switch_opens_no_ticket(
+    client: httpx.AsyncClient, kefu: Kefu, workspace: Demo
+) -> None:
+    session = await start(client, workspace)
+    left = await leave(client, session, "hello")
+    assert left["ticket_number"] is None and left["ticket_emailed"] is False
+    admin = await login_headers(client, login_of(workspace, "admin"))
+    assert (await client.get("/api/v1/tickets", headers=admin)).json()["items"] == []
+
+
+# --------------------------------------------------------------------- reasons
+
+
+def bounce_of(sent_message_id: str, recipient: str) -> bytes:
+    """A delivery status notification (RFC 3464) as Postfix writes one."""
+    return (
+        b"From: MAILER-DAEMON@mx.example.cn (Mail Delivery System)\r\n"
+        + f"To: {USER}\r\n".encode()
+        + b"Subject: Undelivered Mail Returned to Sender\r\nAuto-Submitted: auto-replied\r\n"
+        b"Message-ID: <dsn-intake@mx.example.cn>\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="dsn"\r\n\r\n'
+        b"--dsn\r\nContent-Type: message/delivery-status\r\n\r\n"
+        b"Reporting-MTA: dns; mx.example.cn\r\n\r\n"
+        + f"Final-Recipient: rfc822; {recipient}\r\n".encode()
+        + b"Action: failed\r\nStatus: 5.1.1\r\n"
+        b"Diagnostic-Code: smtp; 550 5.1.1 mailbox does not exist\r\n"
+        b"--dsn\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        + f"Message-ID: {sent_message_id}\r\nSubject: Re: x\r\n".encode()
+        + b"--dsn--\r\n"
+    )
+
+
+@pytest.mark.engine_sensitive
+async def test_a_bounced_widget_reply_and_the_mails_set_aside_are_told_in_both_languages(
+    client: httpx.AsyncClient, kefu: Kefu, workspace: Demo
+) -> None:
+    admin = await login_headers(client, login_of(workspace, "admin"))
+    with smtp_sink() as (sink, port):
+        mail_inbox = await email_inbox(kefu, workspace, port)
+        await web_settings(
+            kefu, workspace, reply_email_inbox_id=str(mail_inbox), reply_email_after_seconds=0
+        )
+        session = await start(client, workspace)
+        conversation_id = (await leave(client, session, "请回电"))["conversation_id"]
+        out = await reply(kefu, uuid.UUID(conversation_id), agent(workspace), "好的")
+        await dispatch_due(kefu, utcnow())
+        (sent,) = sink.mails
+        await post_mime(client, mail_inbox, bounce_of(str(sent["Message-ID"]).strip(), VISITOR))
+    said = {}
+    for language in ("en", "zh-CN"):
+        page = await client.get(
+            f"/api/v1/conversations/{conversation_id}/messages",
+            headers={**admin, "Accept-Language": language},
+        )
+        (failed,) = [m for m in page.json()["items"] if m["id"] == str(out.id)]
+        assert failed["delivery_status"] == "failed"
+        said[language] = failed["failure_reason"]
+        status = await client.get(
+            f"/api/v1/inboxes/{mail_inbox}/mail", headers={**admin, "Accept-Language": language}
+        )
+        (item,) = status.json()["items"]
+        said[language + " item"] = item["reason"]
+    assert said["en"] == "bounced: 5.1.1 550 5.1.1 mailbox does not exist"
+    assert said["zh-CN"] == "退信：5.1.1 550 5.1.1 mailbox does not exist"
+    assert said["en item"].startswith("delivery report for kefu.")
+    assert said["zh-CN item"].startswith("邮件 kefu.") and "的退信报告：5.1.1" in said["zh-CN item"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
+import msgspec
 import sqlalchemy as sa
 from litestar import Controller, get, patch, post
 from litestar.params import Parameter
@@ -33,6 +34,8 @@ from kefu.conversations.schemas import (
 )
 from kefu.db.tables import Contact, ConversationEventRow
 from kefu.errors import Forbidden
+from kefu.i18n import locale_of
+from kefu.mail import reasons
 from kefu.model import INT32_MAX, ChannelKind, ConversationStatus, MessageView, Role
 from kefu.people.auth import STAFF, AuthUser, require_role
 
@@ -106,13 +109,25 @@ class ConversationsController(Controller):
         after_seq: Annotated[int, Parameter(ge=0, le=INT32_MAX)] = 0,
         before_seq: Annotated[int | None, Parameter(ge=0, le=INT32_MAX)] = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+        accept_language: Annotated[str | None, Parameter(header="accept-language")] = None,
     ) -> MessagePage:
         async with kefu.db.session() as session:
             conversation = await get_visible(session, user, conversation_id)
             items = await messages_page(
                 session, conversation, after_seq=after_seq, before_seq=before_seq, limit=limit
             )
-        return MessagePage(items=items)
+        # Why a reply failed, in the agent's language (stored in English: kefu.mail.reasons).
+        locale = locale_of(accept_language)
+        return MessagePage(
+            items=[
+                msgspec.structs.replace(
+                    m, failure_reason=reasons.localized(m.failure_reason, locale)
+                )
+                if m.failure_reason
+                else m
+                for m in items
+            ]
+        )
 
     @post("/{conversation_id:uuid}/messages")
     async def post_message(

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kefu.channel_state.inboxes import ChannelInbox, view_of
 from kefu.context import Kefu
 from kefu.db.tables import ContactIdentity, Conversation, Inbox
+from kefu.mail import reasons
 from kefu.mail.tables import MailCursor, MailItem, MailMessage
 from kefu.model import utcnow
 
@@ -379,5 +380,16 @@ async def status(kefu: Kefu, inbox_id: uuid.UUID, limit: int = 50) -> MailStatus
                 created_at=r.created_at,
             )
             for r in rows
+        ],
+    )
+
+
+def localized(status: MailStatus, locale: str) -> MailStatus:
+    """The reasons of the mails set aside, said in `locale` (kefu.mail.reasons)."""
+    return msgspec.structs.replace(
+        status,
+        items=[
+            msgspec.structs.replace(i, reason=reasons.localized(i.reason, locale) or i.reason)
+            for i in status.items
         ],
     )
