@@ -34,6 +34,11 @@ from kefu.mail.reasons import TEMPLATES, localized
             "发往 xu@example.cn 的邮件：邮件服务器拒收 xu@example.cn：550 no such user",
         ),
         ("could not reach the mail server: timed out", "无法连接邮件服务器：timed out"),
+        (
+            "the server refused the login ([AUTHENTICATIONFAILED] Authentication failed.)",
+            "服务器拒绝登录（[AUTHENTICATIONFAILED] Authentication failed.）",
+        ),
+        ("could not connect to 127.0.0.1:1 (refused)", "无法连接 127.0.0.1:1（refused）"),
         ("WeChat said 45015", "WeChat said 45015"),
     ],
 )

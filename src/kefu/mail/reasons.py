@@ -32,6 +32,14 @@ TEMPLATES: tuple[Text, ...] = (
     Text("delivery report for {mail}: {reason}", "邮件 {mail} 的退信报告：{reason}"),
     Text("the receiving server returned the mail", "收件服务器退回了邮件"),
     Text("this Message-ID was stored before", "该 Message-ID 已保存过"),
+    # the mailbox: what the IMAP worker last met, on the inbox's page
+    Text("could not connect to {host} ({why})", "无法连接 {host}（{why}）"),
+    Text("the server refused the login ({why})", "服务器拒绝登录（{why}）"),
+    Text("the connection failed during login ({why})", "登录时连接中断（{why}）"),
+    Text("the folder {folder} cannot be opened", "无法打开文件夹 {folder}"),
+    Text("the server refused the search", "服务器拒绝了搜索"),
+    Text("the server refused to send mail {uid}", "服务器拒绝发送第 {uid} 封邮件"),
+    Text("the server closed the connection", "服务器关闭了连接"),
     # sending: a reply marked failed, on the agent's timeline
     Text("bounced: {reason}", "退信：{reason}"),
     Text("e-mail to {to}: {reason}", "发往 {to} 的邮件：{reason}"),

@@ -388,6 +388,7 @@ def localized(status: MailStatus, locale: str) -> MailStatus:
     """The reasons of the mails set aside, said in `locale` (kefu.mail.reasons)."""
     return msgspec.structs.replace(
         status,
+        error=reasons.localized(status.error, locale),
         items=[
             msgspec.structs.replace(i, reason=reasons.localized(i.reason, locale) or i.reason)
             for i in status.items
