@@ -76,9 +76,7 @@ async def test_a_left_message_is_answered_by_email_and_the_link_reopens_the_widg
         # The visitor leaves the page; the agent answers from the console's API.
         await page.goto("about:blank")
         admin = await login_headers(client, login_of(workspace, "admin"))
-        (conversation,) = (await client.get("/api/v1/conversations", headers=admin)).json()[
-            "items"
-        ]
+        (conversation,) = (await client.get("/api/v1/conversations", headers=admin)).json()["items"]
         answered = await client.post(
             f"/api/v1/conversations/{conversation['id']}/messages",
             json={"body": said["reply"]},
