@@ -329,6 +329,9 @@ async def test_a_left_message_opens_a_web_form_ticket_whose_progress_reaches_the
         assert comment.status_code in (200, 201), comment.text
         await dispatch_due(kefu, utcnow())
         assert "已安排换货，快递单号 SF123。" in plain_text(sink.mails[1])
+        # Telling the ticket's customer does not take the chat from the queue.
+        chat = (await client.get(f"/api/v1/conversations/{conversation_id}", headers=admin)).json()
+        assert chat["assignee_id"] is None
 
         # The visitor answers the mail: the widget conversation and the ticket both get it.
         stored = await post_mime(

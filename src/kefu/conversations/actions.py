@@ -134,10 +134,12 @@ async def reply(
     attachments: tuple[Attachment, ...] = (),
     client_message_id: str | None = None,
     override_capacity: bool = False,
+    take: bool = True,
 ) -> MessageView:
     """Record a reply (committed as `pending` with an outbox job, so it is never lost) or
     an internal note (never sent to the customer). An agent's reply to an unassigned
-    conversation takes it, within their capacity unless `override_capacity`."""
+    conversation takes it, within their capacity unless `override_capacity`; `take`
+    False sends without taking (a ticket's progress notice, written on the ticket)."""
     _check_override(actor, override_capacity)
     events: list[Event] = []
     async with kefu.db.transaction() as session:
@@ -182,7 +184,7 @@ async def reply(
                 if conversation.first_response_at is None:
                     conversation.first_response_at = now
                     log_event(session, conversation, "first_reply", actor.kind, actor.user_id)
-                if conversation.assignee_id is None and actor.user_id is not None:
+                if conversation.assignee_id is None and actor.user_id is not None and take:
                     # Answering an unassigned conversation takes it, as every desk does,
                     # when the agent has room for it.
                     over = await capacity.ensure_room(
@@ -205,7 +207,7 @@ async def reply(
                         {"assignee_id": str(actor.user_id), "reason": "replied", **over},
                     )
                     events.append(conversation_event(conversation, "assigned"))
-                elif conversation.status == ConversationStatus.queued:
+                elif conversation.status == ConversationStatus.queued and take:
                     conversation.status = ConversationStatus.open
         else:
             named = await record_mentions(session, conversation, message.id, body, actor.user_id)

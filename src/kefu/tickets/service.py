@@ -739,6 +739,8 @@ async def _tell(kefu: Kefu, user: AuthUser, notice: Notice, *, body: str = "") -
             actions.actor_of(user),
             text[:20000],
             client_message_id=f"ticket-{notice.client_id}"[:64],
+            # The agent works on the ticket: telling its customer does not take the chat.
+            take=False,
         )
     except KefuError as exc:
         # The change stands; the customer still sees it on the progress page.
