@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import hmac
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from kefu.channel_state.inboxes import active_inbox, cached_inbox
@@ -109,10 +108,11 @@ class EmailStatus(Controller):
         kefu: Kefu,
         user: AuthUser,
         inbox_id: uuid.UUID,
-        accept_language: Annotated[str | None, Parameter(header="accept-language")] = None,
+        request: Request[Any, Any, Any],
     ) -> store.MailStatus:
         inbox = await cached_inbox(kefu, inbox_id)
         # Any inbox of the workspace answers (another channel's has no mail set aside).
         if inbox is None or inbox.workspace_id != user.workspace_id:
             raise NotFound(Text(f"no inbox {inbox_id}", f"没有收件箱 {inbox_id}"))
-        return store.localized(await store.status(kefu, inbox_id), locale_of(accept_language))
+        locale = locale_of(request.headers.get("accept-language"))
+        return store.localized(await store.status(kefu, inbox_id), locale)

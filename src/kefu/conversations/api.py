@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 import sqlalchemy as sa
-from litestar import Controller, get, patch, post
+from litestar import Controller, Request, get, patch, post
 from litestar.params import Parameter
 
 from kefu.context import Kefu
@@ -106,10 +106,10 @@ class ConversationsController(Controller):
         kefu: Kefu,
         user: AuthUser,
         conversation_id: uuid.UUID,
+        request: Request[Any, Any, Any],
         after_seq: Annotated[int, Parameter(ge=0, le=INT32_MAX)] = 0,
         before_seq: Annotated[int | None, Parameter(ge=0, le=INT32_MAX)] = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
-        accept_language: Annotated[str | None, Parameter(header="accept-language")] = None,
     ) -> MessagePage:
         async with kefu.db.session() as session:
             conversation = await get_visible(session, user, conversation_id)
@@ -117,7 +117,7 @@ class ConversationsController(Controller):
                 session, conversation, after_seq=after_seq, before_seq=before_seq, limit=limit
             )
         # Why a reply failed, in the agent's language (stored in English: kefu.mail.reasons).
-        locale = locale_of(accept_language)
+        locale = locale_of(request.headers.get("accept-language"))
         return MessagePage(
             items=[
                 msgspec.structs.replace(
