@@ -4,6 +4,7 @@ workspace's e-mail inboxes. Screenshots go to /tmp/shots/intake-console-*.png.""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -85,3 +86,52 @@ async def test_the_widget_form_chooses_the_email_inbox_that_answers_left_message
     web = (await client.get(f"/api/v1/inboxes/{workspace.inbox_id}", headers=admin)).json()
     assert web["config"]["reply_email_inbox_id"] == str(mail.id)
     assert web["config"]["leave_message_ticket"] is True
+
+
+@pytest.mark.parametrize(
+    ("locale", "said"),
+    [("zh-CN", "退信：5.1.1 550 5.1.1 mailbox does not exist"), ("en", "bounced: 5.1.1 550")],
+)
+async def test_a_mailed_widget_reply_that_bounces_is_marked_failed_live_in_the_agents_language(
+    browser: Browser,
+    live_server: str,
+    client: httpx.AsyncClient,
+    kefu: Kefu,
+    workspace: Demo,
+    locale: str,
+    said: str,
+) -> None:
+    from kefu.conversations.outbox import dispatch_due
+    from kefu.model import utcnow
+    from tests.integration.test_intake import (
+        VISITOR,
+        agent,
+        bounce_of,
+        email_inbox,
+        leave,
+        post_mime,
+        web_settings,
+    )
+    from tests.integration.test_widget_api import start
+    from tests.mail_servers import smtp_sink
+
+    with smtp_sink() as (sink, port):
+        mail_inbox = await email_inbox(kefu, workspace, port)
+        await web_settings(
+            kefu, workspace, reply_email_inbox_id=str(mail_inbox), reply_email_after_seconds=0
+        )
+        session = await start(client, workspace)
+        conversation_id = (await leave(client, session, "请回电 / call me back"))["conversation_id"]
+        from kefu.conversations.actions import reply
+
+        await reply(kefu, uuid.UUID(conversation_id), agent(workspace), "好的 / sure")
+        await dispatch_due(kefu, utcnow())
+        (sent,) = sink.mails
+    page = await console_as(
+        browser, live_server, workspace, "admin", locale, f"/inbox/{conversation_id}"
+    )
+    await expect(page.get_by_text("好的 / sure")).to_be_visible(timeout=WAIT_MS)
+    await post_mime(client, mail_inbox, bounce_of(str(sent["Message-ID"]).strip(), VISITOR))
+    await expect(page.get_by_role("alert").filter(has_text=said)).to_be_visible(timeout=WAIT_MS)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SHOTS / f"intake-bounce-{locale}.png"))
