@@ -131,6 +131,8 @@ async def test_a_mailed_widget_reply_that_bounces_is_marked_failed_live_in_the_a
         browser, live_server, workspace, "admin", locale, f"/inbox/{conversation_id}"
     )
     await expect(page.get_by_text("好的 / sure")).to_be_visible(timeout=WAIT_MS)
+    emailed = {"zh-CN": "回复已发邮件至 ", "en": "Reply e-mailed to "}[locale] + VISITOR
+    await expect(page.get_by_text(emailed)).to_be_visible(timeout=WAIT_MS)
     await post_mime(client, mail_inbox, bounce_of(str(sent["Message-ID"]).strip(), VISITOR))
     await expect(page.get_by_role("alert").filter(has_text=said)).to_be_visible(timeout=WAIT_MS)
     SHOTS.mkdir(parents=True, exist_ok=True)
