@@ -30,6 +30,7 @@ FieldType = Literal[
     "locales",
     "calendar",
     "group",
+    "email_inbox",
     "list",
 ]
 S = TypeVar("S", bound=msgspec.Struct)

@@ -17,7 +17,7 @@ from kefu.connectors.email import intake
 from kefu.connectors.email.connector import media_of
 from kefu.context import Kefu
 from kefu.errors import Invalid, NotFound, TooLarge, Unauthorized, UnsupportedType
-from kefu.i18n import Text
+from kefu.i18n import Text, locale_of
 from kefu.mail import store
 from kefu.model import ChannelKind
 from kefu.people.auth import MANAGERS, AuthUser, require_role
@@ -103,9 +103,16 @@ class EmailStatus(Controller):
     guards = (require_role(*MANAGERS),)
 
     @get("/")
-    async def status(self, kefu: Kefu, user: AuthUser, inbox_id: uuid.UUID) -> store.MailStatus:
+    async def status(
+        self,
+        kefu: Kefu,
+        user: AuthUser,
+        inbox_id: uuid.UUID,
+        request: Request[Any, Any, Any],
+    ) -> store.MailStatus:
         inbox = await cached_inbox(kefu, inbox_id)
         # Any inbox of the workspace answers (another channel's has no mail set aside).
         if inbox is None or inbox.workspace_id != user.workspace_id:
             raise NotFound(Text(f"no inbox {inbox_id}", f"没有收件箱 {inbox_id}"))
-        return await store.status(kefu, inbox_id)
+        locale = locale_of(request.headers.get("accept-language"))
+        return store.localized(await store.status(kefu, inbox_id), locale)

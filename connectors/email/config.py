@@ -4,6 +4,7 @@ use for the raw-MIME endpoint are secrets."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Literal
 
 import msgspec
@@ -137,6 +138,26 @@ class EmailConfig(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
             ),
         ),
     ] = True
+    creates_ticket: Annotated[
+        bool,
+        describe(
+            Text("Each new mail opens a ticket", "每封新邮件创建工单"),
+            section="behaviour",
+            help=Text(
+                "For a department address: a new thread becomes a ticket of the department "
+                "below, and the sender's later mails in it are the ticket's customer updates.",
+                "用于部门邮箱：每个新邮件会话都成为下方部门的工单，发件人之后在该会话中的来信记为工单的客户回复。",
+            ),
+        ),
+    ] = False
+    ticket_department_id: Annotated[
+        uuid.UUID | None,
+        describe(
+            Text("Ticket department", "工单处理部门"),
+            type="group",
+            section="behaviour",
+        ),
+    ] = None
 
 
 class EmailSecrets(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

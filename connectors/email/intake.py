@@ -25,6 +25,7 @@ from kefu.context import Kefu
 from kefu.conversations.ingest import ingest
 from kefu.mail import store
 from kefu.model import Attachment, ContactFacts, ConversationFacts, Identity, Inbound, utcnow
+from kefu.tickets import intake as tickets
 
 Status = Literal["stored", "duplicate", "ignored", "failed"]
 
@@ -85,10 +86,6 @@ async def take(
         return await aside("ignored", f"automatic or bulk mail ({mail.auto})", mail.message_id)
     if not sender:
         return await aside("failed", "the mail has no sender address", mail.message_id)
-    if not config.accept_unknown_senders and not await store.contact_known(
-        kefu, inbox.workspace_id, sender
-    ):
-        return await aside("ignored", f"{sender} is not a known contact", mail.message_id)
 
     # PostgreSQL refuses NUL in text and JSON; a mail may carry it anywhere.
     mail.subject = _clean(mail.subject)
@@ -96,6 +93,15 @@ async def take(
     if mail.sender is not None:
         mail.sender = Address(_clean(mail.sender.name), mail.sender.address)
     thread = await _thread(kefu, inbox, mail, own, sender)
+    # An answer to a widget conversation's reply we mailed continues that conversation
+    # (the core checks it may: conversations/relay.py).
+    continues = await store.relayed_conversation(kefu, inbox.id, thread)
+    if (
+        continues is None
+        and not config.accept_unknown_senders
+        and not await store.contact_known(kefu, inbox.workspace_id, sender)
+    ):
+        return await aside("ignored", f"{sender} is not a known contact", mail.message_id)
     attachments = await _attachments(media, inbox, mail, raw)
     body = mail.reply or mail.text or mail.subject or "(no text)"
     result = await ingest(
@@ -112,6 +118,7 @@ async def take(
             ),
             facts=ConversationFacts(attributes={"subject": mail.subject[:998]}),
             thread_key=thread,
+            continues=continues,
         ),
     )
     await store.remember(
@@ -126,6 +133,17 @@ async def take(
         subject=mail.subject,
         subject_key=subject_key(mail.subject),
     )
+    if result.conversation_id is not None:
+        await tickets.after_mail(
+            kefu,
+            inbox_id=inbox.id,
+            conversation_id=result.conversation_id,
+            duplicate=result.duplicate,
+            creates_ticket=config.creates_ticket,
+            department_id=config.ticket_department_id,
+            subject=mail.subject,
+            body=body,
+        )
     return Outcome(
         "duplicate" if result.duplicate else "stored", "", result.conversation_id, result.message_id
     )

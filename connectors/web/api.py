@@ -231,8 +231,7 @@ class WidgetController(Controller):
         request: Request[Any, Any, Any],
         data: LeaveMessageRequest,
     ) -> LeftMessage:
-        conversation_id = await service.leave_message(kefu, caller, data, client_ip(request))
-        return LeftMessage(conversation_id=conversation_id)
+        return await service.leave_message(kefu, caller, data, client_ip(request))
 
     @post("/csat", status_code=204)
     async def csat(self, kefu: Kefu, caller: Caller, data: RatingRequest) -> None:

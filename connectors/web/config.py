@@ -140,6 +140,54 @@ class WebConfig(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
         ),
     ] = None
 
+    reply_email_inbox_id: Annotated[
+        uuid.UUID | None,
+        describe(
+            Text("Answer left messages by e-mail from", "留言通过此邮箱回复"),
+            help=Text(
+                "An e-mail inbox of this workspace. A reply to a visitor who left a message "
+                "with their e-mail, not read in the widget in time, is sent from it; the "
+                "visitor's answer comes back into the same conversation.",
+                "本工作区的一个邮件收件箱。访客留言时留下了邮箱，客服的回复若未及时在窗口中被阅读，"
+                "就从这里发邮件给访客；访客回信会回到同一会话。",
+            ),
+            type="email_inbox",
+            section="behaviour",
+        ),
+    ] = None
+    reply_email_after_seconds: Annotated[
+        int,
+        describe(
+            Text("E-mail a reply not read after (seconds)", "回复多久未读即发邮件（秒）"),
+            help=Text(
+                "0: e-mail every reply at once.",
+                "0：每条回复立即发邮件。",
+            ),
+            section="behaviour",
+            ge=0,
+            le=86400,
+        ),
+    ] = 60
+    leave_message_ticket: Annotated[
+        bool,
+        describe(
+            Text("A left message opens a ticket", "留言自动创建工单"),
+            help=Text(
+                "The visitor is shown the ticket number, and gets it by e-mail.",
+                "访客会看到工单号，并通过邮件收到它。",
+            ),
+            section="behaviour",
+        ),
+    ] = False
+    leave_message_department_id: Annotated[
+        uuid.UUID | None,
+        describe(
+            Text("Department for left-message tickets", "留言工单的处理部门"),
+            type="group",
+            section="behaviour",
+        ),
+    ] = None
+
 
 class WebSecrets(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     identity_secret: Annotated[

@@ -141,8 +141,11 @@ class PageViewCreated(msgspec.Struct, frozen=True):
     id: uuid.UUID
 
 
-class LeftMessage(msgspec.Struct, frozen=True):
+class LeftMessage(msgspec.Struct, frozen=True, kw_only=True):
     conversation_id: uuid.UUID
+    # A left message that opened a web-form ticket (the inbox's `leave_message_ticket`).
+    ticket_number: str | None = None
+    ticket_emailed: bool = False
 
 
 class PageViewList(msgspec.Struct, frozen=True):

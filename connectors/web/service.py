@@ -24,6 +24,7 @@ from kefu.connectors.web import tokens
 from kefu.connectors.web.schemas import (
     IdentifyRequest,
     LeaveMessageRequest,
+    LeftMessage,
     MessagesPage,
     PageIn,
     PrechatField,
@@ -52,6 +53,7 @@ from kefu.model import (
 )
 from kefu.ratelimit import Rule
 from kefu.routing.availability import inbox_availability
+from kefu.tickets import intake as tickets
 from kefu.visitors import pages, reading, sessions
 from kefu.visitors.schemas import Visitor
 
@@ -406,9 +408,10 @@ async def send(
 
 async def leave_message(
     kefu: Kefu, caller: Caller, data: LeaveMessageRequest, ip: str
-) -> uuid.UUID:
+) -> LeftMessage:
     """A message left while no one is available: a conversation like any other, with the
-    e-mail or phone the team replies to on the contact."""
+    e-mail or phone the team replies to on the contact; a web-form ticket too when the
+    inbox says so (`leave_message_ticket`), whose number the visitor is shown."""
     require_allowed(caller)
     await check_rate(kefu, f"leave:ip:{ip}", kefu.rate_limits.leave_message_per_ip)
     email = (data.email or "").strip() or None
@@ -431,12 +434,31 @@ async def leave_message(
             body=data.body.strip(),
             contact=caller.contact_facts(),
             facts=caller.conversation_facts(
-                {"left_message": True, "reply_to": email or phone or ""}
+                # `reply_email`: the address the reply is mailed to when the web inbox
+                # answers left messages by e-mail (kefu.conversations.relay).
+                {"left_message": True, "reply_to": email or phone or "", "reply_email": email}
             ),
         ),
     )
     assert result.conversation_id is not None
-    return result.conversation_id
+    # Read by name: rows written before these settings existed still convert.
+    config = caller.inbox.config or {}
+    if not config.get("leave_message_ticket"):
+        return LeftMessage(conversation_id=result.conversation_id)
+    department = config.get("leave_message_department_id")
+    opened = await tickets.open_ticket(
+        kefu,
+        result.conversation_id,
+        source="web_form",
+        department_id=uuid.UUID(str(department)) if department else None,
+        text=data.body.strip(),
+    )
+    return LeftMessage(
+        conversation_id=result.conversation_id,
+        ticket_number=opened.number,
+        # The notice with the number goes by mail when the inbox answers left messages so.
+        ticket_emailed=bool(email and config.get("reply_email_inbox_id")),
+    )
 
 
 async def rate(kefu: Kefu, caller: Caller, data: RatingRequest) -> None:

@@ -163,6 +163,10 @@ class Inbound(msgspec.Struct, frozen=True, kw_only=True):
     contact: ContactFacts = msgspec.field(default_factory=ContactFacts)
     facts: ConversationFacts = msgspec.field(default_factory=ConversationFacts)
     thread_key: str | None = None
+    # The conversation of another inbox this message answers, as the channel's records
+    # say (an e-mail answer to a widget conversation's reply sent by mail); the core
+    # checks that conversation relays through this inbox (`conversations/relay.py`).
+    continues: uuid.UUID | None = None
     # An `Inbound` that only updates facts (a WeChat subscribe, a page view) is stored
     # as an event message and does not count as the customer writing.
     is_event: bool = False

@@ -315,6 +315,9 @@ async def test_the_inbox_page_shows_the_mailbox_error_and_the_mails_set_aside(
     await expect(panel.get_by_role("alert")).to_contain_text(said, timeout=WAIT_MS)
     await expect(panel.get_by_role("alert")).to_contain_text("AUTHENTICATIONFAILED")
     await expect(panel.get_by_role("cell", name=re.compile(aside))).to_be_visible()
+    # The reason is stored in English and said in the admin's language.
+    reason = {"zh-CN": "自动回复或群发邮件（", "en": "automatic or bulk mail ("}[locale]
+    await expect(panel.get_by_text(reason)).to_be_visible()
     await panel.scroll_into_view_if_needed()
     SHOTS.mkdir(parents=True, exist_ok=True)
     await panel.screenshot(path=str(SHOTS / f"mailbox-status-{locale}.png"))

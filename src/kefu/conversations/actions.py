@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.context import Kefu
+from kefu.conversations import relay
 from kefu.conversations.events import conversation_event, log_event, message_event, message_view
 from kefu.conversations.mentions import record_mentions
 from kefu.conversations.messages import add_message, next_message
@@ -23,7 +24,7 @@ from kefu.conversations.queries import conversation_out, get_visible
 from kefu.conversations.schemas import ConversationOut, MailEnvelope
 from kefu.db.retry import retrying
 from kefu.db.scope import one_in_workspace
-from kefu.db.tables import Contact, Conversation, Message, OutboxJob, User
+from kefu.db.tables import Contact, Conversation, Message, User
 from kefu.errors import Conflict, Invalid
 from kefu.i18n import Text
 from kefu.model import (
@@ -133,10 +134,12 @@ async def reply(
     attachments: tuple[Attachment, ...] = (),
     client_message_id: str | None = None,
     override_capacity: bool = False,
+    take: bool = True,
 ) -> MessageView:
     """Record a reply (committed as `pending` with an outbox job, so it is never lost) or
     an internal note (never sent to the customer). An agent's reply to an unassigned
-    conversation takes it, within their capacity unless `override_capacity`."""
+    conversation takes it, within their capacity unless `override_capacity`; `take`
+    False sends without taking (a ticket's progress notice, written on the ticket)."""
     _check_override(actor, override_capacity)
     events: list[Event] = []
     async with kefu.db.transaction() as session:
@@ -157,6 +160,8 @@ async def reply(
             if existing is not None:
                 return message_view(existing, actor.name)
         now = utcnow()
+        # A widget conversation whose visitor left their e-mail may be answered by mail.
+        mail = None if note else await relay.relay_of(kefu, conversation)
         message = next_message(
             conversation,
             now,
@@ -167,28 +172,19 @@ async def reply(
             body=body,
             attachments=attachments,
             client_message_id=client_message_id,
-            delivery_status=DeliveryStatus.sent if note else DeliveryStatus.pending,
+            delivery_status=DeliveryStatus.sent if note or mail else DeliveryStatus.pending,
         )
         add_message(session, message)
         await session.flush()
         conversation.updated_at = now
         if not note:
             conversation.last_message_at = now
-            session.add(
-                OutboxJob(
-                    workspace_id=conversation.workspace_id,
-                    message_id=message.id,
-                    conversation_id=conversation.id,
-                    inbox_id=conversation.inbox_id,
-                    next_attempt_at=now,
-                    created_at=now,
-                )
-            )
+            session.add(relay.outbox_job(conversation, message.id, mail, now, client_message_id))
             if actor.kind == SenderKind.agent:
                 if conversation.first_response_at is None:
                     conversation.first_response_at = now
                     log_event(session, conversation, "first_reply", actor.kind, actor.user_id)
-                if conversation.assignee_id is None and actor.user_id is not None:
+                if conversation.assignee_id is None and actor.user_id is not None and take:
                     # Answering an unassigned conversation takes it, as every desk does,
                     # when the agent has room for it.
                     over = await capacity.ensure_room(
@@ -211,7 +207,7 @@ async def reply(
                         {"assignee_id": str(actor.user_id), "reason": "replied", **over},
                     )
                     events.append(conversation_event(conversation, "assigned"))
-                elif conversation.status == ConversationStatus.queued:
+                elif conversation.status == ConversationStatus.queued and take:
                     conversation.status = ConversationStatus.open
         else:
             named = await record_mentions(session, conversation, message.id, body, actor.user_id)

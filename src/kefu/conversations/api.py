@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
+import msgspec
 import sqlalchemy as sa
-from litestar import Controller, get, patch, post
+from litestar import Controller, Request, get, patch, post
 from litestar.params import Parameter
 
 from kefu.context import Kefu
@@ -33,6 +34,8 @@ from kefu.conversations.schemas import (
 )
 from kefu.db.tables import Contact, ConversationEventRow
 from kefu.errors import Forbidden
+from kefu.i18n import locale_of
+from kefu.mail import reasons
 from kefu.model import INT32_MAX, ChannelKind, ConversationStatus, MessageView, Role
 from kefu.people.auth import STAFF, AuthUser, require_role
 
@@ -103,6 +106,7 @@ class ConversationsController(Controller):
         kefu: Kefu,
         user: AuthUser,
         conversation_id: uuid.UUID,
+        request: Request[Any, Any, Any],
         after_seq: Annotated[int, Parameter(ge=0, le=INT32_MAX)] = 0,
         before_seq: Annotated[int | None, Parameter(ge=0, le=INT32_MAX)] = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
@@ -112,7 +116,18 @@ class ConversationsController(Controller):
             items = await messages_page(
                 session, conversation, after_seq=after_seq, before_seq=before_seq, limit=limit
             )
-        return MessagePage(items=items)
+        # Why a reply failed, in the agent's language (stored in English: kefu.mail.reasons).
+        locale = locale_of(request.headers.get("accept-language"))
+        return MessagePage(
+            items=[
+                msgspec.structs.replace(
+                    m, failure_reason=reasons.localized(m.failure_reason, locale)
+                )
+                if m.failure_reason
+                else m
+                for m in items
+            ]
+        )
 
     @post("/{conversation_id:uuid}/messages")
     async def post_message(

@@ -7,13 +7,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
+import msgspec
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.channel_state.inboxes import ChannelInbox, active_inbox
 from kefu.context import Kefu
-from kefu.conversations import batch
+from kefu.conversations import batch, relay
 from kefu.conversations.events import (
     LoggedEvent,
     conversation_event,
@@ -59,6 +60,12 @@ async def ingest(kefu: Kefu, inbound: Inbound) -> IngestResult:
     """Store one inbound message exactly once and publish it. Safe to call again with the
     same message: a retry returns the stored result with `duplicate=True`."""
     stored: Stored | None = None
+    if inbound.continues is not None:
+        # An e-mail answer to a widget conversation's mailed reply (conversations/relay.py).
+        if await relay.accepts(kefu, inbound.inbox_id, inbound):
+            stored = await retry.run(lambda: _answer(kefu, inbound), what="ingest")
+        else:
+            inbound = msgspec.structs.replace(inbound, continues=None)
     # A threaded channel (e-mail) names its conversation by `thread_key`: the group
     # commit only knows "the contact's open conversation", so it takes the single path.
     if not inbound.is_event and inbound.thread_key is None and kefu.settings.ingest_batch > 1:
@@ -66,7 +73,8 @@ async def ingest(kefu: Kefu, inbound: Inbound) -> IngestResult:
         # together with whatever else arrived meanwhile (one commit for many).
         stored = await batch.submit(kefu, inbound)
     if stored is None:
-        stored = await retry.run(lambda: _ingest_alone(kefu, inbound), what="ingest")
+        plain = inbound
+        stored = await retry.run(lambda: _ingest_alone(kefu, plain), what="ingest")
     result, events = stored
     for event in events:
         kefu.events.publish(event)
@@ -74,6 +82,14 @@ async def ingest(kefu: Kefu, inbound: Inbound) -> IngestResult:
         for hook in kefu.after_ingest:
             kefu.spawn(hook(kefu, result))
     return result
+
+
+async def _answer(kefu: Kefu, inbound: Inbound) -> Stored:
+    inbox = await active_inbox(kefu, inbound.inbox_id)
+    if inbox is None:
+        raise UnknownInbox(f"inbox {inbound.inbox_id} does not exist or is disabled")
+    async with kefu.db.transaction() as session:
+        return await relay.append_answer(session, inbox.workspace_id, inbound)
 
 
 async def _ingest_alone(kefu: Kefu, inbound: Inbound) -> Stored:

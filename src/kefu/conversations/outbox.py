@@ -19,7 +19,8 @@ import sqlalchemy as sa
 
 from kefu.connectors.base import DeliveryError
 from kefu.context import Kefu
-from kefu.conversations.events import message_event
+from kefu.conversations import relay
+from kefu.conversations.events import log_event, message_event
 from kefu.db.tables import ContactIdentity, Conversation, Inbox, Message, OutboxJob, User
 from kefu.model import (
     Attachment,
@@ -100,7 +101,15 @@ async def release(kefu: Kefu, job_ids: list[uuid.UUID]) -> None:
         )
 
 
-async def _outbound(kefu: Kefu, job_id: uuid.UUID) -> tuple[OutboxJob, Inbox, Outbound]:
+class _Job(msgspec.Struct, frozen=True):
+    inbox: Inbox
+    outbound: Outbound
+    # A widget reply due by e-mail that the visitor has read in the widget meanwhile.
+    needless: bool = False
+    relayed: bool = False
+
+
+async def _outbound(kefu: Kefu, job_id: uuid.UUID) -> _Job:
     async with kefu.db.session() as session:
         job = await session.get(OutboxJob, job_id)
         assert job is not None
@@ -115,34 +124,45 @@ async def _outbound(kefu: Kefu, job_id: uuid.UUID) -> tuple[OutboxJob, Inbox, Ou
             else None
         )
         sender = await session.get(User, message.sender_id) if message.sender_id else None
+        recipient = Identity(identity.kind, identity.value) if identity else Identity("", "")
+        body, thread_key = message.body, conversation.thread_key
+        relayed = relay.is_relayed(conversation, job)
+        if relayed:
+            copy = relay.mail_copy(conversation, message.body)
+            recipient, body, thread_key = copy.recipient, copy.body, copy.thread_key
         outbound = Outbound(
             message_id=message.id,
             conversation_id=conversation.id,
             inbox_id=inbox.id,
             workspace_id=inbox.workspace_id,
             channel=ChannelKind(inbox.kind),
-            recipient=Identity(identity.kind, identity.value) if identity else Identity("", ""),
+            recipient=recipient,
             type=MessageType(message.type),
-            body=message.body,
+            body=body,
             attachments=tuple(msgspec.convert(message.attachments or [], list[Attachment])),
-            thread_key=conversation.thread_key,
+            thread_key=thread_key,
             sender_name=sender.name if sender else None,
             last_inbound_at=conversation.last_inbound_at,
         )
-        return job, inbox, outbound
+        needless = relayed and relay.read_meanwhile(message)
+        return _Job(inbox, outbound, needless=needless, relayed=relayed)
 
 
 async def deliver(kefu: Kefu, job_id: uuid.UUID) -> str:
     """Send one claimed job; returns the job's new state."""
-    _, inbox, outbound = await _outbound(kefu, job_id)
+    job = await _outbound(kefu, job_id)
+    inbox, outbound = job.inbox, job.outbound
     channel_message_id: str | None = None
     error: DeliveryError | None = None
     try:
-        connector = kefu.connectors.get(inbox.kind)
-        result = await connector.send(inbox, outbound)
-        channel_message_id = result.channel_message_id
+        if not job.needless:
+            connector = kefu.connectors.get(inbox.kind)
+            result = await connector.send(inbox, outbound)
+            channel_message_id = result.channel_message_id
     except DeliveryError as exc:
         error = exc
+        if job.relayed:
+            error.reason = f"e-mail to {outbound.recipient.value}: {exc.reason}"
     except Exception as exc:  # a connector bug must not kill the dispatcher
         log.exception("connector %s crashed sending %s", inbox.kind, outbound.message_id)
         error = DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True)
@@ -154,10 +174,20 @@ async def deliver(kefu: Kefu, job_id: uuid.UUID) -> str:
         if error is None:
             job_row.state = "done"
             job_row.locked_until = None
-            message.delivery_status = DeliveryStatus.sent
+            if message.delivery_status != DeliveryStatus.read:
+                message.delivery_status = DeliveryStatus.sent
             message.failure_reason = None
             if channel_message_id:
                 message.channel_message_id = channel_message_id
+            if job.relayed and not job.needless:
+                conversation = await session.get(Conversation, message.conversation_id)
+                assert conversation is not None
+                log_event(
+                    session,
+                    conversation,
+                    "reply_emailed",
+                    data={"message_id": str(message.id), "to": outbound.recipient.value},
+                )
         elif error.retryable and job_row.attempts < kefu.settings.outbox_max_attempts:
             job_row.next_attempt_at = now + backoff(
                 job_row.attempts, kefu.settings.outbox_backoff_seconds

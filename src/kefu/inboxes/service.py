@@ -255,8 +255,14 @@ def settle(
 async def _check_references(
     session: AsyncSession, workspace_id: uuid.UUID, connector: Connector, public: Mapping[str, Any]
 ) -> None:
-    """Settings that name a calendar or a skill group name one of this workspace."""
-    tables: dict[str, Any] = {"calendar": BusinessCalendar, "group": SkillGroup}
+    """Settings that name a calendar, a skill group or an e-mail inbox name one of this
+    workspace (an e-mail inbox: of kind e-mail, so replies can be sent from it)."""
+    tables: dict[str, Any] = {
+        "calendar": BusinessCalendar,
+        "group": SkillGroup,
+        "email_inbox": Inbox,
+    }
+    kinds: dict[str, Any] = {"email_inbox": Inbox.kind == ChannelKind.email}
     missing = {
         "calendar": (
             "“{label}”: no such calendar in this workspace.",
@@ -265,6 +271,10 @@ async def _check_references(
         "group": (
             "“{label}”: no such skill group in this workspace.",
             "“{label}”：本工作区没有该技能组。",
+        ),
+        "email_inbox": (
+            "“{label}”: no such e-mail inbox in this workspace.",
+            "“{label}”：本工作区没有该邮件收件箱。",
         ),
     }
     errors = []
@@ -275,7 +285,9 @@ async def _check_references(
             continue
         found = await session.scalar(
             sa.select(table.id).where(
-                table.id == uuid.UUID(str(value)), table.workspace_id == workspace_id
+                table.id == uuid.UUID(str(value)),
+                table.workspace_id == workspace_id,
+                *([kinds[spec.type]] if spec.type in kinds else []),
             )
         )
         if found is None:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kefu.channel_state.inboxes import ChannelInbox, view_of
 from kefu.context import Kefu
 from kefu.db.tables import ContactIdentity, Conversation, Inbox
+from kefu.mail import reasons
 from kefu.mail.tables import MailCursor, MailItem, MailMessage
 from kefu.model import utcnow
 
@@ -137,6 +138,26 @@ async def thread_of(
                 .limit(1)
             )
     return None
+
+
+async def relayed_conversation(
+    kefu: Kefu, inbox_id: uuid.UUID, thread_key: str
+) -> uuid.UUID | None:
+    """The conversation of another inbox this inbox mailed in `thread_key` (a widget
+    conversation's reply sent by e-mail), which an answer in the thread continues."""
+    async with kefu.db.session() as session:
+        found: uuid.UUID | None = await session.scalar(
+            sa.select(MailMessage.conversation_id)
+            .join(Conversation, Conversation.id == MailMessage.conversation_id)
+            .where(
+                MailMessage.inbox_id == inbox_id,
+                MailMessage.thread_key == thread_key[:64],
+                MailMessage.direction == "out",
+                Conversation.inbox_id != inbox_id,
+            )
+            .limit(1)
+        )
+        return found
 
 
 async def remember(
@@ -359,5 +380,17 @@ async def status(kefu: Kefu, inbox_id: uuid.UUID, limit: int = 50) -> MailStatus
                 created_at=r.created_at,
             )
             for r in rows
+        ],
+    )
+
+
+def localized(status: MailStatus, locale: str) -> MailStatus:
+    """The reasons of the mails set aside, said in `locale` (kefu.mail.reasons)."""
+    return msgspec.structs.replace(
+        status,
+        error=reasons.localized(status.error, locale),
+        items=[
+            msgspec.structs.replace(i, reason=reasons.localized(i.reason, locale) or i.reason)
+            for i in status.items
         ],
     )

@@ -232,15 +232,21 @@ async def _check_refs(
 async def _create(
     kefu: Kefu,
     session: AsyncSession,
-    user: AuthUser,
+    user: AuthUser | None,
     data: TicketCreate,
     *,
     source: str,
     conversation: Conversation | None = None,
+    workspace_id: uuid.UUID | None = None,
 ) -> Ticket:
+    """`user` None: the system opens it (a left message, a mail to a department address)
+    in `workspace_id`."""
+    workspace_id = user.workspace_id if user is not None else workspace_id
+    assert workspace_id is not None
+    actor_kind, actor_id = ("agent", user.id) if user is not None else ("system", None)
     await _check_refs(
         session,
-        user.workspace_id,
+        workspace_id,
         contact_id=data.contact_id,
         department_id=data.department_id,
         assignee_id=data.assignee_id,
@@ -248,8 +254,8 @@ async def _create(
     now = utcnow()
     ticket = Ticket(
         id=new_id(),
-        workspace_id=user.workspace_id,
-        number=await allocate_number(session, user.workspace_id, now),
+        workspace_id=workspace_id,
+        number=await allocate_number(session, workspace_id, now),
         title=data.title,
         description=data.description,
         contact_id=conversation.contact_id if conversation is not None else data.contact_id,
@@ -292,8 +298,8 @@ async def _create(
             "channel": ticket.channel,
             "source": source,
         },
-        actor_kind="agent",
-        actor_id=user.id,
+        actor_kind=actor_kind,
+        actor_id=actor_id,
         conversation_id=conversation_id,
         at=now,
         clock_kind="created",
@@ -307,8 +313,8 @@ async def _create(
                 "agent_id": str(ticket.assignee_id) if ticket.assignee_id else None,
                 "department_id": str(ticket.department_id) if ticket.department_id else None,
             },
-            actor_kind="agent",
-            actor_id=user.id,
+            actor_kind=actor_kind,
+            actor_id=actor_id,
             conversation_id=conversation_id,
             at=now,
         )
@@ -769,10 +775,15 @@ async def _notice(
 
 
 async def _tell(kefu: Kefu, user: AuthUser, notice: Notice, *, body: str = "") -> None:
+    from kefu.tickets.intake import RESOLVED_TOLD
     from kefu.tickets.pages import KINDS
 
     status = KINDS[notice.status].render(notice.locale) if notice.status in KINDS else ""
-    text = notice.text.render(notice.locale).format(
+    # A resolved ticket's notice asks for the rating (the progress page takes it).
+    said = (
+        RESOLVED_TOLD if notice.text is STATUS_TOLD and notice.status == "resolved" else notice.text
+    )
+    text = said.render(notice.locale).format(
         number=notice.number, url=notice.url, body=body, status=status
     )
     try:
@@ -782,6 +793,8 @@ async def _tell(kefu: Kefu, user: AuthUser, notice: Notice, *, body: str = "") -
             actions.actor_of(user),
             text[:20000],
             client_message_id=f"ticket-{notice.client_id}"[:64],
+            # The agent works on the ticket: telling its customer does not take the chat.
+            take=False,
         )
     except KefuError as exc:
         # The change stands; the customer still sees it on the progress page.

@@ -172,7 +172,7 @@ export class Api {
     return this.call("POST", `/pageviews/${encodeURIComponent(id)}/duration`, { seconds }, true);
   }
 
-  leaveMessage(body: Record<string, string>): Promise<{ conversation_id: string }> {
+  leaveMessage(body: Record<string, string>): Promise<{ conversation_id: string; ticket_number?: string | null; ticket_emailed?: boolean }> {
     return this.call("POST", "/leave-message", body);
   }
 

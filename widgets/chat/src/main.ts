@@ -70,6 +70,9 @@ function boot(): void {
       const [name, ...rest] = Array.from(call) as Call;
       dispatch(widget, name, rest);
     }
+    // The link in a reply mailed to a visitor who left a message ends with #kefu-chat:
+    // they land on the page with the conversation open.
+    if (location.hash === "#kefu-chat") widget.open();
   };
   if (document.body) start();
   else document.addEventListener("DOMContentLoaded", start, { once: true });

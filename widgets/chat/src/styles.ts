@@ -9,6 +9,7 @@ export const css = `
 .root { position: fixed; right: 20px; bottom: 20px; z-index: 2147483000; color: #1f2328; font-size: 14px;
   line-height: 1.45; }
 button { font: inherit; cursor: pointer; }
+.ticket-number { font-weight: 600; }
 .launcher { width: 56px; height: 56px; border-radius: 50%; border: 0; background: var(--kefu-brand);
   color: #fff; box-shadow: 0 6px 20px rgba(0,0,0,.22); display: grid; place-items: center; position: relative; }
 .launcher:focus-visible, button:focus-visible, textarea:focus-visible, input:focus-visible {

@@ -52,6 +52,7 @@ export class Widget {
   };
   private isOpen = false;
   private unread = 0;
+  private leftTicket: { number: string; emailed: boolean } | null = null;
   private rendered = new Map<string, HTMLElement>(); // by message id or client id
   private typingTimer: number | undefined;
   private lastTypingSent = 0;
@@ -274,7 +275,7 @@ export class Widget {
     return {
       message: (message: MessageView) => {
         this.renderMessage(message);
-        if (message.direction === "out" && this.view === "left") {
+        if (message.direction === "out" && message.sender_kind !== "system" && this.view === "left") {
           // Someone answered the message the visitor left: show the conversation live.
           this.view = "chat";
           this.chooseView();
@@ -463,7 +464,14 @@ export class Widget {
     if (view === "blocked") body.append(h("p", { role: "alert" }, this.t.identifyRequired));
     else if (view === "prechat") body.append(this.prechatForm());
     else if (view === "offline") body.append(this.leaveMessageForm());
-    else if (view === "left") body.append(h("p", { role: "status" }, this.t.leftMessage));
+    else if (view === "left") {
+      body.append(h("p", { role: "status" }, this.t.leftMessage));
+      // A left message that opened a ticket: its number, which also comes by e-mail.
+      if (this.leftTicket) {
+        const said = fill(this.t.leftTicket, { number: this.leftTicket.number }) + (this.leftTicket.emailed ? this.t.leftTicketMailed : "");
+        body.append(h("p", { class: "ticket-number", role: "status" }, said));
+      }
+    }
     this.updateHelp();
   }
 
@@ -527,6 +535,7 @@ export class Widget {
       try {
         const result = await this.api.leaveMessage(data);
         this.line?.follow(result.conversation_id);
+        this.leftTicket = result.ticket_number ? { number: result.ticket_number, emailed: Boolean(result.ticket_emailed) } : null;
         this.view = "left";
         this.chooseView();
         this.emit("leftMessage", { conversation_id: result.conversation_id });

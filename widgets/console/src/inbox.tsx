@@ -509,7 +509,9 @@ function EarlierHistory({ c }: { c: Conversation }) {
 }
 
 // Event types the timeline shows between the messages; the rest stays in the log.
-const SHOWN = new Set(["assigned", "transferred", "reopened", "resolved", "snoozed", "status", "rated"]);
+const SHOWN = new Set([
+  "assigned", "transferred", "reopened", "resolved", "snoozed", "status", "rated", "reply_emailed", "answered_by_email",
+]);
 
 function timeline(msgs: Message[], evs: TimelineEvent[]): (Message | TimelineEvent)[] {
   const shown = evs.filter((e) => SHOWN.has(e.type));
@@ -545,6 +547,10 @@ function eventText(ev: TimelineEvent): string {
       return str("comment")
         ? t("handoffs.ev.rated_comment", { score: String(d.score ?? ""), comment: str("comment") })
         : t("handoffs.ev.rated", { score: String(d.score ?? "") });
+    case "reply_emailed":
+      return t("handoffs.ev.emailed", { to: str("to") });
+    case "answered_by_email":
+      return t("handoffs.ev.answered_by_email", { address: str("address") });
     default:
       return t("handoffs.ev.status", { status: t(`status.${str("to") || "open"}`) });
   }

@@ -17,6 +17,7 @@ import {
   markHandedOff,
   me,
   mergeMessages,
+  reloadMessage,
   messages,
   muted,
   notify,
@@ -101,6 +102,8 @@ function handle(ev: LiveEvent): void {
         const last = messages.value.reduce((x, y) => Math.max(x, y.seq), 0);
         if (m && m.seq <= last + 1) mergeMessages([m]);
         else void resyncMessages();
+        // Why a reply failed is stored in English; the message list says it in our language.
+        if (m?.failure_reason) void reloadMessage(m.seq);
         if (m?.direction === "in") typing.value = null;
       } else if (m?.direction === "in" || (!m && ev.seq)) {
         unread.value = {

@@ -134,11 +134,12 @@ interface PageView {
 
 /** What the host site set with kefu('setAttributes', ...): stored on the conversation;
  *  kefu's own bookkeeping keys (routing_*, the current page, an e-mail's subject, shown
- *  in the header) are not the site's. */
+ *  in the header; a left message's mail thread and its ticket) are not the site's. */
+const KEFU_KEYS = new Set(["current_page", "relay", "reply_email", "ticket_id"]);
 function siteAttributes(c: Conversation): [string, unknown][] {
+  const mailed = c.channel === "email" || Boolean(c.attributes?.relay);
   return Object.entries(c.attributes ?? {}).filter(
-    ([k]) =>
-      !k.startsWith("routing_") && k !== "current_page" && !(c.channel === "email" && (k === "subject" || k === "email")),
+    ([k]) => !k.startsWith("routing_") && !KEFU_KEYS.has(k) && !(mailed && (k === "subject" || k === "email")),
   );
 }
 

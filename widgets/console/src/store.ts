@@ -353,6 +353,20 @@ export async function resyncMessages(): Promise<void> {
   }
 }
 
+/** One message again from the server (e.g. a failure reason said in the agent's language). */
+export async function reloadMessage(seq: number): Promise<void> {
+  const id = currentId.value;
+  if (!id || handedOff.value?.id === id) return;
+  try {
+    const page = await get<{ items: Message[] }>(
+      `/api/v1/conversations/${id}/messages${qs({ after_seq: seq - 1, limit: 1 })}`,
+    );
+    if (currentId.value === id) mergeMessages(page.items);
+  } catch {
+    // The message shows as it came; the next load says it in the agent's language.
+  }
+}
+
 export function mergeMessages(incoming: Message[]): void {
   const bySeq = new Map<number, Message>();
   for (const m of messages.value) bySeq.set(m.seq, m);

@@ -104,6 +104,8 @@ interface FieldProps {
   isSet?: boolean;
   calendars: Option[];
   groups: Option[];
+  /** The workspace's e-mail inboxes (a web inbox answers left messages through one). */
+  emailInboxes?: Option[];
   label: string;
 }
 
@@ -215,6 +217,15 @@ export function SchemaInput(props: FieldProps) {
         </select>
       );
     }
+    case "email_inbox":
+      return (
+        <select aria-label={label} value={String(value ?? "")} onChange={(e) => onChange(e.currentTarget.value || null)}>
+          <option value="">{t("admin.no_email_inbox")}</option>
+          {(props.emailInboxes ?? []).map((o) => (
+            <option value={o.value}>{o.label}</option>
+          ))}
+        </select>
+      );
     case "list":
       return <ListInput {...props} />;
     default:

@@ -182,6 +182,7 @@ function InboxForm({ inbox, channels, calendars, onSaved, onCancel }: {
                     onChange={(v) => setDraft({ ...draft, [f.name]: v })}
                     calendars={calendars}
                     groups={groupOptions}
+                    emailInboxes={inboxes.value.filter((i) => i.kind === "email").map((i) => ({ value: i.id, label: i.name }))}
                   />
                   {inbox && f.secret && f.generated && (
                     <button type="button" class="ghost small" onClick={() => void rotate(f)}>
