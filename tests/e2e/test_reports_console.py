@@ -87,11 +87,14 @@ def test_a_supervisor_reads_the_reports(browser: Any, server: Server) -> None:
         expect(page.get_by_test_id("csat-distribution")).to_contain_text("★★★★★")
         shot(page, f"csat-{locale}")
         page.get_by_role("tab", name=w["calls"]).click()
-        expect(page.get_by_test_id("kpi-service_level")).to_contain_text("50.0%")
-        expect(page.get_by_test_id("kpi-service_level_2")).to_contain_text("75.0%")
+        expect(page.get_by_test_id("kpi-service_level")).to_contain_text("66.7%")
+        expect(page.get_by_test_id("kpi-service_level_2")).to_contain_text("80.0%")
         shot(page, f"calls-{locale}")
         page.get_by_role("tab", name=w["agents"]).click()
         expect(page.locator(".report-table tbody tr")).to_have_count(2)
+        # Desk presence 18 h signed in (Lina 17 h, Tom 1 h), reply time p50 2 min.
+        expect(page.get_by_test_id("kpi-online_s")).to_contain_text("18:00:00")
+        expect(page.get_by_test_id("kpi-reply_p50_s")).to_contain_text("2:00")
         shot(page, f"agents-{locale}")
         page.context.close()
 
