@@ -150,6 +150,7 @@ def compute(rows: Iterable[Row], ctx: Context) -> dict[Cell, State]:
     by_conversation: dict[uuid.UUID, list[Row]] = defaultdict(list)
     by_ticket: dict[str, list[Row]] = defaultdict(list)
     by_agent_phone: dict[str, list[Row]] = defaultdict(list)
+    by_call: dict[str, list[Row]] = defaultdict(list)
     for row in rows:
         if row.type.startswith("ticket."):
             by_ticket[str(row.data.get("ticket_id"))].append(row)
@@ -158,13 +159,17 @@ def compute(rows: Iterable[Row], ctx: Context) -> dict[Cell, State]:
         elif row.type == PRESENCE:
             _presence(cells, row)
         elif row.type.startswith("call."):
-            _call(cells, row, ctx)
+            by_call[str(row.data.get("call_id") or row.id)].append(row)
         elif row.conversation_id is not None:
             by_conversation[row.conversation_id].append(row)
     for cid, events in by_conversation.items():
         _conversation(cells, sorted(events, key=_order), ctx, ctx.dims.get(cid, {}))
     for events in by_ticket.values():
         _ticket(cells, sorted(events, key=_order))
+    for events in by_call.values():
+        answered = False
+        for e in sorted(events, key=_order):
+            answered = _call(cells, e, ctx, answered)
     for agent, events in by_agent_phone.items():
         _phone_states(cells, agent, sorted(events, key=_order))
     return dict(cells.states)
@@ -326,7 +331,10 @@ def _conversation(cells: Cells, events: list[Row], ctx: Context, dims: Mapping[s
                     cells.states[(day, "all", "")].setdefault("csat_comments", []).append(entry)
 
 
-def _call(cells: Cells, e: Row, ctx: Context) -> None:
+def _call(cells: Cells, e: Row, ctx: Context, answered: bool) -> bool:
+    """One call event, given whether the call was answered before (a transfer or a dropped
+    agent leg connects again: answered, ASA and SL count the first answer only, and a
+    caller hanging up in the queue after that is not an abandon). Answers `answered`."""
     at, t, data = e.created_at, e.type[5:], e.data
     agent = str(data["agent_id"]) if data.get("agent_id") else None
     limit = ctx.service_level_seconds
@@ -336,10 +344,16 @@ def _call(cells: Cells, e: Row, ctx: Context) -> None:
             at, "calls_offered", group=_opt(data.get("group_id")), inbox=_opt(data.get("inbox_id"))
         )
     elif t == "connect":
+        if answered:
+            cells.add(at, "call_legs_answered", agent=agent)
+            return True
         cells.add(at, "calls_answered", agent=agent)
         cells.sample(at, "call_wait_s", wait, agent=agent)
         if wait <= limit:
             cells.add(at, "calls_answered_within", agent=agent)
+        return True
+    elif t == "abandon" and answered:
+        cells.add(at, "calls_dropped_after_answer")
     elif t == "abandon":
         cells.add(at, "calls_abandoned")
         cells.sample(at, "call_abandon_wait_s", wait)
@@ -362,6 +376,7 @@ def _call(cells: Cells, e: Row, ctx: Context) -> None:
         cells.add(at, "calls_missed")
     elif t == "ringnoanswer":
         cells.add(at, "calls_ring_no_answer", agent=agent)
+    return answered
 
 
 def _opt(value: object) -> str | None:

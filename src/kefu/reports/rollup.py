@@ -179,7 +179,9 @@ async def cells_for(
             )
         ).all():
             dims[cid] = {"channel": str(channel), "inbox": str(inbox_id)}
-    # Calls: each event stands alone. Phone states: a span may start the day before.
+    # Calls: the day before too, so a call's earlier leg (answered before midnight) is
+    # known; cells of days outside `days` are not written. Phone states: a span may start
+    # the day before.
     calls = await session.execute(
         sa.select(*_COLS).where(
             ev.workspace_id == workspace_id,
@@ -188,9 +190,7 @@ async def cells_for(
             ev.type.like("call.%"),
         )
     )
-    rows.extend(
-        r for r in (_row(x) for x in calls.all()) if r.type in PHONE_TYPES or r.created_at >= lo
-    )
+    rows.extend(_row(x) for x in calls.all())
     # Presence: each event holds the span it closes; one closed up to a week later may
     # still cover these days (spans are capped at a week).
     presence = await session.execute(
