@@ -116,6 +116,13 @@ async def test_every_api_route_with_another_workspaces_ids_answers_403_or_404(
         "/api/v1/knowledge/{entry_id:uuid}/feedback": {"helpful": True},
         "/api/v1/knowledge/{entry_id:uuid}/insertions": {},
         "/api/v1/tickets/{ticket_id:uuid}": {"version": 1, "title": "probe"},
+        "/api/v1/reports/schedules/{schedule_id:uuid}": {
+            "name": "probe",
+            "frequency": "daily",
+            "metrics": ["conversations"],
+            "recipient_ids": [str(uuid.uuid4())],
+            "inbox_id": str(uuid.uuid4()),
+        },
         "/api/v1/quick-replies/{reply_id:uuid}/render": {
             "conversation_id": mine["conversation_id"]
         },
