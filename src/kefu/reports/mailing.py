@@ -88,7 +88,7 @@ KPIS: dict[str, list[tuple[str, Text]]] = {
         (
             "service_level_2",
             Text(
-                "SL2 ((answered + abandoned in T) / (answered + abandoned))",
+                "SL2 ((answered in T + abandoned in T) / (answered + abandoned))",
                 "服务水平 SL2（(T 秒内接起 + T 秒内放弃) / (接起 + 放弃)）",
             ),
         ),
@@ -197,6 +197,15 @@ def compose(job: Job, reports: dict[str, dict[str, Any]], lang: str) -> EmailMes
         f'<img src="cid:chart" alt="{html.escape(say(TITLES[first]))}" width="640" height="240">'
         f"<p>{legend}</p>"
     )
+    series = reports[first]["series"]
+    if series:
+        span = f"{series[0]['period']} → {series[-1]['period']}"
+        said = (
+            f"每根柱为一{'小时' if job.start == job.end else '天'}，从左到右："
+            if zh
+            else (f"One bar group per {'hour' if job.start == job.end else 'day'}, left to right: ")
+        )
+        parts.append(f'<p style="color:#64748b;font-size:12px">{html.escape(said + span)}</p>')
     for metric in job.metrics:
         totals = reports[metric]["totals"]
         title = say(TITLES[metric])
@@ -219,7 +228,6 @@ def compose(job: Job, reports: dict[str, dict[str, Any]], lang: str) -> EmailMes
     message["Message-ID"] = make_msgid(domain="kefu.reports")
     message.set_content("\n".join(lines))
     message.add_alternative("".join(parts), subtype="html")
-    series = reports[first]["series"]
     png = chart.bar_chart([[float(r.get(n) or 0) for r in series] for n, _l in CHART[first]])
     html_part = message.get_body(preferencelist=("html",))
     assert isinstance(html_part, EmailMessage)
