@@ -28,7 +28,9 @@ from kefu.reports import compute, history, rollup, views
 from kefu.reports.periods import GroupBy, period_of
 from kefu.settings import Settings
 
-DB = "kefu_bench_reports"
+# Its own database name can be set, so two engineers benching at once do not drop each
+# other's (fresh_database drops WITH (FORCE)).
+DB = os.environ.get("KEFU_BENCH_REPORTS_DB", "kefu_bench_reports")
 RUNS = 20
 RAW_RUNS = int(os.environ.get("KEFU_BENCH_REPORTS_RAW_RUNS", "3"))
 YEAR = 2026
