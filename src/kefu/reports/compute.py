@@ -502,11 +502,16 @@ def merge(states: Iterable[State]) -> State:
 
 def percentile(values: list[int], q: float) -> float | None:
     """Nearest-rank percentile (q in 0..100), the value a supervisor can find in the list."""
+    return percentiles(values, (q,))[0]
+
+
+def percentiles(values: list[int], qs: Iterable[float]) -> list[float | None]:
+    """Several nearest-rank percentiles of one list, sorting it once (a year's list of
+    durations is the slow part of a report read)."""
     if not values:
-        return None
+        return [None for _q in qs]
     ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return float(ordered[rank - 1])
+    return [float(ordered[max(1, math.ceil(q / 100 * len(ordered))) - 1]) for q in qs]
 
 
 def avg(values: list[int]) -> float | None:

@@ -5,18 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kefu.reports.compute import State, avg, percentile, ratio
+from kefu.reports.compute import State, avg, percentile, percentiles, ratio
 
 Numbers = dict[str, Any]
 
 
 def _dist(state: State, name: str, prefix: str) -> Numbers:
     values = state.get(name, [])
-    return {
-        f"{prefix}_p50_s": percentile(values, 50),
-        f"{prefix}_p90_s": percentile(values, 90),
-        f"{prefix}_avg_s": avg(values),
-    }
+    p50, p90 = percentiles(values, (50, 90))
+    return {f"{prefix}_p50_s": p50, f"{prefix}_p90_s": p90, f"{prefix}_avg_s": avg(values)}
 
 
 def conversations(state: State) -> Numbers:
