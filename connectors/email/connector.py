@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Coroutine, Sequence
+from email.message import EmailMessage
+from email.utils import formataddr
 from typing import Any
 
 import aiosmtplib
@@ -67,6 +69,25 @@ def _said(exc: BaseException) -> str:
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         return f"{exc.code} {exc.message}"[:300]
     return (str(exc) or type(exc).__name__)[:300]
+
+
+async def _deliver(config: EmailConfig, inbox: InboxView, message: EmailMessage, to: str) -> None:
+    """Log in to the inbox's SMTP server and hand it one message; DeliveryError says why
+    not (permanent for a 5xx or a refused recipient)."""
+    smtp = _smtp(config)
+    try:
+        await _smtp_login(smtp, config, dict(inbox.secrets))
+        await smtp.send_message(message)
+    except aiosmtplib.SMTPRecipientsRefused as exc:
+        words = "; ".join(_said(e) for e in exc.recipients)
+        raise DeliveryError(f"the mail server refused {to}: {words}", retryable=False) from None
+    except aiosmtplib.SMTPResponseException as exc:
+        permanent = 500 <= exc.code < 600
+        raise DeliveryError(f"the mail server said {_said(exc)}", retryable=not permanent) from None
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        raise DeliveryError(f"could not reach the mail server: {_said(exc)}") from None
+    finally:
+        await _smtp_close(smtp)
 
 
 class EmailConnector:
@@ -169,6 +190,16 @@ class EmailConnector:
             Text("; ".join(t.en for t in said_ok) + ".", "；".join(t.zh for t in said_ok) + "。"),
         )
 
+    async def send_mail(self, inbox: InboxView, message: EmailMessage) -> None:
+        """A mail of no conversation (a scheduled report): From is the inbox's address,
+        sent through its SMTP server, not threaded and not remembered."""
+        config = as_struct(EmailConfig, inbox.config)
+        if not config.smtp_host:
+            raise DeliveryError("this e-mail inbox has no SMTP server", retryable=False)
+        if "From" not in message:
+            message["From"] = formataddr((config.display_name or "", config.address))
+        await _deliver(config, inbox, message, str(message.get("To", "")))
+
     async def send(self, inbox: InboxView, outbound: Outbound) -> SendResult:
         config = as_struct(EmailConfig, inbox.config)
         if not config.smtp_host:
@@ -199,22 +230,7 @@ class EmailConnector:
             sender_name=outbound.sender_name,
             attachments=files,
         )
-        smtp = _smtp(config)
-        try:
-            await _smtp_login(smtp, config, dict(inbox.secrets))
-            await smtp.send_message(message)
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            words = "; ".join(_said(e) for e in exc.recipients)
-            raise DeliveryError(f"the mail server refused {to}: {words}", retryable=False) from None
-        except aiosmtplib.SMTPResponseException as exc:
-            permanent = 500 <= exc.code < 600
-            raise DeliveryError(
-                f"the mail server said {_said(exc)}", retryable=not permanent
-            ) from None
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            raise DeliveryError(f"could not reach the mail server: {_said(exc)}") from None
-        finally:
-            await _smtp_close(smtp)
+        await _deliver(config, inbox, message, to)
         await store.remember(
             self.kefu,
             outbound.inbox_id,

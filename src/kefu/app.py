@@ -39,6 +39,7 @@ from kefu.quickreplies.api import ROUTES as QUICK_REPLY_ROUTES
 from kefu.realtime.bus import EventBus, make_plugin
 from kefu.realtime.ws import agent_socket
 from kefu.reports.api import ROUTES as REPORT_ROUTES
+from kefu.reports.mailing import run_schedule_sweep
 from kefu.routing.api import ROUTES as ROUTING_ROUTES
 from kefu.routing.timer import run_queue_timer
 from kefu.settings import Settings, load
@@ -117,6 +118,10 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
                 asyncio.create_task(run_queue_timer(kefu, stop, settings.queue_sweep_seconds)),
                 # tickets (issue 17): SLA breaches
                 asyncio.create_task(run_sla_sweep(kefu, stop, settings.ticket_sla_sweep_seconds)),
+                # reports (issue 19): scheduled summaries by e-mail
+                asyncio.create_task(
+                    run_schedule_sweep(kefu, stop, settings.report_schedule_sweep_seconds)
+                ),
             ]
             if settings.run_dispatcher
             else []

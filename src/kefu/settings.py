@@ -110,6 +110,8 @@ class Settings(msgspec.Struct, kw_only=True):
     bench_admin_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
     # tickets (issue 17): how often the SLA sweep looks for targets that fell due.
     ticket_sla_sweep_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    # reports (issue 19): how often the sweep looks for scheduled reports to e-mail.
+    report_schedule_sweep_seconds: Annotated[float, msgspec.Meta(gt=0)] = 60.0
 
     @property
     def is_sqlite(self) -> bool:

@@ -112,6 +112,10 @@ def fixture_events(demo: Demo, ids: list[uuid.UUID]) -> list[tuple[datetime, Log
     def phone(type_: str, **data: Any) -> LoggedEvent:
         return ev(None, type_, actor_kind="agent", actor_id=lina, data=data)
 
+    def presence(who: uuid.UUID, before: str, since: datetime, after: str) -> LoggedEvent:
+        data = {"from": before, "to": after, "since": since.isoformat()}
+        return ev(None, "agent.presence", actor_kind="agent", actor_id=who, data=data)
+
     t1, t2 = str(uuid.uuid4()), str(uuid.uuid4())
     return [
         # A (Mon 16th): bot, hand-over at 10:05, first human reply 10:07:30, rated 5.
@@ -120,6 +124,9 @@ def fixture_events(demo: Demo, ids: list[uuid.UUID]) -> list[tuple[datetime, Log
         (local(16, 10, 5), ev(a, "queued", data={"group_id": group, "why": "nobody_online"})),
         (local(16, 10, 6), ev(a, "assigned", data={"assignee_id": str(lina), "group_id": group})),
         (local(16, 10, 7, 30), agent_ev(a, "first_reply", lina)),
+        # The customer writes again at 10:10 and Lina answers at 10:12: a 120 s reply.
+        (local(16, 10, 10), ev(a, "waiting", actor_kind="contact")),
+        (local(16, 10, 12), agent_ev(a, "replied", lina)),
         (local(16, 10, 20), agent_ev(a, "resolved", lina)),
         (local(16, 10, 21), ev(a, "rated", data={"score": 5, "comment": "很好"})),
         # C (Tue 17th): the bot answers and it is resolved without a human.
@@ -137,7 +144,14 @@ def fixture_events(demo: Demo, ids: list[uuid.UUID]) -> list[tuple[datetime, Log
         (local(23, 9, 30), agent_ev(b, "first_reply", lina)),
         (local(23, 9, 45), agent_ev(b, "resolved", lina)),
         (local(23, 10, 0), ev(b, "reopened", actor_kind="contact")),
+        (local(23, 10, 5), agent_ev(b, "replied", lina)),  # the reopen's wait: 300 s
         (local(23, 10, 10), agent_ev(b, "resolved", lina)),
+        # Desk presence: Lina ready Mon 08:00-23:00, away 23:00-01:00 (over midnight);
+        # Tom busy Fri 17:00-18:00; a span out of "offline" counts for nothing.
+        (local(16, 8, 0), presence(lina, "offline", local(15, 18, 0), "online")),
+        (local(16, 23, 0), presence(lina, "online", local(16, 8, 0), "away")),
+        (local(17, 1, 0), presence(lina, "away", local(16, 23, 0), "offline")),
+        (local(20, 18, 0), presence(tom, "busy", local(20, 17, 0), "offline")),
         (local(23, 10, 11), ev(b, "rated", data={"score": 2, "comment": "太慢"})),
         # Calls (Wed 18th), T = 20 s.
         (local(18, 13, 0), phone("call.agentlogin")),
@@ -182,6 +196,12 @@ def fixture_events(demo: Demo, ids: list[uuid.UUID]) -> list[tuple[datetime, Log
         (local(18, 14, 30), ev(d, "call.enterqueue", data={"call_id": "c4"})),
         (local(18, 14, 30, 8), ev(d, "call.abandon", data={"call_id": "c4", "wait_s": 8})),
         (local(18, 14, 40), ev(d, "call.voicemail", data={"call_id": "c5", "duration_s": 30})),
+        # c6 is answered in exactly T = 20 s: inside the service level (wait <= T).
+        (local(18, 14, 50), ev(d, "call.enterqueue", data={"call_id": "c6"})),
+        (
+            local(18, 14, 50, 20),
+            ev(d, "call.connect", data={"call_id": "c6", "agent_id": str(tom), "wait_s": 20}),
+        ),
         (local(18, 15, 0), phone("call.agentlogoff")),
         # Tickets (Thu 19th): one resolved in two hours, one still open.
         (
@@ -285,6 +305,17 @@ async def test_conversation_metrics_computed_by_hand(
     assert (t["first_response_p50_s"], t["first_response_p90_s"]) == (150, 230400)
     assert t["first_response_avg_s"] == (150 + 230400) / 2
     assert (t["first_response_bh_p50_s"], t["first_response_bh_p90_s"]) == (150, 3600)
+    # Reply time (each later wait): A 10:10 -> 10:12 = 120 s; B's reopen 10:00 -> 10:05.
+    assert (t["replies"], t["reply_p50_s"], t["reply_p90_s"], t["reply_avg_s"]) == (
+        2,
+        120,
+        300,
+        210,
+    )
+    assert (t["reply_bh_p50_s"], t["reply_bh_p90_s"]) == (120, 300)
+    # Handle time (an agent holding it): 540, 840, 230700 s; business hours 540, 840, 3900.
+    assert (t["handle_p50_s"], t["handle_p90_s"], t["handle_bh_p90_s"]) == (840, 230700, 3900)
+    assert t["handle_bh_avg_s"] == (540 + 840 + 3900) / 3
     # Resolution per cycle (a reopen starts a new one): A 1200, C 180, B 231300 (Fri 17:30
     # -> Mon 09:45) and 600 (reopen 10:00 -> 10:10). Business hours: B 30 + 45 min = 4500.
     assert (t["resolution_p50_s"], t["resolution_p90_s"]) == (600, 231300)
@@ -325,18 +356,33 @@ async def test_csat_bot_calls_tickets_agents_by_hand(
     assert bot["handover_reasons"] == {"nobody_online": 1}
 
     calls = (await run(kefu, workspace, "calls"))["totals"]
-    assert (calls["offered"], calls["answered"], calls["abandoned"]) == (4, 2, 2)
-    assert calls["abandon_rate"] == 0.5
-    assert calls["asa_s"] == 20  # (10 + 30) / 2
-    # T = 20: c1 answered in 10 s (in), c2 in 30 s (out); c3, c4 abandoned in 5 s, 8 s.
-    assert calls["service_level"] == 0.5  # 1 / 2 answered
-    assert calls["service_level_2"] == 0.75  # (1 + 2) / (2 + 2)
+    assert (calls["offered"], calls["answered"], calls["abandoned"]) == (5, 3, 2)
+    assert calls["abandon_rate"] == 2 / 5
+    assert calls["asa_s"] == 20  # (10 + 30 + 20) / 3
+    # T = 20: c1 answered in 10 s and c6 in exactly 20 s (in), c2 in 30 s (out); c3, c4
+    # abandoned in 5 s, 8 s. SL counts only answered calls, SL2 also the short abandons.
+    assert calls["service_level"] == 2 / 3  # 2 / 3 answered
+    assert calls["service_level_2"] == 4 / 5  # (2 + 2) / (3 + 2)
     assert calls["aht_s"] == (300 + 60 + 40 + 200 + 0 + 20) / 2
     assert calls["voicemails"] == 1
     assert calls["occupancy"] == 620 / 7200  # work over Lina's logged-in 13:00-15:00
 
     agents = (await run(kefu, workspace, "agents"))["totals"]
-    assert (agents["online_s"], agents["not_ready_s"], agents["ready_s"]) == (7200, 900, 6300)
+    phone = (agents["phone_online_s"], agents["phone_not_ready_s"], agents["phone_ready_s"])
+    assert phone == (7200, 900, 6300)  # the phone queue log-in 13:00-15:00, 15 min paused
+    # Desk presence: ready 15 h (Lina), not ready 2 h away (Lina) + 1 h busy (Tom).
+    assert (agents["online_s"], agents["ready_s"], agents["not_ready_s"]) == (64800, 54000, 10800)
+    assert (agents["away_s"], agents["busy_s"]) == (7200, 3600)
+    # Handle spans: Lina A 10:06-10:20 (840 s), Tom B 17:31-17:40 (540 s), Lina B Fri
+    # 17:40 -> Mon 09:45 (230700 s wall, 20 + 45 min = 3900 s business hours).
+    assert (agents["handle_p50_s"], agents["handle_p90_s"]) == (840, 230700)
+    assert (agents["handle_bh_p50_s"], agents["handle_bh_p90_s"]) == (840, 3900)
+    assert agents["concurrency"] == (840 + 540 + 230700) / 64800
+    days = (await run(kefu, workspace, "agents", GroupBy.day, history.By.agent))["series"]
+    lina = str(user_id(workspace, "lina"))
+    online = {r["period"]: r["online_s"] for r in days if r["agent"] == lina and r["online_s"]}
+    # Away 23:00-01:00 counts an hour on each side of midnight.
+    assert online == {"2026-11-16": 15 * 3600 + 3600, "2026-11-17": 3600}
 
     tickets = await run(kefu, workspace, "tickets", GroupBy.day)
     t = tickets["totals"]
@@ -504,9 +550,9 @@ async def test_drill_down_and_an_agents_own_stats(
     mine = await client.get("/api/v1/reports/mine?from=2026-11-16&to=2026-11-23", headers=lina)
     assert mine.status_code == 200, mine.text
     totals = mine.json()["totals"]
-    # Lina: A and B handled, three resolutions, ratings 5 (A) and 2 (B), logged in 2 h.
+    # Lina: A and B handled, three resolutions, ratings 5 (A) and 2 (B), signed in 17 h.
     assert (totals["handled"], totals["resolved"], totals["csat_average"]) == (2, 3, 3.5)
-    assert totals["online_s"] == 7200
+    assert (totals["online_s"], totals["phone_online_s"]) == (17 * 3600, 7200)
 
 
 async def test_report_settings_set_the_workspace_day(
@@ -551,3 +597,55 @@ async def test_report_settings_set_the_workspace_day(
         )
     assert out["totals"]["new"] == 1
     assert calls["totals"]["service_level"] == 1.0
+
+
+async def test_the_core_logs_waits_replies_and_presence_spans(kefu: Kefu, workspace: Demo) -> None:
+    """The events reply time and presence are computed from: one `waiting` per new wait
+    (not per message), one `replied` per answered wait after the first response, and
+    one `agent.presence` per change holding the span it closes."""
+    from kefu.model import Presence
+    from kefu.people.service import set_presence
+
+    conversation_id = await visitor_writes(kefu, workspace, "waits-1")
+    lina_id = user_id(workspace, "lina")
+    lina = Actor(
+        workspace_id=workspace.workspace_id, kind=SenderKind.agent, user_id=lina_id, name="Lina"
+    )
+    await visitor_writes(kefu, workspace, "waits-1")  # still the first wait
+    await reply(kefu, conversation_id, lina, "您好")  # first_reply
+    await reply(kefu, conversation_id, lina, "还在吗？")  # nobody was waiting
+    await visitor_writes(kefu, workspace, "waits-1")  # waiting
+    await visitor_writes(kefu, workspace, "waits-1")  # the same wait
+    await reply(kefu, conversation_id, lina, "好的")  # replied
+    await reply(kefu, conversation_id, lina, "好的", note=True)  # a note answers nobody
+    await visitor_writes(kefu, workspace, "waits-1")  # waiting again
+    await set_presence(kefu, workspace.workspace_id, lina_id, Presence.online)
+    await set_presence(kefu, workspace.workspace_id, lina_id, Presence.online)  # no change
+    await set_presence(kefu, workspace.workspace_id, lina_id, Presence.away)
+    async with kefu.db.session() as session:
+        rows = (
+            await session.execute(
+                sa.select(ConversationEventRow.type, ConversationEventRow.data)
+                .where(
+                    ConversationEventRow.workspace_id == workspace.workspace_id,
+                    ConversationEventRow.type.in_(
+                        ["created", "first_reply", "waiting", "replied", "agent.presence"]
+                    ),
+                )
+                .order_by(ConversationEventRow.id)
+            )
+        ).all()
+    types = [t for t, _d in rows]
+    assert types == [
+        "created",
+        "first_reply",
+        "waiting",
+        "replied",
+        "waiting",
+        "agent.presence",
+        "agent.presence",
+    ]
+    spans = [(d["from"], d["to"]) for t, d in rows if t == "agent.presence"]
+    assert spans == [("offline", "online"), ("online", "away")]
+    first, second = (d for t, d in rows if t == "agent.presence")
+    assert datetime.fromisoformat(second["since"]) >= datetime.fromisoformat(first["since"])

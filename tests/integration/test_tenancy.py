@@ -126,6 +126,13 @@ async def test_every_api_route_with_another_workspaces_ids_answers_403_or_404(
         "/api/v1/tickets/{ticket_id:uuid}/merge": {"source_id": str(uuid.uuid4())},
         "/api/v1/tickets/{ticket_id:uuid}/split": {"comment_id": str(uuid.uuid4())},
         "/api/v1/sla-policies/{policy_id:uuid}": {"name": "probe", "resolution_s": 3600},
+        "/api/v1/reports/schedules/{schedule_id:uuid}": {
+            "name": "probe",
+            "frequency": "daily",
+            "metrics": ["conversations"],
+            "recipient_ids": [str(uuid.uuid4())],
+            "inbox_id": str(uuid.uuid4()),
+        },
         "/api/v1/quick-replies/{reply_id:uuid}/render": {
             "conversation_id": mine["conversation_id"]
         },

@@ -239,6 +239,21 @@ AUDITED: dict[tuple[str, str], Audited] = {
     ("PUT", "/api/v1/reports/settings"): _a(
         "reports.settings", "workspace", "Changed the report settings", "修改了报表设置"
     ),
+    ("POST", "/api/v1/reports/schedules"): _a(
+        "reports.schedule_create", "report_schedule", "Scheduled a report", "创建了定时报表"
+    ),
+    ("PUT", "/api/v1/reports/schedules/{schedule_id}"): _a(
+        "reports.schedule_update", "report_schedule", "Changed a scheduled report", "修改了定时报表"
+    ),
+    ("DELETE", "/api/v1/reports/schedules/{schedule_id}"): _a(
+        "reports.schedule_delete", "report_schedule", "Deleted a scheduled report", "删除了定时报表"
+    ),
+    ("POST", "/api/v1/reports/schedules/{schedule_id}/send"): _a(
+        "reports.schedule_send",
+        "report_schedule",
+        "Sent a scheduled report now",
+        "立即发送了定时报表",
+    ),
 }
 
 _CONVERSATION_WORK = "conversation work: the conversation's event log records who did it"

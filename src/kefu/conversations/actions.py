@@ -16,7 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.context import Kefu
 from kefu.conversations import relay
-from kefu.conversations.events import conversation_event, log_event, message_event, message_view
+from kefu.conversations.events import (
+    awaiting_reply,
+    conversation_event,
+    log_event,
+    message_event,
+    message_view,
+)
 from kefu.conversations.mentions import record_mentions
 from kefu.conversations.messages import add_message, next_message
 from kefu.conversations.optout import has_opt_out, refuse_if_opted_out
@@ -178,12 +184,16 @@ async def reply(
         await session.flush()
         conversation.updated_at = now
         if not note:
+            answers_a_wait = awaiting_reply(conversation)
             conversation.last_message_at = now
             session.add(relay.outbox_job(conversation, message.id, mail, now, client_message_id))
             if actor.kind == SenderKind.agent:
                 if conversation.first_response_at is None:
                     conversation.first_response_at = now
                     log_event(session, conversation, "first_reply", actor.kind, actor.user_id)
+                elif answers_a_wait:
+                    # Every later wait the customer had (reply time); the first is above.
+                    log_event(session, conversation, "replied", actor.kind, actor.user_id)
                 if conversation.assignee_id is None and actor.user_id is not None and take:
                     # Answering an unassigned conversation takes it, as every desk does,
                     # when the agent has room for it.

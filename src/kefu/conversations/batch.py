@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from kefu.channel_state.inboxes import ChannelInbox, active_inbox
 from kefu.context import Kefu
-from kefu.conversations.events import message_event
+from kefu.conversations.events import LoggedEvent, message_event, record_many, wait_starts
 from kefu.conversations.group_commit import GroupCommit
 from kefu.conversations.messages import (
     Stored,
@@ -130,15 +130,20 @@ async def append_batch(kefu: Kefu, inbounds: Sequence[Inbound]) -> list[Stored |
             )
         }
         appended: list[tuple[int, ChannelInbox, Contact, Conversation, NewMessage]] = []
+        waits: list[LoggedEvent] = []
         for n, inbound, inbox, contact in ready:
             conversation = open_conversations.get((inbox.id, contact.id))
             if conversation is None:
                 continue
             apply_contact_facts(contact, inbound.contact, now)
+            wait = wait_starts(conversation)
+            if wait is not None:
+                waits.append(wait)
             message = append_inbound(contact, conversation, inbound, now)
             appended.append((n, inbox, contact, conversation, message))
         if appended:
             await insert_messages(session, [m for *_, m in appended])
+        await record_many(session, waits, now)
         await session.flush()
     for n, inbox, contact, conversation, message in appended:
         out[n] = (

@@ -106,6 +106,32 @@ def _columns(event: LoggedEvent, now: datetime) -> dict[str, Any]:
     }
 
 
+def awaiting_reply(conversation: Conversation) -> bool:
+    """Whether the customer's last message is still unanswered by a person: the
+    conversation's `waiting_since`, read from the two times it already keeps (only an
+    inbound message and a staff reply move `last_message_at`)."""
+    inbound = conversation.last_inbound_at
+    last = conversation.last_message_at
+    if inbound is None:
+        return False
+    # SQLite hands back naive UTC; a time set in this session is aware.
+    return last is None or last.replace(tzinfo=None) <= inbound.replace(tzinfo=None)
+
+
+def wait_starts(conversation: Conversation) -> LoggedEvent | None:
+    """The `waiting` event an inbound message logs when it starts a new wait (reply time):
+    the customer writes after being answered. A new or reopened conversation starts its
+    wait with `created` / `reopened`; one event per exchange, not per message."""
+    if awaiting_reply(conversation):
+        return None
+    return LoggedEvent(
+        workspace_id=conversation.workspace_id,
+        conversation_id=conversation.id,
+        type="waiting",
+        actor_kind=SenderKind.contact,
+    )
+
+
 def log_event(
     session: AsyncSession,
     conversation: Conversation,

@@ -21,6 +21,7 @@ from kefu.conversations.events import (
     log_event,
     message_event,
     record,
+    wait_starts,
 )
 from kefu.conversations.messages import (
     IngestResult,
@@ -185,6 +186,10 @@ async def _ingest_once(
             log_event(session, conversation, "created", SenderKind.contact)
         conversation.identity_id = identity.id
 
+    if not (opened or reopened or inbound.is_event):
+        wait = wait_starts(conversation)
+        if wait is not None:
+            record(session, wait)
     message = append_inbound(contact, conversation, inbound, now)
     add_message(session, message)
 

@@ -220,8 +220,7 @@ async def set_presence(
 ) -> AgentOut:
     async with kefu.db.transaction() as session:
         user = await get_agent(session, workspace_id, user_id)
-        user.presence = presence
-        user.presence_changed_at = utcnow()
+        routing_presence.log_presence(session, user, presence, utcnow())
         out = await agent_out(session, user)
     routing_presence.presence_changed(kefu, workspace_id, user_id, presence)
     return out

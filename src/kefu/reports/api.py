@@ -17,6 +17,7 @@ from kefu.model import Role, utcnow
 from kefu.people.auth import AuthUser, require_role
 from kefu.reports import drill, export, history, views
 from kefu.reports.periods import GroupBy
+from kefu.reports.schedules_api import ROUTES as SCHEDULE_ROUTES
 from kefu.reports.schemas import Board
 from kefu.reports.service import build_board
 from kefu.reports.settings_api import ROUTES as SETTINGS_ROUTES
@@ -149,4 +150,4 @@ def _bad(field: str, message: Text) -> KefuError:
     )
 
 
-ROUTES = [ReportsController, MyStatsController, *SETTINGS_ROUTES]
+ROUTES = [ReportsController, MyStatsController, *SETTINGS_ROUTES, *SCHEDULE_ROUTES]

@@ -28,6 +28,13 @@ State = dict[str, Any]
 Cell = tuple[date, str, str]
 HAND_OVER_TYPES = frozenset({"queued", "assigned", "transferred", "leave_message"})
 TICKET_DONE = frozenset({"resolved", "closed"})
+PRESENCE = "agent.presence"
+# Presence states: "online" takes work (ready); "busy" and "away" are signed in but not
+# ready; "offline" is neither.
+READY, NOT_READY = frozenset({"online"}), frozenset({"busy", "away"})
+# A presence span longer than this (a forgotten sign-off) counts only its last week, so a
+# day's roll-up needs the presence events of at most a week after it.
+PRESENCE_SPAN_CAP = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -143,19 +150,26 @@ def compute(rows: Iterable[Row], ctx: Context) -> dict[Cell, State]:
     by_conversation: dict[uuid.UUID, list[Row]] = defaultdict(list)
     by_ticket: dict[str, list[Row]] = defaultdict(list)
     by_agent_phone: dict[str, list[Row]] = defaultdict(list)
+    by_call: dict[str, list[Row]] = defaultdict(list)
     for row in rows:
         if row.type.startswith("ticket."):
             by_ticket[str(row.data.get("ticket_id"))].append(row)
         elif row.type in ("call.agentlogin", "call.agentlogoff", "call.pause", "call.unpause"):
             by_agent_phone[str(row.actor_id)].append(row)
+        elif row.type == PRESENCE:
+            _presence(cells, row)
         elif row.type.startswith("call."):
-            _call(cells, row, ctx)
+            by_call[str(row.data.get("call_id") or row.id)].append(row)
         elif row.conversation_id is not None:
             by_conversation[row.conversation_id].append(row)
     for cid, events in by_conversation.items():
         _conversation(cells, sorted(events, key=_order), ctx, ctx.dims.get(cid, {}))
     for events in by_ticket.values():
         _ticket(cells, sorted(events, key=_order))
+    for events in by_call.values():
+        answered = False
+        for e in sorted(events, key=_order):
+            answered = _call(cells, e, ctx, answered)
     for agent, events in by_agent_phone.items():
         _phone_states(cells, agent, sorted(events, key=_order))
     return dict(cells.states)
@@ -175,9 +189,40 @@ def _conversation(cells: Cells, events: list[Row], ctx: Context, dims: Mapping[s
     agent: str | None = None
     group: str | None = dims.get("group")
     channel, inbox = dims.get("channel"), dims.get("inbox")
+    # The customer's open wait (reply time), and the agent holding it since when (handle).
+    waiting_since: datetime | None = None
+    held_by: str | None = None
+    held_since: datetime | None = None
+
+    def span(name: str, start: datetime, end: datetime, who: str | None) -> None:
+        """A duration and its business-hours value, credited to the day it ends."""
+        values = (_secs(start, end), business_seconds(ctx.calendar, start, end))
+        for suffix, value in zip(("_s", "_bh_s"), values, strict=True):
+            cells.sample(
+                end, name + suffix, value, agent=who, group=group, channel=channel, inbox=inbox
+            )
+
     for e in events:
         at = e.created_at
         t = e.type
+        if t in ("created", "reopened", "waiting"):
+            waiting_since = at
+        elif t == "replied" and e.actor_kind == "agent" and waiting_since is not None:
+            span("reply", waiting_since, at, str(e.actor_id) if e.actor_id else agent)
+            waiting_since = None
+        elif t in ("first_reply", "resolved"):
+            waiting_since = None
+        if held_by is not None and held_since is not None:
+            next_holder = e.data.get("assignee_id") if t in ("assigned", "transferred") else None
+            lets_go = t in ("resolved", "queued") or (
+                t in ("assigned", "transferred") and str(next_holder or "") != held_by
+            )
+            if lets_go:
+                span("handle", held_since, at, held_by)
+                cells.add(at, "handle_total_s", _secs(held_since, at), agent=held_by)
+                held_by = held_since = None
+        if t in ("assigned", "transferred") and e.data.get("assignee_id") and held_by is None:
+            held_by, held_since = str(e.data["assignee_id"]), at
         if t == "created":
             created = cycle_start = at
             cells.add(at, "new", group=group, channel=channel, inbox=inbox)
@@ -286,7 +331,10 @@ def _conversation(cells: Cells, events: list[Row], ctx: Context, dims: Mapping[s
                     cells.states[(day, "all", "")].setdefault("csat_comments", []).append(entry)
 
 
-def _call(cells: Cells, e: Row, ctx: Context) -> None:
+def _call(cells: Cells, e: Row, ctx: Context, answered: bool) -> bool:
+    """One call event, given whether the call was answered before (a transfer or a dropped
+    agent leg connects again: answered, ASA and SL count the first answer only, and a
+    caller hanging up in the queue after that is not an abandon). Answers `answered`."""
     at, t, data = e.created_at, e.type[5:], e.data
     agent = str(data["agent_id"]) if data.get("agent_id") else None
     limit = ctx.service_level_seconds
@@ -296,10 +344,16 @@ def _call(cells: Cells, e: Row, ctx: Context) -> None:
             at, "calls_offered", group=_opt(data.get("group_id")), inbox=_opt(data.get("inbox_id"))
         )
     elif t == "connect":
+        if answered:
+            cells.add(at, "call_legs_answered", agent=agent)
+            return True
         cells.add(at, "calls_answered", agent=agent)
         cells.sample(at, "call_wait_s", wait, agent=agent)
         if wait <= limit:
             cells.add(at, "calls_answered_within", agent=agent)
+        return True
+    elif t == "abandon" and answered:
+        cells.add(at, "calls_dropped_after_answer")
     elif t == "abandon":
         cells.add(at, "calls_abandoned")
         cells.sample(at, "call_abandon_wait_s", wait)
@@ -322,6 +376,7 @@ def _call(cells: Cells, e: Row, ctx: Context) -> None:
         cells.add(at, "calls_missed")
     elif t == "ringnoanswer":
         cells.add(at, "calls_ring_no_answer", agent=agent)
+    return answered
 
 
 def _opt(value: object) -> str | None:
@@ -384,6 +439,52 @@ def _phone_states(cells: Cells, agent: str, events: list[Row]) -> None:
             login = None
 
 
+def presence_span(e: Row) -> tuple[str, datetime, datetime] | None:
+    """(state, start, end) of the span an `agent.presence` event closes, capped."""
+    since = e.data.get("since")
+    state = str(e.data.get("from") or "")
+    if not isinstance(since, str) or state not in READY | NOT_READY:
+        return None
+    try:
+        start = datetime.fromisoformat(since)
+    except ValueError:
+        return None
+    start = start if start.tzinfo else start.replace(tzinfo=UTC)
+    start = max(start, e.created_at - PRESENCE_SPAN_CAP)
+    return (state, start, e.created_at) if e.created_at > start else None
+
+
+def _presence(cells: Cells, e: Row) -> None:
+    """Online / ready / not-ready seconds, split at the workspace's day (or hour) edges so
+    a shift over midnight counts on both days."""
+    found = presence_span(e)
+    if found is None or e.actor_id is None:
+        return
+    state, start, end = found
+    agent = str(e.actor_id)
+    kind = "ready" if state in READY else "not_ready"
+    for piece_start, seconds in _pieces(cells, start, end):
+        cells.add(piece_start, "presence_signed_in_s", seconds, agent=agent)
+        cells.add(piece_start, f"presence_{kind}_s", seconds, agent=agent)
+        cells.add(piece_start, f"presence_{state}_s", seconds, agent=agent)
+
+
+def _pieces(cells: Cells, start: datetime, end: datetime) -> Iterable[tuple[datetime, int]]:
+    """[start, end) cut at the cells' bucket edges (local midnights or hours)."""
+    zone = ZoneInfo(cells.tz)
+    at = start
+    while at < end:
+        local = at.astimezone(zone)
+        if cells.bucket is local_hour:
+            edge = local.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        else:
+            day = local.date() + timedelta(days=1)
+            edge = datetime(day.year, day.month, day.day, tzinfo=zone)
+        stop = min(end, edge.astimezone(UTC))
+        yield at, _secs(at, stop)
+        at = stop
+
+
 # ---------------------------------------------------------------------------
 # reading states back
 
@@ -401,11 +502,16 @@ def merge(states: Iterable[State]) -> State:
 
 def percentile(values: list[int], q: float) -> float | None:
     """Nearest-rank percentile (q in 0..100), the value a supervisor can find in the list."""
+    return percentiles(values, (q,))[0]
+
+
+def percentiles(values: list[int], qs: Iterable[float]) -> list[float | None]:
+    """Several nearest-rank percentiles of one list, sorting it once (a year's list of
+    durations is the slow part of a report read)."""
     if not values:
-        return None
+        return [None for _q in qs]
     ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return float(ordered[rank - 1])
+    return [float(ordered[max(1, math.ceil(q / 100 * len(ordered))) - 1]) for q in qs]
 
 
 def avg(values: list[int]) -> float | None:

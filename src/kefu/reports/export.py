@@ -35,17 +35,23 @@ def to_csv(series: list[dict[str, Any]]) -> bytes:
 
 
 def to_xlsx(series: list[dict[str, Any]], title: str) -> bytes:
+    return to_xlsx_book({title: series})
+
+
+def to_xlsx_book(sheets: dict[str, list[dict[str, Any]]]) -> bytes:
+    """One worksheet per named series (a scheduled report attaches all its reports)."""
     import xlsxwriter  # type: ignore[import-untyped]
 
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"in_memory": True})
-    sheet = book.add_worksheet(title[:31])
-    columns = _columns(series)
     bold = book.add_format({"bold": True})
-    for c, name in enumerate(columns):
-        sheet.write(0, c, name, bold)
-    for r, row in enumerate(series, start=1):
+    for title, series in sheets.items():
+        sheet = book.add_worksheet(title[:31])
+        columns = _columns(series)
         for c, name in enumerate(columns):
-            sheet.write(r, c, _cell(row.get(name)))
+            sheet.write(0, c, name, bold)
+        for r, row in enumerate(series, start=1):
+            for c, name in enumerate(columns):
+                sheet.write(r, c, _cell(row.get(name)))
     book.close()
     return out.getvalue()

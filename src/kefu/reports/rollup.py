@@ -179,7 +179,9 @@ async def cells_for(
             )
         ).all():
             dims[cid] = {"channel": str(channel), "inbox": str(inbox_id)}
-    # Calls: each event stands alone. Phone states: a span may start the day before.
+    # Calls: the day before too, so a call's earlier leg (answered before midnight) is
+    # known; cells of days outside `days` are not written. Phone states: a span may start
+    # the day before.
     calls = await session.execute(
         sa.select(*_COLS).where(
             ev.workspace_id == workspace_id,
@@ -188,9 +190,18 @@ async def cells_for(
             ev.type.like("call.%"),
         )
     )
-    rows.extend(
-        r for r in (_row(x) for x in calls.all()) if r.type in PHONE_TYPES or r.created_at >= lo
+    rows.extend(_row(x) for x in calls.all())
+    # Presence: each event holds the span it closes; one closed up to a week later may
+    # still cover these days (spans are capped at a week).
+    presence = await session.execute(
+        sa.select(*_COLS).where(
+            ev.workspace_id == workspace_id,
+            ev.type == compute.PRESENCE,
+            ev.created_at >= lo,
+            ev.created_at < hi + compute.PRESENCE_SPAN_CAP,
+        )
     )
+    rows.extend(_row(x) for x in presence.all())
     # Tickets: a ticket's resolution time needs its creation, which may be long before.
     ticket_ids = {
         str((d or {}).get("ticket_id"))
@@ -263,6 +274,8 @@ async def refresh(session: AsyncSession, workspace_id: uuid.UUID) -> int:
         days.add(compute.local_day(_aware(at), ctx.timezone))
         if cid is not None and not type_.startswith("call."):
             touched.add(cid)
+    if any(type_ == compute.PRESENCE for *_x, type_ in fresh):
+        days |= await _presence_days(session, workspace_id, query, ctx.timezone)
     touched_list = list(touched)
     for chunk in _chunks(touched_list):
         for (at,) in (
@@ -279,6 +292,24 @@ async def refresh(session: AsyncSession, workspace_id: uuid.UUID) -> int:
 
     cursor.refreshed_at = utcnow()
     return len(days)
+
+
+async def _presence_days(
+    session: AsyncSession, workspace_id: uuid.UUID, fresh: Any, tz: str
+) -> set[date]:
+    """Every day the fresh presence events' spans cover (a span reaches back)."""
+    ev = ConversationEventRow
+    query = fresh.with_only_columns(*_COLS).where(ev.type == compute.PRESENCE)
+    days: set[date] = set()
+    for r in (await session.execute(query)).all():
+        found = compute.presence_span(_row(r))
+        if found is None:
+            continue
+        day, last = compute.local_day(found[1], tz), compute.local_day(found[2], tz)
+        while day <= last:
+            days.add(day)
+            day += timedelta(days=1)
+    return days
 
 
 def _uuid7_time(value: uuid.UUID) -> datetime:

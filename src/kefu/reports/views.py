@@ -5,18 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kefu.reports.compute import State, avg, percentile, ratio
+from kefu.reports.compute import State, avg, percentile, percentiles, ratio
 
 Numbers = dict[str, Any]
 
 
 def _dist(state: State, name: str, prefix: str) -> Numbers:
     values = state.get(name, [])
-    return {
-        f"{prefix}_p50_s": percentile(values, 50),
-        f"{prefix}_p90_s": percentile(values, 90),
-        f"{prefix}_avg_s": avg(values),
-    }
+    p50, p90 = percentiles(values, (50, 90))
+    return {f"{prefix}_p50_s": p50, f"{prefix}_p90_s": p90, f"{prefix}_avg_s": avg(values)}
 
 
 def conversations(state: State) -> Numbers:
@@ -34,6 +31,11 @@ def conversations(state: State) -> Numbers:
         **_dist(state, "first_response_bh_s", "first_response_bh"),
         **_dist(state, "resolution_s", "resolution"),
         **_dist(state, "resolution_bh_s", "resolution_bh"),
+        "replies": len(state.get("reply_s", [])),
+        **_dist(state, "reply_s", "reply"),
+        **_dist(state, "reply_bh_s", "reply_bh"),
+        **_dist(state, "handle_s", "handle"),
+        **_dist(state, "handle_bh_s", "handle_bh"),
     }
 
 
@@ -65,21 +67,36 @@ def bot(state: State) -> Numbers:
 
 
 def agents(state: State) -> Numbers:
-    online = state.get("agent_online_s", 0)
+    phone_online = state.get("agent_online_s", 0)
+    phone_not_ready = state.get("agent_not_ready_s", 0)
     busy = state.get("call_talk_s", 0) + state.get("call_hold_s", 0) + state.get("call_wrap_s", 0)
+    online = state.get("presence_signed_in_s", 0)
     return {
         "handled": state.get("handled", 0),
         "resolved": state.get("resolved", 0),
         "transfers": state.get("transfers", 0),
+        # Desk presence (agent.presence): signed in = ready (online) + not ready (busy, away).
         "online_s": online,
-        "not_ready_s": state.get("agent_not_ready_s", 0),
-        "ready_s": max(0, online - state.get("agent_not_ready_s", 0)),
+        "ready_s": state.get("presence_ready_s", 0),
+        "not_ready_s": state.get("presence_not_ready_s", 0),
+        "busy_s": state.get("presence_busy_s", 0),
+        "away_s": state.get("presence_away_s", 0),
+        # Conversations held at once, time-weighted: held seconds over signed-in seconds.
+        "concurrency": ratio(state.get("handle_total_s", 0), online),
+        **_dist(state, "handle_s", "handle"),
+        **_dist(state, "handle_bh_s", "handle_bh"),
+        **_dist(state, "reply_s", "reply"),
+        **_dist(state, "reply_bh_s", "reply_bh"),
+        # Phone queue log-in (call.agentlogin / call.pause), the base of call occupancy.
+        "phone_online_s": phone_online,
+        "phone_not_ready_s": phone_not_ready,
+        "phone_ready_s": max(0, phone_online - phone_not_ready),
         "csat_responses": state.get("csat_responses", 0),
         "csat_average": ratio(
             sum(s * state.get(f"csat_{s}", 0) for s in range(1, 6)),
             state.get("csat_responses", 0),
         ),
-        "occupancy": ratio(busy, online),
+        "occupancy": ratio(busy, phone_online),
         **_dist(state, "first_response_s", "first_response"),
     }
 

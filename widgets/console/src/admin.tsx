@@ -11,8 +11,9 @@ import { RoutingAdmin } from "./admin/routing";
 
 export { widgetSnippet } from "./admin/inboxes";
 import { AuditScreen } from "./audit";
+import { SchedulesAdmin } from "./reports/schedules";
 
-const SECTIONS = ["inboxes", "agents", "groups", "routing", "hours", "quick", "audit"] as const;
+const SECTIONS = ["inboxes", "agents", "groups", "routing", "hours", "quick", "reports", "audit"] as const;
 type Section = (typeof SECTIONS)[number];
 
 function Unavailable() {
@@ -232,6 +233,7 @@ export function AdminScreen() {
           </>
         )}
         {section === "quick" && <QuickRepliesAdmin />}
+        {section === "reports" && <SchedulesAdmin />}
         {section === "audit" && <AuditScreen />}
       </section>
     </main>

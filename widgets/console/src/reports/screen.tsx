@@ -24,9 +24,14 @@ const PRESETS: Preset[] = ["today", "yesterday", "last7", "last30", "month", "qu
 const KPIS: Record<Exclude<Tab, "overview">, string[]> = {
   conversations: [
     "new", "resolved", "reopen_rate", "transfers", "first_response_p50_s", "first_response_p90_s",
-    "first_response_bh_p50_s", "resolution_p50_s", "resolution_bh_p50_s", "unanswered",
+    "first_response_bh_p50_s", "reply_p50_s", "reply_bh_p50_s", "handle_p50_s", "handle_bh_p50_s",
+    "resolution_p50_s", "resolution_bh_p50_s", "unanswered",
   ],
-  agents: ["handled", "resolved", "transfers", "online_s", "ready_s", "not_ready_s", "csat_average", "occupancy"],
+  agents: [
+    "handled", "resolved", "transfers", "online_s", "ready_s", "not_ready_s", "concurrency",
+    "first_response_p50_s", "reply_p50_s", "handle_p50_s", "handle_bh_p50_s", "csat_average",
+    "phone_online_s", "phone_not_ready_s", "occupancy",
+  ],
   csat: ["responses", "response_rate", "average", "satisfied_rate"],
   bot: ["started", "handed_over", "deflected", "deflection_rate"],
   tickets: ["created", "resolved", "backlog", "resolution_p50_s", "sla_first_response_rate", "sla_resolution_rate"],
@@ -83,7 +88,7 @@ function show(name: string, value: unknown): string {
   if (name.endsWith("_s")) return formatDuration(value);
   if (name.endsWith("rate") || name.startsWith("service_level") || name === "occupancy")
     return `${(value * 100).toFixed(1)}%`;
-  if (name === "average" || name === "csat_average") return value.toFixed(2);
+  if (name === "average" || name === "csat_average" || name === "concurrency") return value.toFixed(2);
   return String(value);
 }
 
