@@ -38,6 +38,7 @@ from kefu.errors import Conflict, Invalid, KefuError, NotFound
 from kefu.i18n import Text
 from kefu.ivr import engine
 from kefu.ivr.menu import IvrTree
+from kefu.reports.schemas import CallsNow
 from kefu.model import (
     CallEvent,
     ChannelKind,
@@ -561,7 +562,12 @@ async def start_call(
         tx.session.add(call)
         await tx.session.flush()
         said: list[engine.Say] = []
-        lang = engine.pick_locale(locale)
+        # The caller's language; a phone caller we know nothing of hears the inbox's.
+        lang = engine.pick_locale(
+            locale
+            or (contact.language if contact is not None else None)
+            or str(inbox.config.get("locale") or "zh-CN")
+        )
         if policy.record and policy.recording_notice:
             said.append(engine.Say(text=strings.RECORDING_NOTICE.render(lang)))
         if tree is None:
@@ -1527,25 +1533,10 @@ async def run_call_sweep(kefu: Kefu, stop: Any, every: float) -> None:
 
 
 # ---------------------------------------------------------------------------
-# notes and the board
+# the board
 
 
-async def add_note(
-    kefu: Kefu, workspace_id: uuid.UUID, user_id: uuid.UUID, call_id: uuid.UUID, body: str
-) -> uuid.UUID:
-    view = await get_view(kefu, workspace_id, call_id)
-    return view.conversation_id
-
-
-class CallsBoard(msgspec.Struct, frozen=True, kw_only=True):
-    queued: int
-    ringing: int
-    talking: int
-    held: int
-    longest_wait_s: int
-
-
-async def board(session: AsyncSession, workspace_id: uuid.UUID, now: datetime) -> CallsBoard:
+async def calls_now(session: AsyncSession, workspace_id: uuid.UUID, now: datetime) -> CallsNow:
     rows = (
         await session.execute(
             sa.select(Call.status, sa.func.count(), sa.func.min(Call.queued_at))
@@ -1559,7 +1550,7 @@ async def board(session: AsyncSession, workspace_id: uuid.UUID, now: datetime) -
     counts = {status: int(n) for status, n, _ in rows}
     oldest = [since for status, _, since in rows if status in ("queued", "ringing") and since]
     longest = max(0, int((now - min(oldest)).total_seconds())) if oldest else 0
-    return CallsBoard(
+    return CallsNow(
         queued=counts.get("queued", 0),
         ringing=counts.get("ringing", 0),
         talking=counts.get("connected", 0),
@@ -1569,7 +1560,6 @@ async def board(session: AsyncSession, workspace_id: uuid.UUID, now: datetime) -
 
 
 __all__ = [
-    "CallsBoard",
     "Started",
     "Unavailable",
     "answer",
