@@ -38,7 +38,6 @@ from kefu.errors import Conflict, Invalid, KefuError, NotFound
 from kefu.i18n import Text
 from kefu.ivr import engine
 from kefu.ivr.menu import IvrTree
-from kefu.reports.schemas import CallsNow
 from kefu.model import (
     CallEvent,
     ChannelKind,
@@ -51,6 +50,7 @@ from kefu.model import (
     new_id,
     utcnow,
 )
+from kefu.reports.schemas import CallsNow
 from kefu.routing import acd
 from kefu.routing.availability import calendar_id_of, is_open
 from kefu.routing.loaders import facts_of, policies_of
