@@ -33,7 +33,7 @@ from kefu.context import Kefu
 from kefu.conversations.events import LoggedEvent, record, record_many
 from kefu.conversations.ingest import ingest
 from kefu.db import retry
-from kefu.db.tables import Contact, Conversation, GroupMember, SkillGroup, User
+from kefu.db.tables import Contact, Conversation, GroupMember, Inbox, SkillGroup, User
 from kefu.errors import Conflict, Invalid, KefuError, NotFound
 from kefu.i18n import Text
 from kefu.ivr import engine
@@ -166,6 +166,15 @@ class Tx:
         self.publish: list[tuple[str, uuid.UUID, uuid.UUID, list[uuid.UUID]]] = []
         self.after: list[Callable[[], Awaitable[None]]] = []
         self.serve: set[uuid.UUID] = set()
+        self._configs: dict[uuid.UUID, dict[str, Any]] = {}
+
+    async def config(self, inbox_id: uuid.UUID) -> dict[str, Any]:
+        """An inbox's config read in this transaction (no second connection from the
+        pool while this one holds locks)."""
+        if inbox_id not in self._configs:
+            found = await self.session.scalar(sa.select(Inbox.config).where(Inbox.id == inbox_id))
+            self._configs[inbox_id] = dict(found or {})
+        return self._configs[inbox_id]
 
     def apply(
         self,
@@ -806,8 +815,7 @@ async def _serve_batch(tx: Tx, workspace_id: uuid.UUID) -> int:
         if not free:
             break
         if call.inbox_id not in inbox_policies:
-            inbox = await active_inbox(tx.kefu, call.inbox_id)
-            inbox_policies[call.inbox_id] = policy_of(inbox.config if inbox else {})
+            inbox_policies[call.inbox_id] = policy_of(await tx.config(call.inbox_id))
         policy = inbox_policies[call.inbox_id]
         tried = {str(a) for a in call.tried or []}
         contact = contacts.get(call.contact_id) if call.contact_id else None
@@ -884,9 +892,13 @@ def _step(fn: Callable[[], tuple[CallFacts, list[Emitted]]]) -> tuple[CallFacts,
         raise Conflict(strings.NOT_NOW.format(status=exc.status.value)) from None
 
 
-async def _policy_for(kefu: Kefu, call: Call) -> CallPolicy:
+async def _policy_outside(kefu: Kefu, call: Call) -> CallPolicy:
     inbox = await active_inbox(kefu, call.inbox_id)
     return policy_of(inbox.config if inbox else {})
+
+
+async def _policy(tx: Tx, call: Call) -> CallPolicy:
+    return policy_of(await tx.config(call.inbox_id))
 
 
 async def answer(
@@ -928,7 +940,7 @@ async def answer(
         call = await run(kefu, work, what="answer")
     except StaleDataError:
         raise Conflict(strings.TAKEN) from None
-    policy = await _policy_for(kefu, call)
+    policy = await _policy_outside(kefu, call)
     inbox = await _inbox(kefu, call.inbox_id)
     try:
         media = gateway(kefu)
@@ -958,7 +970,7 @@ async def act(
 
     async def work(tx: Tx) -> None:
         call = await _call_for(tx, workspace_id, call_id, lock=True)
-        policy = await _policy_for(kefu, call)
+        policy = await _policy(tx, call)
         if action == "reject":
             if call.status != CallStatus.RINGING.value or user_id not in _rung(call):
                 raise Conflict(strings.NOT_YOURS)
@@ -1070,7 +1082,7 @@ async def transfer(
             raise Conflict(strings.NOT_YOURS)
         if call.status not in TALKING:
             raise Conflict(strings.NOT_NOW.format(status=call.status))
-        policy = await _policy_for(kefu, call)
+        policy = await _policy(tx, call)
         if agent_id is not None:
             target = await _reserve(tx, workspace_id, agent_id, call)
             if attended:
@@ -1161,7 +1173,7 @@ async def complete_transfer(
         target = _uid((call.consult or {}).get("agent_id"))
         if target is None:
             raise Conflict(strings.NO_CONSULT)
-        policy = await _policy_for(kefu, call)
+        policy = await _policy(tx, call)
         step = _step(
             lambda: machine.transfer(facts(call), tx.now, "agent", str(target), attended=True)
         )
@@ -1263,10 +1275,9 @@ async def press(
         call = await tx.session.scalar(query)
         if call is None:
             raise NotFound(strings.NOT_FOUND)
-        policy = await _policy_for(kefu, call)
+        policy = await _policy(tx, call)
         if call.status == CallStatus.IVR.value:
-            inbox = await active_inbox(kefu, call.inbox_id)
-            tree = tree_of(inbox.config if inbox else {})
+            tree = tree_of(await tx.config(call.inbox_id))
             if tree is None or call.ivr_state is None:
                 return call.workspace_id, None
             state = msgspec.convert(
@@ -1299,7 +1310,7 @@ async def caller_hung_up(kefu: Kefu, call_id: uuid.UUID, cause: str = "caller_ha
 
 async def _caller_left(tx: Tx, call: Call, cause: str) -> None:
     status = call.status
-    policy = await _policy_for(tx.kefu, call)
+    policy = await _policy(tx, call)
     if status in WAITING_STATUSES:
         ringing = _rung(call)
         tx.apply(call, machine.hang_up(facts(call), tx.now, "caller", cause))
@@ -1334,7 +1345,7 @@ async def _agent_dropped(tx: Tx, call: Call, agent_id: uuid.UUID) -> None:
     queue (never lost); the agent's phone is paused until they say they are back."""
     if call.status not in TALKING or call.agent_id != agent_id:
         return
-    policy = await _policy_for(tx.kefu, call)
+    policy = await _policy(tx, call)
     tx.apply(call, machine.agent_dropped(facts(call), tx.now))
     call.priority = max(call.priority, FRONT)
     call.tried = [str(agent_id)]
@@ -1481,12 +1492,11 @@ async def _due(tx: Tx, *, call_id: uuid.UUID, at: datetime) -> None:
     if call is None or call.timer_at is None or call.timer_at > at:
         return
     now = at
-    policy = await _policy_for(tx.kefu, call)
+    policy = await _policy(tx, call)
     status = call.status
     max_wait = (call.queued_at or now) + timedelta(seconds=policy.max_wait_s)
     if status == CallStatus.IVR.value:
-        inbox = await active_inbox(tx.kefu, call.inbox_id)
-        tree = tree_of(inbox.config if inbox else {})
+        tree = tree_of(await tx.config(call.inbox_id))
         if tree is None or call.ivr_state is None:
             await _enter_queue(tx, call, policy, group_id=None, entry=None)
             return
