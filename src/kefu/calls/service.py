@@ -16,7 +16,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import msgspec
 import sqlalchemy as sa
@@ -182,8 +182,10 @@ class Tx:
         step: tuple[CallFacts, list[Emitted]],
         *,
         actor: uuid.UUID | None = None,
+        publish: bool = True,
     ) -> None:
-        """Write the machine's new facts onto the row, and its event-log entries."""
+        """Write the machine's new facts onto the row, and its event-log entries;
+        `publish` False when the caller sends a more specific event (call.ringing)."""
         new, emitted = step
         before = _rung(call)
         call.status = new.status.value
@@ -218,7 +220,8 @@ class Tx:
                     data=entry.data,
                 ),
             )
-        self.updated(call, to=before)
+        if publish:
+            self.updated(call, to=before)
 
     def updated(self, call: Call, *, to: Iterable[uuid.UUID] = ()) -> None:
         people = set(_rung(call)) | set(to)
@@ -280,7 +283,8 @@ async def run(kefu: Kefu, work: Callable[[Tx], Awaitable[T]], *, what: str = "ca
 async def _views(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, CallView]:
     if not ids:
         return {}
-    calls = (await session.scalars(sa.select(Call).where(Call.id.in_(ids)))).all()
+    query = sa.select(Call).where(Call.id.in_(ids)).execution_options(populate_existing=True)
+    calls = (await session.scalars(query)).all()
     return {c.id: v for c, v in zip(calls, await views_of(session, calls), strict=True)}
 
 
@@ -811,6 +815,8 @@ async def _serve_batch(tx: Tx, workspace_id: uuid.UUID) -> int:
         for uid, p in phones.items()
     }
     rang = 0
+    ringing: list[dict[str, Any]] = []
+    offered: list[dict[str, Any]] = []
     for call in calls:
         if not free:
             break
@@ -836,9 +842,10 @@ async def _serve_batch(tx: Tx, workspace_id: uuid.UUID) -> int:
         group_policy = policies.get(call.group_id, acd.GroupPolicy())
         candidates = [a for a in free.values() if str(a.id) not in tried]
         members = [a for a in candidates if call.group_id is None or call.group_id in a.groups]
+        reset = False
         if not members and tried:
             # Everyone free has been tried once: start the round again.
-            call.tried = []
+            reset = True
             candidates = list(free.values())
             members = [a for a in candidates if call.group_id is None or call.group_id in a.groups]
         if not members and request.agent_id is None:
@@ -852,21 +859,69 @@ async def _serve_batch(tx: Tx, workspace_id: uuid.UUID) -> int:
             chosen = [choice.agent_id]
         if not chosen:
             continue
-        tx.apply(call, machine.ring(facts(call), tx.now, str(chosen[0])))
-        if len(chosen) > 1:
-            call.ringing_agent_id = None
-            call.rung = [str(a) for a in chosen]
-        call.ring_deadline_at = tx.now + timedelta(seconds=policy.ring_timeout_s)
+        # The machine says the move is legal; the row is written below with the others.
+        new, _ = machine.ring(facts(call), tx.now, str(chosen[0]))
+        deadline = tx.now + timedelta(seconds=policy.ring_timeout_s)
         max_wait = (call.queued_at or tx.now) + timedelta(seconds=policy.max_wait_s)
-        call.timer_at = min(call.ring_deadline_at, max_wait)
+        ringing.append(
+            {
+                "b_id": call.id,
+                "b_version": call.version,
+                "b_agent": chosen[0] if len(chosen) == 1 else None,
+                "b_rung": [str(a) for a in chosen] if len(chosen) > 1 else [],
+                "b_tried": [] if reset else list(call.tried or []),
+                "b_deadline": deadline,
+                "b_timer": min(deadline, max_wait),
+            }
+        )
+        assert new.status is CallStatus.RINGING
         for agent_id in chosen:
-            phone = phones[agent_id]
-            phone.call_id = call.id
-            phone.last_call_at = tx.now
+            offered.append({"b_user": agent_id, "b_call": call.id})
             free.pop(agent_id, None)
+        # Everyone it concerns hears call.ringing (supervisors hear every call event).
         tx.ringing(call, chosen)
         rang += 1
+    await _write_rings(tx, ringing, offered)
     return rang
+
+
+async def _write_rings(
+    tx: Tx, ringing: list[dict[str, Any]], offered: list[dict[str, Any]]
+) -> None:
+    """One executemany per table instead of a flush per call: the hot path when a burst
+    of calls meets a room full of free agents. The calls are locked (SKIP LOCKED) by
+    this pass, and the version is bumped as the ORM would, so a concurrent answer or
+    timer still sees the change."""
+    if not ringing:
+        return
+    calls = cast(sa.Table, Call.__table__)
+    phones = cast(sa.Table, AgentPhone.__table__)
+    result = await tx.session.execute(
+        sa.update(calls)
+        .where(calls.c.id == sa.bindparam("b_id"), calls.c.version == sa.bindparam("b_version"))
+        .values(
+            status=CallStatus.RINGING.value,
+            ringing_agent_id=sa.bindparam("b_agent"),
+            rung=sa.bindparam("b_rung", type_=calls.c.rung.type),
+            tried=sa.bindparam("b_tried", type_=calls.c.tried.type),
+            ring_deadline_at=sa.bindparam("b_deadline", type_=calls.c.ring_deadline_at.type),
+            timer_at=sa.bindparam("b_timer", type_=calls.c.timer_at.type),
+            updated_at=tx.now,
+            version=calls.c.version + 1,
+        ),
+        ringing,
+        execution_options={"synchronize_session": False},
+    )
+    rowcount = getattr(result, "rowcount", -1)
+    if rowcount not in (-1, len(ringing)):
+        raise StaleDataError("a waiting call changed while it was offered")
+    await tx.session.execute(
+        sa.update(phones)
+        .where(phones.c.user_id == sa.bindparam("b_user"))
+        .values(call_id=sa.bindparam("b_call"), last_call_at=tx.now),
+        offered,
+        execution_options={"synchronize_session": False},
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -1603,3 +1658,12 @@ async def placed_by(kefu: Kefu, call_id: uuid.UUID, identity_prefix: str) -> boo
     async with kefu.db.session() as session:
         identity = await session.scalar(sa.select(Call.caller_identity).where(Call.id == call_id))
     return identity is not None and identity.startswith(identity_prefix)
+
+
+async def inbox_of_room(kefu: Kefu, room: str) -> uuid.UUID | None:
+    """The voice inbox whose call has this room: the webhook verifies with its keys."""
+    async with kefu.db.session() as session:
+        found: uuid.UUID | None = await session.scalar(
+            sa.select(Call.inbox_id).where(Call.room == room)
+        )
+        return found
