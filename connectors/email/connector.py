@@ -19,7 +19,7 @@ from kefu.connectors.email.compose import compose
 from kefu.connectors.email.config import EmailConfig, EmailSecrets
 from kefu.connectors.email.imap import ImapFailure, Mailbox
 from kefu.connectors.email.threads import new_token, subject_key
-from kefu.connectors.wechat.media import FileMediaStore, MediaStore
+from kefu.connectors.media import FileMediaStore, MediaStore
 from kefu.context import Kefu
 from kefu.errors import FieldError
 from kefu.i18n import Text

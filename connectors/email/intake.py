@@ -20,7 +20,7 @@ from kefu.connectors.email.config import EmailConfig
 from kefu.connectors.email.parse import Address, NotAMail, ParsedMail, parse_mail
 from kefu.connectors.email.sanitize import HTML_VIEW, safe_html
 from kefu.connectors.email.threads import _OUR_ID, new_token, subject_key, tokens_in
-from kefu.connectors.wechat.media import MediaStore
+from kefu.connectors.media import MediaStore
 from kefu.context import Kefu
 from kefu.conversations.ingest import ingest
 from kefu.mail import store

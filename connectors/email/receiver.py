@@ -10,7 +10,7 @@ from typing import Any
 
 from kefu.channel_state.inboxes import ChannelInbox
 from kefu.connectors.email import intake
-from kefu.connectors.wechat.media import MediaStore
+from kefu.connectors.media import MediaStore
 from kefu.context import Kefu
 from kefu.mail import store
 

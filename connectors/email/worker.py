@@ -16,7 +16,7 @@ from kefu.connectors.config import as_struct
 from kefu.connectors.email import intake
 from kefu.connectors.email.config import EmailConfig
 from kefu.connectors.email.imap import ImapFailure, Mailbox
-from kefu.connectors.wechat.media import MediaStore
+from kefu.connectors.media import MediaStore
 from kefu.context import Kefu
 from kefu.mail import store
 

@@ -430,29 +430,16 @@ class SmsConnector:
         }
         if self.public_url:
             form["StatusCallback"] = f"{self.public_url}/connectors/sms/{inbox.id}/twilio/status"
-        auth = base64_basic(sid, token)
         url = f"{base}/2010-04-01/Accounts/{sid}/Messages.json"
         host = httpx.URL(url).host or base[:100]
-        try:
-            response = await self.outbound.request(
-                "POST",
-                url,
-                content=httpx.QueryParams(form).__str__().encode(),
-                headers={
-                    "Authorization": auth,
-                    "Content-Type": "application/x-www-form-urlencoded",
-                },
-            )
-        except OutboundRefused as exc:
-            raise DeliveryError(_both(exc.reason), retryable=False) from None
-        except httpx.HTTPError as exc:
-            raise DeliveryError(
-                _both(
-                    Text("could not reach {host} ({error})", "无法连接 {host}（{error}）").format(
-                        host=host, error=type(exc).__name__
-                    )
-                )
-            ) from None
+        response = await self._post(
+            url,
+            str(httpx.QueryParams(form)).encode(),
+            {
+                "Authorization": base64_basic(sid, token),
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+        )
         status = response.status_code
         if status in (200, 201):
             try:

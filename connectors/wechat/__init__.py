@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 def install(kefu: Kefu) -> WeChatConnector:
     """Register the WeChat connector on a built `Kefu` (its token and reply-window
     counts come from the core, its media goes under `settings.media_dir`)."""
+    from kefu.connectors.media import FileMediaStore
     from kefu.connectors.wechat.connector import WeChatConnector
-    from kefu.connectors.wechat.media import FileMediaStore
 
     connector = WeChatConnector(kefu, media=FileMediaStore(kefu.settings.media_dir))
     kefu.connectors.register(connector)

@@ -19,10 +19,10 @@ from litestar.enums import MediaType
 from kefu import ratelimit
 from kefu.channel_state.inboxes import ChannelInbox, active_inbox
 from kefu.connectors.base import DeliveryError
+from kefu.connectors.media import URL_PREFIX
 from kefu.connectors.wechat.config import account_keys
 from kefu.connectors.wechat.connector import WeChatConnector
 from kefu.connectors.wechat.crypto import WeChatRequestError
-from kefu.connectors.wechat.media import URL_PREFIX
 from kefu.connectors.wechat.parse import NotAMessage, to_inbound
 from kefu.connectors.wechat.webhook import WebhookQuery, open_message, verify_url
 from kefu.connectors.wechat.window import ReplyWindow

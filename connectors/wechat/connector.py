@@ -17,10 +17,10 @@ from litestar.types import ControllerRouterHandler
 
 from kefu.channel_state.shared import SharedState
 from kefu.connectors.base import Capabilities, ConnectionCheck, DeliveryError, InboxView
+from kefu.connectors.media import FileMediaStore, MediaStore
 from kefu.connectors.wechat import config, reasons
 from kefu.connectors.wechat.client import DEFAULT_BASE_URL, WeChatAPI, WeChatApiError
 from kefu.connectors.wechat.config import WeChatConfig, WeChatSecrets, setting
-from kefu.connectors.wechat.media import FileMediaStore, MediaStore
 from kefu.connectors.wechat.parse import OPENID
 from kefu.connectors.wechat.window import WINDOW, ReplyWindow, replies_left, reply_window
 from kefu.context import Kefu

@@ -2,7 +2,7 @@
 each agent's softphone state
 
 Revision ID: 0017_calls
-Revises: 0016_reports
+Revises: 0018_ticket_ops
 Create Date: 2026-12-03 09:00:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0017_calls"
-down_revision: str | None = "0016_reports"
+down_revision: str | None = "0018_ticket_ops"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

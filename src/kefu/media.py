@@ -17,7 +17,7 @@ from litestar.exceptions import NotFoundException
 from litestar.response import File
 
 from kefu.channel_state.inboxes import cached_inbox
-from kefu.connectors.wechat.media import URL_PREFIX, FileMediaStore
+from kefu.connectors.media import URL_PREFIX, FileMediaStore
 from kefu.context import Kefu
 from kefu.people.auth import STAFF, AuthUser, require_role
 

@@ -244,6 +244,20 @@ class TypingEvent(msgspec.Struct, frozen=True, tag="typing", kw_only=True):
     typing: bool
 
 
+class TicketEvent(msgspec.Struct, frozen=True, tag="ticket", kw_only=True):
+    """A ticket changed (issue 17): its watchers and assignee (`notify`, the actor left
+    out) hear it, and so do supervisors' boards. `change` is e.g. "updated", "comment",
+    "merged", "sla_warning", "sla_breach"; `public` whether the customer saw it."""
+
+    workspace_id: uuid.UUID
+    ticket_id: uuid.UUID
+    number: str
+    change: str
+    public: bool = False
+    notify: list[uuid.UUID] = msgspec.field(default_factory=list)
+    actor_id: uuid.UUID | None = None
+
+
 class CallEvent(msgspec.Struct, frozen=True, tag="call", kw_only=True):
     """A call changed (`kind` "call.updated") or rings agents ("call.ringing").
     `agent_ids`: the agents it concerns (rung, on the call, just left it); supervisors
@@ -255,4 +269,4 @@ class CallEvent(msgspec.Struct, frozen=True, tag="call", kw_only=True):
     call: dict[str, Any]
 
 
-Event = MessageEvent | ConversationEvent | PresenceEvent | TypingEvent | CallEvent
+Event = MessageEvent | ConversationEvent | PresenceEvent | TypingEvent | TicketEvent | CallEvent

@@ -60,7 +60,12 @@ async def _other_domains(client: httpx.AsyncClient, headers: dict[str, str]) -> 
     policy = await client.post(
         "/api/v1/sla-policies", json={"name": "p", "resolution_s": 3600}, headers=headers
     )
-    for response in (entry, rule, reply, calendar, ticket, policy):
+    field = await client.post(
+        "/api/v1/ticket-fields",
+        json={"key": "globex_only", "label": "secret-of-globex field", "kind": "text"},
+        headers=headers,
+    )
+    for response in (entry, rule, reply, calendar, ticket, policy, field):
         assert response.status_code == 201, response.text
     categories = (await client.get("/api/v1/knowledge/categories", headers=headers)).json()
     return {
@@ -71,6 +76,7 @@ async def _other_domains(client: httpx.AsyncClient, headers: dict[str, str]) -> 
         "reply_id": reply.json()["id"],
         "ticket_id": ticket.json()["id"],
         "policy_id": policy.json()["id"],
+        "field_id": field.json()["id"],
         "version": "1",
     }
 
@@ -116,6 +122,10 @@ async def test_every_api_route_with_another_workspaces_ids_answers_403_or_404(
         "/api/v1/knowledge/{entry_id:uuid}/feedback": {"helpful": True},
         "/api/v1/knowledge/{entry_id:uuid}/insertions": {},
         "/api/v1/tickets/{ticket_id:uuid}": {"version": 1, "title": "probe"},
+        "/api/v1/tickets/{ticket_id:uuid}/watchers": {"user_id": mine["user_id"]},
+        "/api/v1/tickets/{ticket_id:uuid}/merge": {"source_id": str(uuid.uuid4())},
+        "/api/v1/tickets/{ticket_id:uuid}/split": {"comment_id": str(uuid.uuid4())},
+        "/api/v1/sla-policies/{policy_id:uuid}": {"name": "probe", "resolution_s": 3600},
         "/api/v1/quick-replies/{reply_id:uuid}/render": {
             "conversation_id": mine["conversation_id"]
         },

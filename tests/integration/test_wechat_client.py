@@ -15,9 +15,9 @@ import pytest
 
 from kefu.channel_state.shared import SharedState
 from kefu.connectors.base import DeliveryError
+from kefu.connectors.media import FileMediaStore
 from kefu.connectors.wechat.client import WeChatAPI
 from kefu.connectors.wechat.connector import WeChatConnector
-from kefu.connectors.wechat.media import FileMediaStore
 from kefu.connectors.wechat.standin import StandIn, create_standin
 from kefu.connectors.wechat.token import SharedToken
 from kefu.context import Kefu

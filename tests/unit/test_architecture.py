@@ -19,7 +19,8 @@ PACKAGES = {
     "kefu.knowledge": ROOT / "knowledge",
 }
 
-PUBLISHING_PACKAGES = ("kefu.conversations", "kefu.routing", "kefu.calls")
+# Feature packages that own their realtime news publish it too (tickets: watchers).
+PUBLISHING_PACKAGES = ("kefu.conversations", "kefu.routing", "kefu.tickets", "kefu.calls")
 
 # Modules that import the bus module itself, and why. Subscribing goes through
 # `Kefu.events` (`subscribe_conversation`), so a socket handler needs no import.

@@ -247,3 +247,38 @@ def test_the_same_log_always_gives_the_same_clocks() -> None:
     assert clocks(events, Targets(resolution_s=H), SHANGHAI, now) == clocks(
         shuffled, Targets(resolution_s=H), SHANGHAI, now
     )
+
+
+WARN_CASES = [
+    # (minutes after creation, warned already, expected warned now, next warning at)
+    ("before the warning time", 40, False, [], "2026-12-01T01:50:00"),
+    ("at the warning time", 50, False, ["first_response"], None),
+    # Past due the clock is breached, not running: the breach speaks, not a warning.
+    ("past due: breached, no warning", 70, False, [], None),
+    ("warned already", 55, True, [], None),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "minutes", "warned_before", "expected", "next_at"),
+    WARN_CASES,
+    ids=[c[0] for c in WARN_CASES],
+)
+def test_warnings_come_once_ten_minutes_before_due(
+    case: str, minutes: int, warned_before: bool, expected: list[str], next_at: str | None
+) -> None:
+    from kefu.tickets.clock import warnings
+
+    start = "2026-12-01T01:00:00"
+    now = utc(start) + timedelta(minutes=minutes)
+    running = [
+        c
+        for c in clocks([created(start)], Targets(first_response_s=3600), None, now)
+        if c.ended_at is None
+    ]
+    assert [c.state for c in running] == [State.breached if minutes >= 60 else State.running]
+    warned = [f"first_response:{utc(start).isoformat()}"] if warned_before else []
+    due_now, ahead = warnings(running, 600, warned, now)
+    assert [c.target.value for c in due_now] == expected, case
+    assert ahead == (utc(next_at) if next_at else None), case
+    assert warnings(running, None, [], now) == ([], None)

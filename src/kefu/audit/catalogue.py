@@ -211,6 +211,24 @@ AUDITED: dict[tuple[str, str], Audited] = {
         "Revoked a ticket's progress links",
         "撤销了工单的进度链接",
     ),
+    ("POST", "/api/v1/tickets/bulk"): _a(
+        "ticket.bulk_update", "ticket", "Edited tickets in bulk", "批量编辑了工单"
+    ),
+    ("POST", "/api/v1/tickets/{ticket_id}/merge"): _a(
+        "ticket.merge", "ticket", "Merged tickets", "合并了工单"
+    ),
+    ("POST", "/api/v1/tickets/{ticket_id}/split"): _a(
+        "ticket.split", "ticket", "Split a ticket", "拆分了工单"
+    ),
+    ("POST", "/api/v1/ticket-fields"): _a(
+        "ticket_field.create", "ticket_field", "Added a ticket field", "添加了工单字段"
+    ),
+    ("DELETE", "/api/v1/ticket-fields/{field_id}"): _a(
+        "ticket_field.delete", "ticket_field", "Deleted a ticket field", "删除了工单字段"
+    ),
+    ("PUT", "/api/v1/sla-policies/{policy_id}"): _a(
+        "sla_policy.update", "sla_policy", "Edited an SLA policy", "编辑了 SLA 策略"
+    ),
     ("POST", "/api/v1/sla-policies"): _a(
         "sla_policy.create", "sla_policy", "Created an SLA policy", "创建了 SLA 策略"
     ),
@@ -234,6 +252,7 @@ AUDITED: dict[tuple[str, str], Audited] = {
 }
 
 _CONVERSATION_WORK = "conversation work: the conversation's event log records who did it"
+_TICKET_WORK = "ticket work: the ticket's event log (ticket.watcher_*, ticket.linked) records it"
 _CALL_WORK = "call work: the call's event log (call.*) records who did it and when"
 
 # Staff routes that change something but are deliberately not in the audit log.
@@ -265,6 +284,10 @@ NOT_AUDITED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/tickets/{ticket_id}/comments"): (
         "ticket work: the ticket's event log (ticket.comment) records who wrote it"
     ),
+    ("POST", "/api/v1/tickets/{ticket_id}/watchers"): _TICKET_WORK,
+    ("DELETE", "/api/v1/tickets/{ticket_id}/watchers/{user_id}"): _TICKET_WORK,
+    ("POST", "/api/v1/tickets/{ticket_id}/links"): _TICKET_WORK,
+    ("DELETE", "/api/v1/tickets/{ticket_id}/links/{other_id}"): _TICKET_WORK,
 }
 
 # Routes not audited in general (see NOT_AUDITED) whose exceptional form is: an admin or

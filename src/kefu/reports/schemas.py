@@ -5,6 +5,8 @@ from datetime import datetime
 
 import msgspec
 
+from kefu.tickets.schemas import TicketBreach
+
 
 class QueueRow(msgspec.Struct, frozen=True, kw_only=True):
     group_id: uuid.UUID | None
@@ -70,4 +72,6 @@ class Board(msgspec.Struct, frozen=True, kw_only=True):
     in_progress: list[InProgressRow]
     service_level: ServiceLevel
     today: Today
+    # Open tickets breached or due within the hour, soonest first (issue 17).
+    tickets: list[TicketBreach] = msgspec.field(default_factory=list)
     calls: CallsNow = msgspec.field(default_factory=CallsNow)

@@ -22,6 +22,7 @@ from kefu.reports.schemas import (
     Today,
 )
 from kefu.routing.queue import queue_order
+from kefu.tickets import board as ticket_board
 
 DEFAULT_SERVICE_LEVEL_SECONDS = 30
 IN_PROGRESS_LIMIT = 200
@@ -64,6 +65,7 @@ async def build_board(session: AsyncSession, workspace_id: uuid.UUID, now: datet
         in_progress=await _in_progress(session, workspace_id, groups),
         service_level=await _service_level(session, workspace_id, day_start, now, threshold),
         today=await _today(session, workspace_id, day_start),
+        tickets=await ticket_board.breaches(session, workspace_id, now),
         calls=await calls_now(session, workspace_id, now),
     )
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import msgspec
 import sqlalchemy as sa
-from litestar import Controller, Request, Router, delete, get, patch, post
+from litestar import Controller, Request, Router, delete, get, patch, post, put
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from litestar.response import Redirect, Response
@@ -20,6 +20,7 @@ from kefu.i18n import LOCALES, locale_of
 from kefu.model import Role, utcnow
 from kefu.people.auth import STAFF, AuthUser, require_role
 from kefu.tickets import pages, policies, progress, service
+from kefu.tickets.ops_api import ROUTES as OPS_ROUTES
 from kefu.tickets.schemas import (
     CommentCreate,
     CommentOut,
@@ -115,6 +116,12 @@ class SlaPoliciesController(Controller):
     @post("/")
     async def create_policy(self, kefu: Kefu, user: AuthUser, data: SlaPolicyIn) -> SlaPolicyOut:
         return await policies.create(kefu, user, data)
+
+    @put("/{policy_id:uuid}")
+    async def update_policy(
+        self, kefu: Kefu, user: AuthUser, policy_id: uuid.UUID, data: SlaPolicyIn
+    ) -> SlaPolicyOut:
+        return await policies.update(kefu, user, policy_id, data)
 
     @delete("/{policy_id:uuid}")
     async def delete_policy(self, kefu: Kefu, user: AuthUser, policy_id: uuid.UUID) -> None:
@@ -235,6 +242,7 @@ async def progress_rate(
 
 ROUTES: list[Any] = [
     TicketsController,
+    *OPS_ROUTES,
     SlaPoliciesController,
     Router(
         path="/",

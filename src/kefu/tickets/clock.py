@@ -282,3 +282,26 @@ def next_due(clocks_: Sequence[Clock]) -> datetime | None:
     """The earliest due time of a clock still running (the breaching-soon order)."""
     dues = [c.due_at for c in clocks_ if c.state == State.running and c.due_at is not None]
     return min(dues) if dues else None
+
+
+def warnings(
+    clocks_: Sequence[Clock], warn_before_s: int | None, warned: Sequence[str], now: datetime
+) -> tuple[list[Clock], datetime | None]:
+    """The running clocks whose warning time (`warn_before_s` wall seconds before due)
+    has come and that were not warned yet, by key `target:started_at`; and the next
+    warning time still ahead (when the sweep should look again)."""
+    if not warn_before_s:
+        return [], None
+    due_now: list[Clock] = []
+    ahead: list[datetime] = []
+    for c in clocks_:
+        if c.state != State.running or c.due_at is None or c.ended_at is not None:
+            continue
+        if f"{c.target}:{c.started_at.isoformat()}" in warned:
+            continue
+        warn_at = c.due_at - timedelta(seconds=warn_before_s)
+        if warn_at <= now:
+            due_now.append(c)
+        else:
+            ahead.append(warn_at)
+    return due_now, (min(ahead) if ahead else None)

@@ -26,7 +26,7 @@ from kefu.errors import Conflict, FieldError, Invalid, KefuError
 from kefu.i18n import Text
 from kefu.model import new_id, utcnow
 from kefu.people.auth import AuthUser
-from kefu.tickets import progress, sla
+from kefu.tickets import live, progress, sla
 from kefu.tickets.clock import DONE_KINDS
 from kefu.tickets.schemas import (
     ClockOut,
@@ -36,6 +36,7 @@ from kefu.tickets.schemas import (
     Priority,
     StatusKind,
     TicketCreate,
+    TicketExtras,
     TicketOut,
     TicketPage,
     TicketPatch,
@@ -54,6 +55,8 @@ STATUS_TOLD = Text(
     "Ticket #{number} is now: {status}. {url}",
     "工单 #{number} 当前状态：{status}。{url}",
 )
+# Statuses a pending reminder can reopen.
+WAITING_KINDS = frozenset({"pending_customer", "pending_internal", "on_hold"})
 # Status changes the customer hears about (the others are the team's own business).
 TOLD_KINDS = frozenset({"pending_customer", "resolved", "closed"})
 TOLD = Text(
@@ -96,6 +99,7 @@ def _out(
     conversation_ids: list[uuid.UUID],
     comments: list[TicketComment] | None = None,
     now: datetime | None = None,
+    extras: TicketExtras | None = None,
 ) -> TicketOut:
     clocks = [
         ClockOut(target=c.target, state=c.state, due_at=c.due_at, remaining_s=c.remaining_s)
@@ -123,6 +127,12 @@ def _out(
         updated_at=ticket.updated_at,
         clocks=clocks,
         comments=[comment_out(c) for c in comments or []],
+        type=ticket.type,
+        custom=dict(ticket.custom or {}),
+        merged_into_id=ticket.merged_into_id,
+        remind_at=ticket.remind_at,
+        watcher_ids=extras.watcher_ids if extras else [],
+        links=extras.links if extras else [],
     )
 
 
@@ -406,7 +416,13 @@ async def get(kefu: Kefu, user: AuthUser, ticket_id: uuid.UUID) -> TicketOut:
                 .order_by(TicketComment.created_at, TicketComment.id)
             )
         )
-        return _out(kefu, ticket, await _conversation_ids(session, ticket.id), comments)
+        return _out(
+            kefu,
+            ticket,
+            await _conversation_ids(session, ticket.id),
+            comments,
+            extras=await extras_of(session, ticket),
+        )
 
 
 def _cursor(values: list[str]) -> str:
@@ -542,6 +558,8 @@ async def update(kefu: Kefu, user: AuthUser, ticket_id: uuid.UUID, data: TicketP
     out, notice = await _update(kefu, user, ticket_id, data)
     if notice is not None:
         await _tell(kefu, user, notice)
+    if out.version != data.version:
+        live.changed(kefu, user.workspace_id, out, "updated", public=notice is not None, by=user.id)
     return out
 
 
@@ -555,85 +573,103 @@ async def _update(
     version cannot both win."""
     async with kefu.db.transaction() as session:
         ticket = await _load(session, user, ticket_id, lock=True)
-        if ticket.version != data.version:
-            raise _stale(ticket, data.version)
-        await _check_refs(
+        return await apply_locked(kefu, session, user, ticket, data)
+
+
+async def apply_locked(
+    kefu: Kefu, session: AsyncSession, user: AuthUser, ticket: Ticket, data: TicketPatch
+) -> tuple[TicketOut, Notice | None]:
+    """The body of a PATCH on a ticket locked in `session` (the bulk action runs it per
+    ticket): 409 on a stale version, 422 on a bad reference or custom value."""
+    if ticket.version != data.version:
+        raise _stale(ticket, data.version)
+    await _check_refs(
+        session,
+        user.workspace_id,
+        department_id=data.department_id,
+        assignee_id=data.assignee_id,
+    )
+    now = utcnow()
+    conversation_id = await _first_conversation(session, ticket.id)
+    wanted: dict[str, Any] = {
+        "title": data.title,
+        "description": data.description,
+        "priority": data.priority.value if data.priority else None,
+        "department_id": data.department_id,
+        "assignee_id": data.assignee_id,
+        "category": data.category,
+        "tags": list(dict.fromkeys(data.tags)) if data.tags is not None else None,
+        "due_at": data.due_at.astimezone(UTC) if data.due_at else None,
+        "type": data.type.value if data.type else None,
+        "remind_at": data.remind_at.astimezone(UTC) if data.remind_at else None,
+    }
+    if data.custom is not None:
+        from kefu.tickets.fields import merged_values
+
+        wanted["custom"] = await merged_values(session, ticket, data.custom)
+    changed: list[str] = []
+    for field, value in wanted.items():
+        if value is not None and getattr(ticket, field) != value:
+            setattr(ticket, field, value)
+            changed.append(field)
+    for field in data.clear:
+        if getattr(ticket, field) is not None:
+            setattr(ticket, field, None)
+            changed.append(field)
+    common: dict[str, Any] = {
+        "actor_kind": "agent",
+        "actor_id": user.id,
+        "conversation_id": conversation_id,
+    }
+    if data.status is not None and data.status.value != ticket.status_kind:
+        before = ticket.status_kind
+        ticket.status = ticket.status_kind = data.status.value
+        ticket.resolved_at = now if data.status.value in DONE_KINDS else None
+        changed.append("status")
+        if ticket.status_kind not in WAITING_KINDS and ticket.remind_at is not None:
+            # A reminder belongs to a wait; the wait is over.
+            ticket.remind_at = None
+            changed.append("remind_at")
+        log_change(
             session,
-            user.workspace_id,
-            department_id=data.department_id,
-            assignee_id=data.assignee_id,
+            ticket,
+            "ticket.status",
+            {
+                "from": before,
+                "to": ticket.status,
+                "from_kind": before,
+                "to_kind": ticket.status,
+            },
+            at=now,
+            clock_kind="status",
+            clock={"to_kind": ticket.status_kind},
+            **common,
         )
-        now = utcnow()
-        conversation_id = await _first_conversation(session, ticket.id)
-        wanted: dict[str, Any] = {
-            "title": data.title,
-            "description": data.description,
-            "priority": data.priority.value if data.priority else None,
-            "department_id": data.department_id,
-            "assignee_id": data.assignee_id,
-            "category": data.category,
-            "tags": list(dict.fromkeys(data.tags)) if data.tags is not None else None,
-            "due_at": data.due_at.astimezone(UTC) if data.due_at else None,
-        }
-        changed: list[str] = []
-        for field, value in wanted.items():
-            if value is not None and getattr(ticket, field) != value:
-                setattr(ticket, field, value)
-                changed.append(field)
-        for field in data.clear:
-            if getattr(ticket, field) is not None:
-                setattr(ticket, field, None)
-                changed.append(field)
-        common: dict[str, Any] = {
-            "actor_kind": "agent",
-            "actor_id": user.id,
-            "conversation_id": conversation_id,
-        }
-        if data.status is not None and data.status.value != ticket.status_kind:
-            before = ticket.status_kind
-            ticket.status = ticket.status_kind = data.status.value
-            ticket.resolved_at = now if data.status.value in DONE_KINDS else None
-            changed.append("status")
-            log_change(
-                session,
-                ticket,
-                "ticket.status",
-                {
-                    "from": before,
-                    "to": ticket.status,
-                    "from_kind": before,
-                    "to_kind": ticket.status,
-                },
-                at=now,
-                clock_kind="status",
-                clock={"to_kind": ticket.status_kind},
-                **common,
-            )
-        if "assignee_id" in changed or "department_id" in changed:
-            log_change(
-                session,
-                ticket,
-                "ticket.assigned",
-                {
-                    "agent_id": str(ticket.assignee_id) if ticket.assignee_id else None,
-                    "department_id": str(ticket.department_id) if ticket.department_id else None,
-                },
-                at=now,
-                **common,
-            )
-        if not changed:
-            return await _reload_out(kefu, session, ticket), None
-        if any(f not in ("status", "assignee_id", "department_id") for f in changed):
-            # Edits of the other fields are history too (the contract's types do not
-            # cover them; reports ignore this type).
-            log_change(session, ticket, "ticket.updated", {"fields": changed}, at=now, **common)
-        await _bump(session, ticket, version=data.version, fields=changed, actor=user.id, at=now)
-        await sla.refresh(session, ticket, now)
-        notice = None
-        if "status" in changed and ticket.status_kind in TOLD_KINDS:
-            client_id = f"status-{ticket.id.hex}-{ticket.version}"
-            notice = await _notice(kefu, session, ticket, STATUS_TOLD, client_id)
-        return await _reload_out(kefu, session, ticket), notice
+    if "assignee_id" in changed or "department_id" in changed:
+        log_change(
+            session,
+            ticket,
+            "ticket.assigned",
+            {
+                "agent_id": str(ticket.assignee_id) if ticket.assignee_id else None,
+                "department_id": str(ticket.department_id) if ticket.department_id else None,
+            },
+            at=now,
+            **common,
+        )
+    if not changed:
+        return await _reload_out(kefu, session, ticket), None
+    if any(f not in ("status", "assignee_id", "department_id") for f in changed):
+        # Edits of the other fields are history too (the contract's types do not
+        # cover them; reports ignore this type).
+        log_change(session, ticket, "ticket.updated", {"fields": changed}, at=now, **common)
+    await _bump(session, ticket, version=data.version, fields=changed, actor=user.id, at=now)
+    await sla.refresh(session, ticket, now)
+    notice = None
+    if "status" in changed and ticket.status_kind in TOLD_KINDS:
+        client_id = f"status-{ticket.id.hex}-{ticket.version}"
+        notice = await _notice(kefu, session, ticket, STATUS_TOLD, client_id)
+    return await _reload_out(kefu, session, ticket), notice
 
 
 async def _bump(
@@ -644,8 +680,11 @@ async def _bump(
     fields: list[str],
     actor: uuid.UUID | None,
     at: datetime,
+    check: bool = True,
 ) -> None:
-    """The next version, written with a compare-and-set on the one read."""
+    """The next version, written with a compare-and-set on the one read. `check=False`
+    for a row its caller holds locked FOR UPDATE (PostgreSQL): nobody else can move it,
+    so the write waits for the commit's flush instead of a round trip of its own."""
     ticket.recent_changes = [
         *(ticket.recent_changes or [])[-(RECENT_CHANGES - 1) :],
         {
@@ -657,6 +696,8 @@ async def _bump(
     ]
     ticket.updated_at = at
     ticket.version = version + 1
+    if not check:
+        return
     await session.flush()
     # The ORM's UPDATE carried the new version; re-check that nobody else moved it (a
     # backstop for SQLite, where FOR UPDATE is a no-op but writers are serialised).
@@ -673,7 +714,20 @@ async def _reload_out(kefu: Kefu, session: AsyncSession, ticket: Ticket) -> Tick
             .order_by(TicketComment.created_at, TicketComment.id)
         )
     )
-    return _out(kefu, ticket, await _conversation_ids(session, ticket.id), comments)
+    return _out(
+        kefu,
+        ticket,
+        await _conversation_ids(session, ticket.id),
+        comments,
+        extras=await extras_of(session, ticket),
+    )
+
+
+async def extras_of(session: AsyncSession, ticket: Ticket) -> TicketExtras:
+    """Watchers and links (both directions are stored, so one lookup each)."""
+    from kefu.tickets.ops import extras
+
+    return await extras(session, ticket)
 
 
 # ---------------------------------------------------------------------------
@@ -826,7 +880,7 @@ async def add_comment(
     conversation's channel (the ordinary reply path)."""
 
     @retrying
-    async def work() -> tuple[CommentOut, Notice | None]:
+    async def work() -> tuple[CommentOut, Notice | None, str, list[uuid.UUID]]:
         async with kefu.db.transaction() as session:
             # Seen first, then validated: another workspace's id is a 404 whatever the body.
             ticket = await _load(session, user, ticket_id, lock=True)
@@ -847,21 +901,35 @@ async def add_comment(
             notice = None
             if data.public:
                 notice = await _notice(kefu, session, ticket, COMMENTED, f"comment-{comment.id}")
-            return comment_out(comment), notice
+            who = await live.recipients(session, ticket)
+            return comment_out(comment), notice, ticket.number, who
 
-    out, notice = await work()
+    out, notice, number, who = await work()
     if notice is not None:
         await _tell(kefu, user, notice, body=data.body)
+    live.publish(
+        kefu, user.workspace_id, ticket_id, number, "comment", who, public=data.public, by=user.id
+    )
     return out
 
 
-@retrying
 async def customer_comment(kefu: Kefu, ticket_id: uuid.UUID, body: str, now: datetime) -> None:
-    """The customer's reply from the progress page: a public customer comment."""
+    """The customer's reply from the progress page: a public customer comment; the
+    ticket's watchers and assignee hear of it."""
+    told = await _customer_comment(kefu, ticket_id, body, now)
+    if told is not None:
+        workspace_id, number, who = told
+        live.publish(kefu, workspace_id, ticket_id, number, "comment", who, public=True)
+
+
+@retrying
+async def _customer_comment(
+    kefu: Kefu, ticket_id: uuid.UUID, body: str, now: datetime
+) -> tuple[uuid.UUID, str, list[uuid.UUID]] | None:
     async with kefu.db.transaction() as session:
         ticket = await session.get(Ticket, ticket_id, with_for_update=not kefu.db.is_sqlite)
         if ticket is None:
-            return
+            return None
         await add_comment_locked(
             session,
             ticket,
@@ -872,6 +940,7 @@ async def customer_comment(kefu: Kefu, ticket_id: uuid.UUID, body: str, now: dat
             author_name=None,
             now=now,
         )
+        return ticket.workspace_id, ticket.number, await live.recipients(session, ticket)
 
 
 @retrying

@@ -81,6 +81,15 @@ async def refresh(
 ) -> list[clock.Clock]:
     """Recompute the clocks, cache them on the row, and write each new outcome (met,
     breached) as one `ticket.sla` event. Answers the clocks that breached just now."""
+    breached, _ = await refresh_full(session, ticket, now, rematch=rematch)
+    return breached
+
+
+async def refresh_full(
+    session: AsyncSession, ticket: Ticket, now: datetime, *, rematch: bool = True
+) -> tuple[list[clock.Clock], list[clock.Clock]]:
+    """`refresh`, also answering the clocks whose warning time came just now (each
+    written once as a `ticket.sla` event with outcome "warning")."""
     policy: SlaPolicy | None
     if rematch or ticket.sla_policy_id is None:
         policy = await policy_for(session, ticket)
@@ -92,7 +101,7 @@ async def refresh(
     if policy is None:
         ticket.sla_next_due_at = ticket.sla_check_at = None
         ticket.sla_state = {"recorded": recorded}
-        return []
+        return [], []
     targets = clock.Targets(
         first_response_s=policy.first_response_s,
         next_response_s=policy.next_response_s,
@@ -128,12 +137,33 @@ async def refresh(
         if c.ended_at is None and c.due_at is not None and c.state != clock.State.paused
     ]
     ticket.sla_next_due_at = min(unfinished) if unfinished else None
-    ticket.sla_check_at = clock.next_due(clocks)
+    warned: list[str] = list(state.get("warned", []))
+    warn_now, warn_next = clock.warnings(clocks, policy.warn_before_s, warned, now)
+    for c in warn_now:
+        warned.append(_key(c))
+        record(
+            session,
+            LoggedEvent(
+                workspace_id=ticket.workspace_id,
+                type="ticket.sla",
+                data={
+                    "ticket_id": str(ticket.id),
+                    "number": ticket.number,
+                    "target": c.target.value,
+                    "outcome": "warning",
+                    "due_at": c.due_at.isoformat() if c.due_at else None,
+                    "at": now.isoformat(),
+                },
+            ),
+        )
+    checks = [t for t in (clock.next_due(clocks), warn_next) if t is not None]
+    ticket.sla_check_at = min(checks) if checks else None
     ticket.sla_state = {
         "recorded": recorded[-50:],
+        "warned": warned[-50:],
         "clocks": [msgspec.to_builtins(c) for c in clocks],
     }
-    return breached_now
+    return breached_now, warn_now
 
 
 def cached_clocks(ticket: Ticket, now: datetime) -> list[clock.Clock]:

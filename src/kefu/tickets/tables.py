@@ -54,6 +54,13 @@ class Ticket(Base):
             sqlite_where=sa.text("sla_check_at IS NOT NULL"),
             postgresql_where=sa.text("sla_check_at IS NOT NULL"),
         ),
+        # The sweep: pending tickets whose reminder time has come (they reopen).
+        sa.Index(
+            "ix_tickets_remind",
+            "remind_at",
+            sqlite_where=sa.text("remind_at IS NOT NULL"),
+            postgresql_where=sa.text("remind_at IS NOT NULL"),
+        ),
     )
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
     workspace_id: Mapped[uuid.UUID] = mapped_column(
@@ -78,6 +85,16 @@ class Ticket(Base):
     status_kind: Mapped[str] = mapped_column(sa.String(20), default="new")
     priority: Mapped[str] = mapped_column(sa.String(8), default="normal")
     category: Mapped[str | None] = mapped_column(sa.String(64))
+    # question | incident | problem | task (schemas.TicketType); None: not set.
+    type: Mapped[str | None] = mapped_column(sa.String(16))
+    # Custom field values by the field's key, validated against `TicketField` rows.
+    custom: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Set when this ticket was merged into another (it is closed then, and points there).
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("tickets.id", ondelete="SET NULL")
+    )
+    # A pending ticket reopens at this time (the sweep's pending reminder).
+    remind_at: Mapped[datetime | None]
     tags: Mapped[list[Any]] = mapped_column(default=list)
     # The channel of the conversation it came from: SLA policies match on it.
     channel: Mapped[str | None] = mapped_column(sa.String(16))
@@ -165,5 +182,69 @@ class SlaPolicy(Base):
         sa.ForeignKey("business_calendars.id", ondelete="SET NULL")
     )
     raise_priority: Mapped[bool] = mapped_column(default=True)
+    # A warning this many business seconds before a target falls due (None: no warning).
+    warn_before_s: Mapped[int | None]
+    # {"warning": [action, ...], "breach": [action, ...]}; an action is
+    # {"kind": notify_assignee | notify_supervisors | raise_priority | reassign,
+    #  "group_id"?, "agent_id"?} (schemas.SlaAction).
+    actions: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TicketWatcher(Base):
+    """A colleague who hears of every change of the ticket, public or internal."""
+
+    __tablename__ = "ticket_watchers"
+    ticket_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    workspace_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TicketLink(Base):
+    """A link between two tickets, stored once per direction so either side reads it
+    with one indexed lookup. `kind`: related | split_from | split_into | merged_from |
+    merged_into."""
+
+    __tablename__ = "ticket_links"
+    ticket_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    other_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    workspace_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TicketField(Base):
+    """A custom field an admin defines for the workspace's tickets."""
+
+    __tablename__ = "ticket_fields"
+    __table_args__ = (sa.UniqueConstraint("workspace_id", "key"),)
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("workspaces.id", ondelete="CASCADE")
+    )
+    key: Mapped[str] = mapped_column(sa.String(64))
+    label: Mapped[str] = mapped_column(sa.String(200))
+    label_zh: Mapped[str | None] = mapped_column(sa.String(200))
+    # text | number | date | list | checkbox
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    options: Mapped[list[Any]] = mapped_column(default=list)
+    required: Mapped[bool] = mapped_column(default=False)
+    max_length: Mapped[int | None]
+    min_value: Mapped[float | None]
+    max_value: Mapped[float | None]
+    position: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -4,6 +4,8 @@ import { refusedForCapacity } from "./capacity";
 import { formatDuration, formatTime, t } from "./i18n";
 import { go } from "./router";
 import { agents, boardTick, reportError } from "./store";
+import { BoardTickets, TicketBreach } from "./tickets/ops";
+import { inWords } from "./tickets/screen";
 
 export interface Board {
   generated_at: string;
@@ -33,6 +35,7 @@ export interface Board {
     ratio: number | null;
   };
   today: { created: number; resolved: number; transferred: number };
+  tickets?: TicketBreach[];
 }
 
 export function BoardScreen() {
@@ -167,6 +170,7 @@ export function BoardScreen() {
           </tbody>
         </table>
       </section>
+      <BoardTickets rows={board.tickets ?? []} words={inWords} />
       <section aria-labelledby="progress-title">
         <h2 id="progress-title">{t("board.in_progress")}</h2>
         {board.in_progress.length === 0 && <p class="muted">{t("board.none")}</p>}

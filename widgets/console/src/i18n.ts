@@ -2,6 +2,7 @@ import { signal } from "@preact/signals";
 import { setAcceptLanguage } from "./api";
 import { studioEn, studioZh } from "./knowledge/strings";
 import { ticketsEn, ticketsZh } from "./tickets/strings";
+import { ticketOpsEn, ticketOpsZh } from "./tickets/ops_strings";
 import { smsEn, smsZh } from "./sms/strings";
 
 export type Locale = "zh-CN" | "en";
@@ -9,6 +10,7 @@ export type Locale = "zh-CN" | "en";
 const en = {
   ...studioEn, // knowledge studio (studio)
   ...ticketsEn, // tickets (issue 17)
+  ...ticketOpsEn,
   ...smsEn, // SMS composer (sms)
   "app.name": "kefu console",
   "login.title": "Sign in to kefu",
@@ -523,6 +525,7 @@ type Key = keyof typeof en;
 const zh: Record<Key, string> = {
   ...studioZh, // knowledge studio (studio)
   ...ticketsZh, // tickets (issue 17)
+  ...ticketOpsZh,
   ...smsZh, // SMS composer (sms)
   "app.name": "客服工作台",
   "login.title": "登录 kefu",

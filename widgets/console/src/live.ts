@@ -19,6 +19,7 @@ import {
   mergeMessages,
   messages,
   muted,
+  notify,
   refreshCurrent,
   resyncMessages,
   typing,
@@ -37,6 +38,14 @@ type LiveEvent =
       mentioned?: string[];
     }
   | { type: "presence"; user_id: string; presence: Presence }
+  | {
+      type: "ticket";
+      ticket_id: string;
+      number: string;
+      change: string;
+      public: boolean;
+      notify: string[];
+    }
   | {
       type: "typing";
       conversation_id: string;
@@ -141,6 +150,17 @@ function handle(ev: LiveEvent): void {
       );
       const m = me.value;
       if (m && m.id === ev.user_id) me.value = { ...m, presence: ev.presence };
+      break;
+    }
+    case "ticket": {
+      // A ticket I watch or own changed: say so, and let an open ticket page reload.
+      const mine = me.value;
+      window.dispatchEvent(new CustomEvent("kefu:ticket", { detail: ev.ticket_id }));
+      if (mine && ev.notify.includes(mine.id)) {
+        const text = t("tko.news", { number: ev.number, change: t(`tko.change.${ev.change}`) });
+        notify(text, ev.change === "sla_breach" ? "error" : "info");
+        if (ev.change.startsWith("sla_") || ev.change === "reminder") alertNewWork(text);
+      }
       break;
     }
     case "typing": {

@@ -1,5 +1,5 @@
 // The tickets section's view of /api/v1/tickets (types as the server sends them).
-import { get, patch, post, qs } from "../api";
+import { del, get, patch, post, qs } from "../api";
 
 export type StatusKind =
   | "new"
@@ -60,6 +60,42 @@ export interface Ticket {
   updated_at: string;
   clocks: Clock[];
   comments: Comment[];
+  type: TicketType | null;
+  custom: Record<string, string | number | boolean>;
+  merged_into_id: string | null;
+  remind_at: string | null;
+  watcher_ids: string[];
+  links: Link[];
+}
+
+export type TicketType = "question" | "incident" | "problem" | "task";
+export const TYPES: TicketType[] = ["question", "incident", "problem", "task"];
+
+export interface Link {
+  ticket_id: string;
+  number: string;
+  title: string;
+  status: StatusKind;
+  kind: "related" | "split_from" | "split_into" | "merged_from" | "merged_into";
+}
+
+export interface Field {
+  id: string;
+  key: string;
+  label: string;
+  label_zh: string | null;
+  kind: "text" | "number" | "date" | "list" | "checkbox";
+  options: string[];
+  required: boolean;
+  max_length: number | null;
+  min_value: number | null;
+  max_value: number | null;
+}
+
+export interface BulkResult {
+  id: string;
+  outcome: "updated" | "unchanged" | "not_found" | "invalid" | "conflict";
+  reason?: string;
 }
 
 export interface Page {
@@ -86,3 +122,22 @@ export const addComment = (id: string, body: string, isPublic: boolean) =>
   post<Comment>(`/api/v1/tickets/${id}/comments`, { body, public: isPublic });
 export const ticketFromConversation = (conversationId: string) =>
   post<Ticket>(`/api/v1/conversations/${conversationId}/ticket`, {});
+
+export const bulkUpdate = (ids: string[], set: Record<string, unknown>) =>
+  post<{ updated: number; failed: number; results: BulkResult[] }>("/api/v1/tickets/bulk", {
+    ids,
+    set,
+  });
+export const ticketFields = () => get<{ items: Field[] }>("/api/v1/ticket-fields");
+export const addWatcher = (id: string, userId: string) =>
+  post<Ticket>(`/api/v1/tickets/${id}/watchers`, { user_id: userId });
+export const removeWatcher = (id: string, userId: string) =>
+  del<Ticket>(`/api/v1/tickets/${id}/watchers/${userId}`);
+export const linkTicket = (id: string, otherId: string) =>
+  post<Ticket>(`/api/v1/tickets/${id}/links`, { other_id: otherId });
+export const unlinkTicket = (id: string, otherId: string) =>
+  del<Ticket>(`/api/v1/tickets/${id}/links/${otherId}`);
+export const mergeTicket = (id: string, sourceId: string) =>
+  post<Ticket>(`/api/v1/tickets/${id}/merge`, { source_id: sourceId });
+export const splitTicket = (id: string, commentId: string) =>
+  post<Ticket>(`/api/v1/tickets/${id}/split`, { comment_id: commentId });

@@ -16,7 +16,19 @@ interface Policy {
   resolution_s: number | null;
   calendar_id: string | null;
   raise_priority: boolean;
+  warn_before_s: number | null;
+  actions: { warning: Action[]; breach: Action[] };
 }
+
+interface Action {
+  kind: "notify_assignee" | "notify_supervisors" | "raise_priority" | "reassign";
+  group_id?: string;
+  agent_id?: string;
+}
+
+const ACTIONS: Action["kind"][] = ["notify_assignee", "notify_supervisors", "raise_priority"];
+const actionWords = (xs: Action[]) =>
+  xs.map((a) => t(`sla.act.${a.kind}`)).join(", ") || "—";
 
 interface Calendar {
   id: string;
@@ -34,6 +46,9 @@ export function SlaPolicies() {
   const [next, setNext] = useState("");
   const [resolution, setResolution] = useState("480");
   const [calendar, setCalendar] = useState("");
+  const [warn, setWarn] = useState("15");
+  const [onWarning, setOnWarning] = useState<Action["kind"][]>(["notify_assignee"]);
+  const [onBreach, setOnBreach] = useState<Action["kind"][]>(["notify_supervisors", "raise_priority"]);
   const load = () =>
     get<{ items: Policy[] }>("/api/v1/sla-policies")
       .then((p) => setItems(p.items))
@@ -58,6 +73,13 @@ export function SlaPolicies() {
         next_response_s: secs(next),
         resolution_s: secs(resolution),
         calendar_id: calendar || null,
+        warn_before_s: secs(warn),
+        // Raising the priority is an explicit action now, not the legacy flag.
+        raise_priority: false,
+        actions: {
+          warning: onWarning.map((kind) => ({ kind })),
+          breach: onBreach.map((kind) => ({ kind })),
+        },
       });
       setName("");
       await load();
@@ -80,6 +102,9 @@ export function SlaPolicies() {
               <th>{t("sla.next")}</th>
               <th>{t("sla.resolution")}</th>
               <th>{t("sla.calendar")}</th>
+              <th>{t("sla.warn")}</th>
+              <th>{t("sla.on_warning")}</th>
+              <th>{t("sla.on_breach")}</th>
               <th />
             </tr>
           </thead>
@@ -95,6 +120,15 @@ export function SlaPolicies() {
                 <td>{minutes(p.next_response_s)}</td>
                 <td>{minutes(p.resolution_s)}</td>
                 <td>{calendars.find((c) => c.id === p.calendar_id)?.name ?? t("sla.always")}</td>
+                <td>{minutes(p.warn_before_s)}</td>
+                <td>{actionWords(p.actions.warning)}</td>
+                <td>
+                  {actionWords(
+                    p.raise_priority && !p.actions.breach.some((a) => a.kind === "raise_priority")
+                      ? [...p.actions.breach, { kind: "raise_priority" }]
+                      : p.actions.breach,
+                  )}
+                </td>
                 <td>
                   <button
                     type="button"
@@ -153,6 +187,32 @@ export function SlaPolicies() {
             ))}
           </select>
         </label>
+        <label>
+          {t("sla.warn")}{" "}
+          <input type="number" min={1} value={warn} onInput={(e) => setWarn((e.target as HTMLInputElement).value)} />
+        </label>
+        {(
+          [
+            ["sla.on_warning", onWarning, setOnWarning],
+            ["sla.on_breach", onBreach, setOnBreach],
+          ] as [string, Action["kind"][], (v: Action["kind"][]) => void][]
+        ).map(([legend, chosen, setChosen]) => (
+          <fieldset aria-label={t(legend)}>
+            <legend>{t(legend)}</legend>
+            {ACTIONS.map((kind) => (
+              <label>
+                <input
+                  type="checkbox"
+                  checked={chosen.includes(kind)}
+                  onChange={() =>
+                    setChosen(chosen.includes(kind) ? chosen.filter((x) => x !== kind) : [...chosen, kind])
+                  }
+                />{" "}
+                {t(`sla.act.${kind}`)}
+              </label>
+            ))}
+          </fieldset>
+        ))}
         <button type="submit" class="primary">
           {t("sla.add")}
         </button>

@@ -7,6 +7,19 @@ import { go, route } from "../router";
 import { agentName, agents, groupName, groups, isSupervisor, notify, reportError } from "../store";
 import { SlaPolicies } from "./policies";
 import {
+  BulkBar,
+  CustomFields,
+  Links,
+  Reminder,
+  ShortcutHelp,
+  TypeSelect,
+  Watchers,
+  focusId,
+  rememberList,
+  stepTicket,
+  useShortcuts,
+} from "./ops";
+import {
   Clock,
   PRIORITIES,
   STATUSES,
@@ -15,6 +28,7 @@ import {
   addComment,
   getTicket,
   listTickets,
+  splitTicket,
   updateTicket,
 } from "./api";
 
@@ -73,9 +87,38 @@ export function SlaBadge({ clock }: { clock: Clock | null }) {
 function TicketList() {
   const [v, setV] = useState<TicketView | "policies">("breaching");
   const [items, setItems] = useState<Ticket[] | null>(null);
+  const [picked, setPicked] = useState<string[]>([]);
+  const [cursor, setCursor] = useState(0);
+  const [help, setHelp] = useState(false);
+  const [reload, setReload] = useState(0);
+  const rows = items ?? [];
+  const toggle = (id: string) =>
+    setPicked(picked.includes(id) ? picked.filter((x) => x !== id) : [...picked, id]);
+  const atCursor = () => rows[Math.min(cursor, rows.length - 1)];
+  // With nothing selected, a and s act on the ticket under the cursor.
+  const bulkFocus = (id: string) => {
+    const row = atCursor();
+    if (picked.length === 0 && row) setPicked([row.id]);
+    window.setTimeout(() => focusId(id), 0);
+  };
+  useShortcuts(
+    {
+      j: () => setCursor(Math.min(cursor + 1, rows.length - 1)),
+      k: () => setCursor(Math.max(cursor - 1, 0)),
+      x: () => atCursor() && toggle(atCursor().id),
+      Enter: () => atCursor() && go(`/tickets/${atCursor().id}`),
+      a: () => bulkFocus("tko-bulk-assign"),
+      s: () => bulkFocus("tko-bulk-status"),
+      "?": () => setHelp(!help),
+      Escape: () => (help ? setHelp(false) : setPicked([])),
+    },
+    [rows, cursor, picked, help],
+  );
   useEffect(() => {
-    setItems(null);
-    if (v === "policies") return;
+    if (v === "policies") {
+      setItems(null);
+      return;
+    }
     listTickets(v)
       .then((p) => {
         const rows = [...p.items];
@@ -86,9 +129,12 @@ function TicketList() {
             (b.sla_next_due_at ? Date.parse(b.sla_next_due_at) : Infinity),
         );
         setItems(rows);
+        rememberList(rows.map((r) => r.id));
+        // A ticket no longer listed is no longer selected.
+        setPicked((was) => was.filter((id) => rows.some((r) => r.id === id)));
       })
       .catch(reportError);
-  }, [v]);
+  }, [v, reload]);
   return (
     <div class="tickets pad">
       <nav class="tk-views" aria-label={t("tk.views")}>
@@ -113,6 +159,10 @@ function TicketList() {
           </button>
         )}
       </nav>
+      {help && <ShortcutHelp page="list" onClose={() => setHelp(false)} />}
+      {picked.length > 0 && v !== "policies" && (
+        <BulkBar ids={picked} onDone={() => setReload(reload + 1)} onClear={() => setPicked([])} />
+      )}
       {v === "policies" ? (
         <SlaPolicies />
       ) : items === null ? (
@@ -123,6 +173,16 @@ function TicketList() {
         <table class="tk-table">
           <thead>
             <tr>
+              <th>
+                <input
+                  type="checkbox"
+                  aria-label={t("tko.select_all")}
+                  checked={rows.length > 0 && picked.length === rows.length}
+                  onChange={(e) =>
+                    setPicked((e.target as HTMLInputElement).checked ? rows.map((r) => r.id) : [])
+                  }
+                />
+              </th>
               <th>{t("tk.col.number")}</th>
               <th>{t("tk.col.title")}</th>
               <th>{t("tk.col.status")}</th>
@@ -132,8 +192,20 @@ function TicketList() {
             </tr>
           </thead>
           <tbody>
-            {items.map((tk) => (
-              <tr key={tk.id}>
+            {items.map((tk, i) => (
+              <tr
+                key={tk.id}
+                class={`${i === cursor ? "tko-cursor" : ""} ${picked.includes(tk.id) ? "tko-picked" : ""}`}
+                aria-current={i === cursor ? "true" : undefined}
+              >
+                <td>
+                  <input
+                    type="checkbox"
+                    aria-label={t("tko.select", { number: tk.number })}
+                    checked={picked.includes(tk.id)}
+                    onChange={() => toggle(tk.id)}
+                  />
+                </td>
                 <td>
                   <a href={`#/tickets/${tk.id}`}>#{tk.number}</a>
                 </td>
@@ -161,10 +233,31 @@ function TicketPage({ id }: { id: string }) {
   const [tk, setTk] = useState<Ticket | null>(null);
   const [body, setBody] = useState("");
   const [isPublic, setPublic] = useState(true);
+  const [help, setHelp] = useState(false);
   const load = () => getTicket(id).then(setTk).catch(reportError);
   useEffect(() => {
     void load();
   }, [id]);
+  useEffect(() => {
+    // A watcher's socket news of this ticket: show the change at once.
+    const on = (e: Event) => {
+      if ((e as CustomEvent<string>).detail === id) void load();
+    };
+    window.addEventListener("kefu:ticket", on);
+    return () => window.removeEventListener("kefu:ticket", on);
+  }, [id]);
+  useShortcuts(
+    {
+      j: () => stepTicket(id, 1),
+      k: () => stepTicket(id, -1),
+      a: () => focusId("tk-assignee"),
+      s: () => focusId("tk-status"),
+      c: () => focusId("tk-comment"),
+      "?": () => setHelp(!help),
+      Escape: () => setHelp(false),
+    },
+    [id, help],
+  );
   if (!tk) return <p class="muted pad">…</p>;
   const change = async (fields: Record<string, unknown>) => {
     try {
@@ -193,13 +286,24 @@ function TicketPage({ id }: { id: string }) {
       <p>
         <a href="#/tickets">{t("tk.back")}</a>
       </p>
+      {help && <ShortcutHelp page="ticket" onClose={() => setHelp(false)} />}
       <h2 id="tk-title">
         #{tk.number} {tk.title}
       </h2>
+      {tk.merged_into_id && (
+        <p class="tko-merged">
+          <a href={`#/tickets/${tk.merged_into_id}`}>
+            {t("tko.merged_into", {
+              number: tk.links.find((l) => l.kind === "merged_into")?.number ?? "",
+            })}
+          </a>
+        </p>
+      )}
       <div class="tk-fields">
         <label>
           {t("tk.col.status")}{" "}
           <select
+            id="tk-status"
             aria-label={t("tk.col.status")}
             value={tk.status}
             onChange={(e) => void change({ status: (e.target as HTMLSelectElement).value })}
@@ -224,6 +328,7 @@ function TicketPage({ id }: { id: string }) {
         <label>
           {t("tk.col.assignee")}{" "}
           <select
+            id="tk-assignee"
             aria-label={t("tk.col.assignee")}
             value={tk.assignee_id ?? ""}
             onChange={(e) => {
@@ -253,7 +358,9 @@ function TicketPage({ id }: { id: string }) {
             ))}
           </select>
         </label>
+        <TypeSelect tk={tk} change={change} />
       </div>
+      <Reminder tk={tk} change={change} />
       <p class="tk-clocks">
         {tk.clocks.length === 0 ? <SlaBadge clock={null} /> : tk.clocks.map((c) => <SlaBadge clock={c} />)}
       </p>
@@ -271,6 +378,11 @@ function TicketPage({ id }: { id: string }) {
           </>
         )}
       </p>
+      <div class="tko-panels">
+        <Watchers tk={tk} setTk={setTk} />
+        <Links tk={tk} setTk={setTk} />
+        <CustomFields tk={tk} change={change} />
+      </div>
       <h3>{t("tk.description")}</h3>
       <pre class="tk-desc">{tk.description}</pre>
       <h3>{t("tk.comments")}</h3>
@@ -283,11 +395,26 @@ function TicketPage({ id }: { id: string }) {
             </span>{" "}
             <span class="muted small">{formatTime(c.created_at)}</span>
             <div class="tk-body">{c.body}</div>
+            <button
+              type="button"
+              class="ghost small"
+              onClick={() =>
+                splitTicket(tk.id, c.id)
+                  .then((made) => {
+                    notify(t("tko.split_done", { number: made.number }));
+                    void load();
+                  })
+                  .catch(reportError)
+              }
+            >
+              {t("tko.split")}
+            </button>
           </li>
         ))}
       </ol>
       <form class="tk-form" onSubmit={send}>
         <textarea
+          id="tk-comment"
           aria-label={t("tk.comment_ph")}
           placeholder={t("tk.comment_ph")}
           maxLength={20000}

@@ -1,8 +1,9 @@
-"""Where WeChat media lives once kefu has it: files under `settings.media_dir`.
+"""Where channels keep files once kefu has them: under `settings.media_dir`.
 
-WeChat keeps what users send for three days only, so the webhook downloads it right
-after the message is committed; replies with images are read back from here and
-uploaded as temporary media.
+Shared by every channel that stores bytes: WeChat keeps what users send for three days
+only, so its webhook downloads it right after the message is committed (and replies with
+images are read back from here); e-mail stores attachments, the original and its
+sanitised HTML. Staff read them through `kefu.media`.
 """
 
 from __future__ import annotations
