@@ -595,6 +595,11 @@ async def start_call(
             step = engine.start(tree, open_now=open_now, locale=lang)
             said.extend(await _ivr_step(tx, call, policy, step))
         tx.updated(call)
+        # A queued call is offered in this same transaction, as chat routes inside
+        # ingest's: one commit from arrival to ringing.
+        queued = call.status == CallStatus.QUEUED.value
+        if queued and await _serve_batch(tx, call.workspace_id) < BATCH:
+            tx.serve.discard(call.workspace_id)
         return _prompt(said)
 
     prompt = await run(kefu, work, what="start call")
