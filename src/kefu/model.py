@@ -262,4 +262,15 @@ class TicketEvent(msgspec.Struct, frozen=True, tag="ticket", kw_only=True):
     actor_id: uuid.UUID | None = None
 
 
-Event = MessageEvent | ConversationEvent | PresenceEvent | TypingEvent | TicketEvent
+class CallEvent(msgspec.Struct, frozen=True, tag="call", kw_only=True):
+    """A call changed (`kind` "call.updated") or rings agents ("call.ringing").
+    `agent_ids`: the agents it concerns (rung, on the call, just left it); supervisors
+    and admins hear every call. `call` is the API's Call object (`calls.schemas`)."""
+
+    kind: str
+    workspace_id: uuid.UUID
+    agent_ids: list[uuid.UUID]
+    call: dict[str, Any]
+
+
+Event = MessageEvent | ConversationEvent | PresenceEvent | TypingEvent | TicketEvent | CallEvent

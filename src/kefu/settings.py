@@ -112,6 +112,8 @@ class Settings(msgspec.Struct, kw_only=True):
     ticket_sla_sweep_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
     # reports (issue 19): how often the sweep looks for scheduled reports to e-mail.
     report_schedule_sweep_seconds: Annotated[float, msgspec.Meta(gt=0)] = 60.0
+    # calls (issue 18): how often ring timeouts, max waits and wrap-up ends are checked.
+    call_sweep_seconds: Annotated[float, msgspec.Meta(gt=0)] = 1.0
 
     @property
     def is_sqlite(self) -> bool:

@@ -133,6 +133,11 @@ async def test_every_api_route_with_another_workspaces_ids_answers_403_or_404(
             "recipient_ids": [str(uuid.uuid4())],
             "inbox_id": str(uuid.uuid4()),
         },
+        # calls (issue 18)
+        "/api/v1/calls/{call_id:uuid}/conference": {"number": "+8610123456"},
+        "/api/v1/calls/{call_id:uuid}/dtmf": {"digit": "1"},
+        "/api/v1/calls/{call_id:uuid}/notes": {"body": "probe"},
+        "/api/v1/calls/{call_id:uuid}/transfer": {"group_id": str(uuid.uuid4())},
         "/api/v1/quick-replies/{reply_id:uuid}/render": {
             "conversation_id": mine["conversation_id"]
         },

@@ -20,7 +20,7 @@ PACKAGES = {
 }
 
 # Feature packages that own their realtime news publish it too (tickets: watchers).
-PUBLISHING_PACKAGES = ("kefu.conversations", "kefu.routing", "kefu.tickets")
+PUBLISHING_PACKAGES = ("kefu.conversations", "kefu.routing", "kefu.tickets", "kefu.calls")
 
 # Modules that import the bus module itself, and why. Subscribing goes through
 # `Kefu.events` (`subscribe_conversation`), so a socket handler needs no import.

@@ -49,6 +49,9 @@ class _Scope:
         if event.get("type") == "ticket":
             # A ticket's news reaches the colleagues it names (watchers, assignee).
             return str(self.user.id) in event.get("notify", ())
+        if event.get("type") == "call":
+            # calls (issue 18): an agent hears the calls that ring them or they are on.
+            return str(self.user.id) in event.get("agent_ids", ())
         conversation_id = uuid.UUID(event["conversation_id"])
         if event.get("type") == "conversation":
             assignee = event.get("assignee_id")
