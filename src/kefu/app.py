@@ -20,7 +20,7 @@ from litestar.static_files import create_static_files_router
 from kefu import deps, openapi, problems, secretbox
 from kefu.audit.api import ROUTES as AUDIT_ROUTES
 from kefu.audit.middleware import audit_middleware
-from kefu.connectors import api, email, sms, web, wechat
+from kefu.connectors import api, email, sms, voice, web, wechat
 from kefu.connectors.base import Registry
 from kefu.contacts.api import ROUTES as CONTACT_ROUTES
 from kefu.context import Kefu
@@ -64,7 +64,7 @@ async def health(kefu: Any) -> Health:
 
 
 # Every installed channel: one package under connectors/ with an `install(kefu)`.
-CHANNELS = (web, wechat, api, email, sms)
+CHANNELS = (web, wechat, api, email, sms, voice)
 
 
 def build_kefu(settings: Settings) -> Kefu:
