@@ -214,7 +214,9 @@ class VoiceSecrets(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
                 "Signs the tokens kefu gives callers and agents, and verifies LiveKit's webhooks.",
                 "用于签发来电者与坐席的令牌，并校验 LiveKit 的回调。",
             ),
-            min_length=8,
+            # HS256 wants a key of at least 32 bytes (RFC 7518 §3.2); LiveKit's own
+            # `generate-keys` makes 43-character secrets.
+            min_length=32,
             max_length=256,
         ),
     ]
