@@ -29,6 +29,7 @@ from kefu import ratelimit
 from kefu.calls.media import MediaEvent, MediaEventKind
 from kefu.channel_state import receipts
 from kefu.channel_state.inboxes import ChannelInbox, active_inboxes
+from kefu.contacts.phones import to_e164
 from kefu.context import Kefu
 from kefu.errors import KefuError, Unauthorized
 from kefu.i18n import Text
@@ -36,12 +37,15 @@ from kefu.model import ChannelKind
 from kefu.validation import storable_value
 
 if TYPE_CHECKING:
-    from kefu.connectors.voice.connector import VoiceConnector
+    from kefu.connectors.voice.connector import SipCaller, VoiceConnector
 
 BODY_MAX = 256 * 1024  # an event is a few kB; LiveKit's biggest carry a room and a track
 ID_MAX = 200
 NAME_MAX = 255  # room names and identities we mint are far shorter
 RECEIPT_PREFIX = "livekit:"
+# Rooms kefu opens are `call-<call id>` (widget calls, dial-out); a SIP caller in any
+# other room was put there by LiveKit's dispatch rule and is a new inbound call.
+KEFU_ROOM_PREFIX = "call-"
 
 # LiveKit's event names, as kefu's kinds; the rest (tracks, ingress) changes no call.
 KINDS: dict[str, MediaEventKind] = {
@@ -195,6 +199,25 @@ def dtmf_event(
     )
 
 
+def sip_caller(event: api.WebhookEvent, region: str = "CN") -> SipCaller | None:
+    """The phone caller of a `participant_joined`, when LiveKit's SIP service dispatched
+    them into a room kefu did not open; None for everyone else."""
+    from kefu.connectors.voice.connector import SipCaller
+
+    who = event.participant
+    if event.event != "participant_joined" or who.kind != api.ParticipantInfo.SIP:
+        return None
+    if event.room.name.startswith(KEFU_ROOM_PREFIX):
+        return None  # a number kefu dialled into one of its own calls
+    raw = who.attributes.get("sip.phoneNumber", "")[:64]
+    return SipCaller(
+        room=_bounded(event.room.name, "room"),
+        identity=_bounded(who.identity, "participant"),
+        number=to_e164(raw, region) if raw else None,
+        call_id=_bounded(who.attributes.get("sip.callID", ""), "sip.callID", ID_MAX),
+    )
+
+
 def _connector(kefu: Kefu) -> VoiceConnector:
     from kefu.connectors.voice.connector import VoiceConnector
 
@@ -229,8 +252,12 @@ class LiveKitWebhook(Controller):
                 f"event {media.event_id} was already received: a replay",
                 f"事件 {media.event_id} 已接收过：重放",
             )
+        caller = sip_caller(event)
         try:
-            await _connector(kefu).hand_over(kefu, inbox.id, media)
+            if caller is not None:
+                await _connector(kefu).sip_caller_arrived(kefu, inbox.id, caller)
+            else:
+                await _connector(kefu).hand_over(kefu, inbox.id, media)
         except BaseException:
             await receipts.release(kefu, inbox.id, key)
             raise
