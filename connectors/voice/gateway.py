@@ -277,16 +277,7 @@ class LiveKitGateway:
                     )
                 )
             )
-        if not E164.match(number):
-            raise MediaUnavailable(
-                both(
-                    say(
-                        "{number} is not a phone number in E.164 (+8613800138000)",
-                        "{number} 不是 E.164 格式的电话号码（+8613800138000）",
-                        number=number[:20],
-                    )
-                )
-            )
+        _require_phone(number)
         request = api.CreateSIPParticipantRequest(
             sip_trunk_id=config.sip_trunk_id,
             sip_call_to=number,
@@ -303,16 +294,7 @@ class LiveKitGateway:
     ) -> None:
         """Hand a SIP caller to an outside number (`transfer_sip_participant`, SIP REFER):
         the call leaves LiveKit and kefu."""
-        if not E164.match(number):
-            raise MediaUnavailable(
-                both(
-                    say(
-                        "{number} is not a phone number in E.164 (+8613800138000)",
-                        "{number} 不是 E.164 格式的电话号码（+8613800138000）",
-                        number=number[:20],
-                    )
-                )
-            )
+        _require_phone(number)
         request = api.TransferSIPParticipantRequest(
             participant_identity=identity, room_name=room, transfer_to=f"tel:{number}"
         )
@@ -337,6 +319,19 @@ class LiveKitGateway:
                 "LiveKit 已用此 Key 与 Secret 应答（当前 {n} 个房间）。",
                 n=count,
             ),
+        )
+
+
+def _require_phone(number: str) -> None:
+    if not E164.match(number):
+        raise MediaUnavailable(
+            both(
+                say(
+                    "{number} is not a phone number in E.164 (+8613800138000)",
+                    "{number} 不是 E.164 格式的电话号码（+8613800138000）",
+                    number=number[:20],
+                )
+            )
         )
 
 
