@@ -230,10 +230,13 @@ class LiveKitGateway:
         participant: str | None = None,
     ) -> str:
         """The whole call: a room-composite egress, audio only, to an Ogg file. A
-        voicemail: a track egress of the caller's microphone track alone."""
+        voicemail: a track egress of the caller's microphone track alone. Both write into
+        the inbox's folder under `recording_path`, on the egress server's disk."""
         config, _ = self.settings(inbox)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        path = f"{config.recording_path.rstrip('/')}/{call_id}-{kind}-{stamp}.ogg"
+        # One folder per inbox: kefu serves `<recording_path>/<inbox id>/…` to that
+        # inbox's staff as /media/voice/<inbox id>/… (see `webhook.playable`).
+        path = f"{config.recording_path.rstrip('/')}/{inbox.id}/{call_id}-{kind}-{stamp}.ogg"
         if kind == "call":
             composite = api.RoomCompositeEgressRequest(
                 room_name=room,

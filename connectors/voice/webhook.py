@@ -146,7 +146,22 @@ def _at(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC) if seconds > 0 else datetime.now(UTC)
 
 
-def to_media_event(event: api.WebhookEvent) -> MediaEvent | None:
+def playable(location: str, inbox: ChannelInbox | None) -> str:
+    """Where staff play a finished file: a file egress wrote into this inbox's folder of
+    `recording_path` (the egress server and kefu share that disk as kefu's
+    `media_dir/voice`) is `/media/voice/<inbox id>/<file>`; anything else (an object
+    store's URL, a folder kefu cannot see) as LiveKit reported it."""
+    if inbox is None:
+        return location
+    base = str(inbox.config.get("recording_path") or "/recordings").rstrip("/") + "/"
+    rest = location[len(base) :] if location.startswith(base) else ""
+    inbox_part, _, name = rest.partition("/")
+    if inbox_part != str(inbox.id) or not name or ".." in name.split("/"):
+        return location
+    return f"/media/voice/{inbox.id}/{name}"
+
+
+def to_media_event(event: api.WebhookEvent, inbox: ChannelInbox | None = None) -> MediaEvent | None:
     """kefu's `MediaEvent` for the events calls care about; None for the rest."""
     kind = KINDS.get(event.event)
     if kind is None:
@@ -161,7 +176,9 @@ def to_media_event(event: api.WebhookEvent) -> MediaEvent | None:
         duration_s = None
         if info.file_results:
             result = info.file_results[0]
-            file_location = _bounded(result.location or result.filename, "location", 2000)
+            file_location = playable(
+                _bounded(result.location or result.filename, "location", 2000), inbox
+            )
             duration_s = result.duration / 1e9 if result.duration else None
         failed = info.status in (api.EGRESS_FAILED, api.EGRESS_ABORTED)
         return MediaEvent(
@@ -243,7 +260,7 @@ class LiveKitWebhook(Controller):
         await ratelimit.check(
             kefu, (f"webhook_per_inbox:inbox_id:{inbox.id}", kefu.rate_limits.webhook_per_inbox)
         )
-        media = to_media_event(event)
+        media = to_media_event(event, inbox)
         if media is None:
             return Answer(event=event.event[:64], handled=False)
         key = RECEIPT_PREFIX + media.event_id

@@ -134,7 +134,7 @@ async def test_a_call_is_recorded_audio_only_to_the_recording_folder(
     assert request.room_name == ROOM and request.audio_only is True
     (output,) = request.file_outputs
     assert output.file_type == api.OGG
-    assert output.filepath.startswith(f"/srv/recordings/{call_id}-call-")
+    assert output.filepath.startswith(f"/srv/recordings/{inbox.id}/{call_id}-call-")
     assert output.filepath.endswith(".ogg")
     await gateway.stop_recording(inbox, egress_id)
     assert standin.egresses[egress_id].status == api.EGRESS_ENDING
@@ -155,7 +155,7 @@ async def test_a_voicemail_records_the_callers_microphone_track_alone(
     )
     track = standin.egresses[egress_id].track
     assert track.track_id == caller.tracks[0].sid
-    assert track.file.filepath.startswith(f"/recordings/{call_id}-voicemail-")
+    assert track.file.filepath.startswith(f"/recordings/{inbox.id}/{call_id}-voicemail-")
     with pytest.raises(MediaUnavailable) as gone:
         await gateway.start_recording(
             inbox, ROOM, kind="voicemail", call_id=call_id, participant="caller-who-hung-up"

@@ -5,7 +5,9 @@ and handed to core once. Core is a fake here that speaks only kefu.calls.media."
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -265,6 +267,44 @@ async def test_a_bad_voice_config_is_refused_with_the_field(
         "config.ring_timeout_s",
         "config.ivr",
     } <= fields
+
+
+async def test_a_finished_recording_is_played_to_the_inboxs_staff_only(
+    client: httpx.AsyncClient,
+    kefu: Kefu,
+    workspace: Demo,
+    other_workspace: Demo,
+    standin: LiveKitStandIn,
+    core: FakeCore,
+    inbox_id: str,
+) -> None:
+    # The egress server writes into the inbox's folder of its recording path, which is
+    # kefu's media_dir/voice on a shared disk.
+    name = "0196f0c2-call-20261203T090000Z.ogg"
+    folder = Path(kefu.settings.media_dir) / "voice" / inbox_id
+    folder.mkdir(parents=True)
+    (folder / name).write_bytes(b"OggS" + bytes(60))
+    egress = api.EgressInfo(egress_id="EG_7", room_name=ROOM, status=api.EGRESS_COMPLETE)
+    egress.file_results.append(
+        api.FileInfo(location=f"/recordings/{inbox_id}/{name}", duration=3_000_000_000)
+    )
+    body, headers = standin.webhook("egress_ended", room=ROOM, egress=egress)
+    assert (await client.post(URL, content=body, headers=headers)).status_code == 200
+    (ended,) = core.events
+    assert ended.file_location == f"/media/voice/{inbox_id}/{name}"
+    staff = await login_headers(client, login_of(workspace, "lina"))
+    played = await client.get(ended.file_location, headers=staff)
+    assert played.status_code == 200
+    assert played.headers["content-type"].startswith("audio/ogg")
+    assert played.content.startswith(b"OggS")
+    stranger = await login_headers(client, login_of(other_workspace, "admin"))
+    assert (await client.get(ended.file_location, headers=stranger)).status_code == 404
+    # A file outside the inbox's folder is left as LiveKit named it, never mapped.
+    elsewhere = api.EgressInfo(egress_id="EG_8", room_name=ROOM, status=api.EGRESS_COMPLETE)
+    elsewhere.file_results.append(api.FileInfo(location=f"/recordings/{uuid.uuid4()}/{name}"))
+    body, headers = standin.webhook("egress_ended", room=ROOM, egress=elsewhere)
+    assert (await client.post(URL, content=body, headers=headers)).status_code == 200
+    assert core.events[1].file_location == elsewhere.file_results[0].location
 
 
 def test_sip_dtmf_codes_become_telephone_keys() -> None:
