@@ -66,6 +66,9 @@ FRONT = 1_000_000
 BATCH = 500
 TALKING = (CallStatus.CONNECTED.value, CallStatus.HELD.value)
 ON_PHONE = ("ringing", "connected", "held")
+# The call queue's one order: a dropped call (FRONT) or a rule's priority first, then
+# the longest wait, then id so the order is total.
+CALL_QUEUE_ORDER = (sa.desc(Call.priority), Call.queued_at.asc(), Call.id.asc())
 
 
 class Unavailable(KefuError):
@@ -757,7 +760,7 @@ async def _serve_batch(tx: Tx, workspace_id: uuid.UUID) -> int:
     calls_query = (
         sa.select(Call)
         .where(Call.workspace_id == workspace_id, Call.status == CallStatus.QUEUED.value)
-        .order_by(Call.priority.desc(), Call.queued_at, Call.id)
+        .order_by(*CALL_QUEUE_ORDER)
         .limit(BATCH)
     )
     if not tx.kefu.db.is_sqlite:
