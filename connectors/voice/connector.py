@@ -34,6 +34,7 @@ class SipCaller(msgspec.Struct, frozen=True, kw_only=True):
     identity: str  # the SIP participant's identity in the room
     number: str | None  # E.164, when the caller's number is known and valid
     call_id: str  # LiveKit's `sip.callID`, the stable name of this phone call
+    dialled: str | None = None  # the inbox's number the caller dialled (E.164)
 
 
 async def core_handler(kefu: Kefu, event: MediaEvent) -> object:

@@ -227,12 +227,30 @@ def sip_caller(event: api.WebhookEvent, region: str = "CN") -> SipCaller | None:
     if event.room.name.startswith(KEFU_ROOM_PREFIX):
         return None  # a number kefu dialled into one of its own calls
     raw = who.attributes.get("sip.phoneNumber", "")[:64]
+    dialled = who.attributes.get("sip.trunkPhoneNumber", "")[:64]
     return SipCaller(
         room=_bounded(event.room.name, "room"),
         identity=_bounded(who.identity, "participant"),
         number=to_e164(raw, region) if raw else None,
         call_id=_bounded(who.attributes.get("sip.callID", ""), "sip.callID", ID_MAX),
+        dialled=to_e164(dialled, region) if dialled else None,
     )
+
+
+def line_of(inboxes: list[ChannelInbox], signer: ChannelInbox, caller: SipCaller) -> ChannelInbox:
+    """The inbox a phone caller reached: of the inboxes on the same LiveKit server (same
+    key and secret as the one that verified the webhook), the one whose number was
+    dialled; the verifying one when no number matches (one hotline per server)."""
+    same_server = [
+        i
+        for i in inboxes
+        if i.config.get("api_key") == signer.config.get("api_key")
+        and i.secrets.get("api_secret") == signer.secrets.get("api_secret")
+    ]
+    for inbox in same_server:
+        if caller.dialled and inbox.config.get("caller_number") == caller.dialled:
+            return inbox
+    return signer
 
 
 def _connector(kefu: Kefu) -> VoiceConnector:
@@ -252,11 +270,8 @@ class LiveKitWebhook(Controller):
         body = await request.body()
         if len(body) > BODY_MAX:
             raise KefuError(f"malformed body: longer than {BODY_MAX} bytes")
-        inbox, event = verify(
-            await active_inboxes(kefu, ChannelKind.voice),
-            body,
-            request.headers.get("authorization"),
-        )
+        inboxes = await active_inboxes(kefu, ChannelKind.voice)
+        inbox, event = verify(inboxes, body, request.headers.get("authorization"))
         await ratelimit.check(
             kefu, (f"webhook_per_inbox:inbox_id:{inbox.id}", kefu.rate_limits.webhook_per_inbox)
         )
@@ -272,7 +287,8 @@ class LiveKitWebhook(Controller):
         caller = sip_caller(event)
         try:
             if caller is not None:
-                await _connector(kefu).sip_caller_arrived(kefu, inbox.id, caller)
+                line = line_of(inboxes, inbox, caller)
+                await _connector(kefu).sip_caller_arrived(kefu, line.id, caller)
             else:
                 await _connector(kefu).hand_over(kefu, inbox.id, media)
         except BaseException:

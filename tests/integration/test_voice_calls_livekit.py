@@ -34,7 +34,7 @@ async def livekit() -> AsyncIterator[tuple[LiveKitStandIn, str]]:
 
 
 async def _voice_inbox(
-    client: httpx.AsyncClient, demo: Demo, standin: LiveKitStandIn, url: str
+    client: httpx.AsyncClient, demo: Demo, standin: LiveKitStandIn, url: str, **config: str
 ) -> uuid.UUID:
     admin = await login_headers(client, login_of(demo, "admin"))
     response = await client.post(
@@ -47,6 +47,7 @@ async def _voice_inbox(
                 "livekit_url": url.replace("http://", "ws://"),
                 "api_key": standin.api_key,
                 "api_secret": standin.api_secret,
+                **config,
             },
         },
         headers=admin,
@@ -143,3 +144,24 @@ async def test_a_sip_caller_dispatched_by_livekit_becomes_an_inbound_call(
     )
     assert (await client.post(URL, content=sent, headers=headers)).status_code == 200
     assert len(await _calls(kefu)) == 1
+
+
+async def test_a_sip_caller_reaches_the_line_whose_number_they_dialled(
+    client: httpx.AsyncClient,
+    kefu: Kefu,
+    workspace: Demo,
+    livekit: tuple[LiveKitStandIn, str],
+) -> None:
+    standin, url = livekit
+    await _voice_inbox(client, workspace, standin, url, caller_number="+861066660000")
+    support = await _voice_inbox(client, workspace, standin, url, caller_number="+861088880000")
+    room = "sip-_+8613900139000_Qw3r"
+    phone = standin.join(room, "sip_+8613900139000", sip=True)
+    phone.attributes.update(
+        {"sip.phoneNumber": "13900139000", "sip.trunkPhoneNumber": "+861088880000"}
+    )
+    sent, headers = standin.webhook("participant_joined", room=room, participant=phone)
+    response = await client.post(URL, content=sent, headers=headers)
+    assert response.status_code == 200, response.text
+    (call,) = await _calls(kefu)
+    assert (call.inbox_id, call.caller_number) == (support, "+8613900139000")
