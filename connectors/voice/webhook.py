@@ -264,6 +264,9 @@ def _connector(kefu: Kefu) -> VoiceConnector:
 class LiveKitWebhook(Controller):
     path = "/connectors/livekit"
     tags = ["connectors"]
+    # Before the signature is checked there is no inbox to count against: count the
+    # sender's address (LiveKit posts from a few), then the inbox once verified.
+    guards = (ratelimit.per_ip("webhook_per_inbox"),)
 
     @post("/webhook", status_code=200)
     async def webhook(self, kefu: Kefu, request: Request[Any, Any, Any]) -> Answer:

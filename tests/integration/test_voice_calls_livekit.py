@@ -165,3 +165,20 @@ async def test_a_sip_caller_reaches_the_line_whose_number_they_dialled(
     assert response.status_code == 200, response.text
     (call,) = await _calls(kefu)
     assert (call.inbox_id, call.caller_number) == (support, "+8613900139000")
+
+
+async def test_the_inbox_test_button_lists_rooms_on_livekit(
+    client: httpx.AsyncClient, workspace: Demo, livekit: tuple[LiveKitStandIn, str]
+) -> None:
+    standin, url = livekit
+    inbox = await _voice_inbox(client, workspace, standin, url)
+    admin = await login_headers(client, login_of(workspace, "admin"))
+    checked = await client.post(
+        f"/api/v1/inboxes/{inbox}/test", headers={**admin, "Accept-Language": "zh-CN"}
+    )
+    assert checked.status_code == 200, checked.text
+    assert checked.json() == {
+        "ok": True,
+        "message": "LiveKit 已用此 Key 与 Secret 应答（当前 0 个房间）。",
+    }
+    assert standin.calls == [("RoomService", "ListRooms")]
