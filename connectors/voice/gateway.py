@@ -133,7 +133,8 @@ class LiveKitGateway:
         ttl_s: int = 600,
     ) -> str:
         """A token for one room only: join it, publish the microphone (nothing else) if
-        asked, subscribe if asked; no room admin, recording, listing or data rights."""
+        asked, subscribe if asked; no room admin, recording, listing or data rights.
+        Listen-only participants are hidden."""
         config, secret = self.settings(inbox)
         grants = api.VideoGrants(
             room_join=True,
@@ -144,6 +145,9 @@ class LiveKitGateway:
             can_publish_data=False,
             can_publish_sources=["microphone"] if can_publish else [],
             can_update_own_metadata=False,
+            # One who may only listen (a supervisor listening in) is not shown to the
+            # others in the room.
+            hidden=True if not can_publish else None,
         )
         ttl = max(MIN_TTL_S, min(MAX_TTL_S, ttl_s))
         return (

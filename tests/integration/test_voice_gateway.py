@@ -100,6 +100,7 @@ async def test_a_participant_token_admits_to_one_room_with_the_microphone_only(
     listener = api.TokenVerifier(standin.api_key, standin.api_secret).verify(listen_only)
     assert listener.video is not None and listener.video.can_publish is False
     assert listener.video.can_publish_sources == []
+    assert listener.video.hidden is True and video.hidden is None
     raw = jwt.decode(listen_only, options={"verify_signature": False})
     assert raw["exp"] - raw["nbf"] == 3600  # capped
     with pytest.raises(jwt.InvalidSignatureError):
