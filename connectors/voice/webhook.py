@@ -16,6 +16,7 @@ room, which only a participant of the room receives (see `dtmf_event`)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +32,7 @@ from kefu.channel_state import receipts
 from kefu.channel_state.inboxes import ChannelInbox, active_inboxes
 from kefu.contacts.phones import to_e164
 from kefu.context import Kefu
-from kefu.errors import KefuError, Unauthorized
+from kefu.errors import KefuError, TooLarge, Unauthorized
 from kefu.i18n import Text
 from kefu.model import ChannelKind
 from kefu.validation import storable_value
@@ -43,6 +44,7 @@ BODY_MAX = 256 * 1024  # an event is a few kB; LiveKit's biggest carry a room an
 ID_MAX = 200
 NAME_MAX = 255  # room names and identities we mint are far shorter
 RECEIPT_PREFIX = "livekit:"
+API_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")  # as the inbox form's `api_key` allows
 # Rooms kefu opens are `call-<call id>` (widget calls, dial-out); a SIP caller in any
 # other room was put there by LiveKit's dispatch rule and is a new inbound call.
 KEFU_ROOM_PREFIX = "call-"
@@ -82,7 +84,8 @@ def issuer_of(token: str) -> str:
             "Authorization 不是 LiveKit 回调令牌（JWT）",
         ) from None
     issuer = claims.get("iss") if isinstance(claims, dict) else None
-    if not isinstance(issuer, str) or not issuer or len(issuer) > 64:
+    # Said back in a refusal, so only what an API key can look like.
+    if not isinstance(issuer, str) or not API_KEY.fullmatch(issuer):
         raise _refuse("the webhook token names no API key", "回调令牌未注明 API Key")
     return issuer
 
@@ -272,7 +275,7 @@ class LiveKitWebhook(Controller):
     async def webhook(self, kefu: Kefu, request: Request[Any, Any, Any]) -> Answer:
         body = await request.body()
         if len(body) > BODY_MAX:
-            raise KefuError(f"malformed body: longer than {BODY_MAX} bytes")
+            raise TooLarge(f"a LiveKit webhook is at most {BODY_MAX} bytes")
         inboxes = await active_inboxes(kefu, ChannelKind.voice)
         inbox, event = verify(inboxes, body, request.headers.get("authorization"))
         await ratelimit.check(

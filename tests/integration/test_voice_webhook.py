@@ -168,6 +168,12 @@ async def test_forged_webhooks_are_refused_and_change_nothing(
     assert "APInobody" in reasons[3]
     assert "expired" in reasons[4]
     assert "sha256" in reasons[5]
+    odd_key = standin.sign(body, api_key="APInobody\u0000<script>", secret="x" * 40)
+    refused = await client.post(URL, content=body, headers=odd_key)
+    assert refused.status_code == 401
+    assert refused.json()["detail"] == "the webhook token names no API key"
+    huge = await client.post(URL, content=b"{" + b" " * 300_000 + b"}", headers=headers)
+    assert huge.status_code == 413
     assert core.events == []
     # Nothing was remembered: the genuine delivery of the same event id is still taken.
     genuine = await client.post(URL, content=body, headers=headers)
