@@ -182,3 +182,31 @@ async def test_the_inbox_test_button_lists_rooms_on_livekit(
         "message": "LiveKit 已用此 Key 与 Secret 应答（当前 0 个房间）。",
     }
     assert standin.calls == [("RoomService", "ListRooms")]
+
+
+async def test_livekits_own_webhooks_follow_the_calls_it_is_asked_to_make(
+    client: httpx.AsyncClient,
+    kefu: Kefu,
+    workspace: Demo,
+    live_server: str,
+    livekit: tuple[LiveKitStandIn, str],
+) -> None:
+    # The stand-in posts what LiveKit would over real HTTP to kefu's served webhook,
+    # after answering the API call that caused it.
+    standin, url = livekit
+    standin.webhook_url = f"{live_server}{URL}"
+    inbox = await _voice_inbox(client, workspace, standin, url)
+    await _link_widget(kefu, workspace, inbox)
+    await _ready(kefu, workspace, "lina")
+    visitor = await _visitor(client, workspace)
+    started = await client.post("/api/v1/widget/calls", headers=visitor)
+    assert started.status_code == 200, started.text
+    call_id = started.json()["call"]["id"]
+    await standin.settle()
+    assert standin.delivered == [("room_started", 200)]
+    hung = await client.post(f"/api/v1/widget/calls/{call_id}/hangup", headers=visitor)
+    assert hung.status_code == 200, hung.text
+    await standin.settle()
+    assert standin.delivered == [("room_started", 200), ("room_finished", 200)]
+    view = await get_view(kefu, workspace.workspace_id, uuid.UUID(call_id))
+    assert view.status == "abandoned"  # the webhook after the hang-up changed nothing
