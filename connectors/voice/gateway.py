@@ -34,6 +34,7 @@ T = TypeVar("T")
 MIN_TTL_S = 10
 MAX_TTL_S = 3600  # a token only admits; LiveKit keeps a joined participant's session alive
 MAX_PARTICIPANTS = 10  # caller, agent, consulted agent, supervisor, SIP legs, egress
+SIP_ROOM_PREFIX = "sip-"  # anything but kefu's own `call-` rooms (see webhook.sip_caller)
 E164 = re.compile(r"^\+[1-9][0-9]{4,14}$")
 # Twirp codes that mean "already done" for the idempotent calls (delete, remove, stop).
 _GONE = frozenset({api.ServerErrorCode.NOT_FOUND, api.ServerErrorCode.FAILED_PRECONDITION})
@@ -309,6 +310,57 @@ class LiveKitGateway:
             inbox, _WHAT["transfer"], lambda lk: lk.sip.transfer_sip_participant(request)
         )
 
+    async def ensure_sip_line(self, inbox: InboxView) -> tuple[str, str]:
+        """Make the inbox's phone number reach kefu: an inbound trunk for the number and
+        a dispatch rule putting each caller in a room of their own (`sip-…`, which the
+        webhook turns into a call). Finds what exists; answers (trunk id, rule id)."""
+        config, _ = self.settings(inbox)
+        number = config.caller_number
+        if not number:
+            raise MediaUnavailable(
+                both(
+                    Text(
+                        "set the inbox's phone number first: it names the trunk",
+                        "请先填写收件箱的电话号码：中继以它命名",
+                    )
+                )
+            )
+
+        async def ensure(lk: api.LiveKitAPI) -> tuple[str, str]:
+            trunks = await lk.sip.list_inbound_trunk(
+                api.ListSIPInboundTrunkRequest(numbers=[number])
+            )
+            if trunks.items:
+                trunk_id = trunks.items[0].sip_trunk_id
+            else:
+                made = await lk.sip.create_inbound_trunk(
+                    api.CreateSIPInboundTrunkRequest(
+                        trunk=api.SIPInboundTrunkInfo(name=f"kefu {number}", numbers=[number])
+                    )
+                )
+                trunk_id = made.sip_trunk_id
+            rules = await lk.sip.list_dispatch_rule(
+                api.ListSIPDispatchRuleRequest(trunk_ids=[trunk_id])
+            )
+            if rules.items:
+                return trunk_id, rules.items[0].sip_dispatch_rule_id
+            rule = await lk.sip.create_dispatch_rule(
+                api.CreateSIPDispatchRuleRequest(
+                    rule=api.SIPDispatchRule(
+                        dispatch_rule_individual=api.SIPDispatchRuleIndividual(
+                            room_prefix=SIP_ROOM_PREFIX
+                        )
+                    ),
+                    trunk_ids=[trunk_id],
+                    name=f"kefu {number}",
+                )
+            )
+            return trunk_id, rule.sip_dispatch_rule_id
+
+        found = await self._call(inbox, _WHAT["sip"], ensure)
+        assert found is not None
+        return found
+
     async def test_connection(self, inbox: InboxView) -> ConnectionCheck:
         """List rooms with the inbox's key and secret: what fails here fails every call."""
         try:
@@ -370,6 +422,7 @@ _WHAT = {
     "dial": Text("call the number", "拨打该号码"),
     "transfer": Text("transfer the call", "转接通话"),
     "list": Text("list rooms", "列出房间"),
+    "sip": Text("set up the phone line", "设置电话线路"),
 }
 
 

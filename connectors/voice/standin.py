@@ -69,6 +69,8 @@ class LiveKitStandIn:
     egresses: dict[str, api.EgressInfo] = field(default_factory=dict)
     sip_calls: list[api.CreateSIPParticipantRequest] = field(default_factory=list)
     transfers: list[api.TransferSIPParticipantRequest] = field(default_factory=list)
+    trunks: list[api.SIPInboundTrunkInfo] = field(default_factory=list)
+    rules: list[api.SIPDispatchRuleInfo] = field(default_factory=list)
     calls: list[tuple[str, str]] = field(default_factory=list)  # (service, method) served
     # (service, method) -> a Twirp error code to answer instead, once
     fail_next: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -383,9 +385,53 @@ def _transfer_sip_participant(
     return api.TransferSIPParticipantResponse()
 
 
-def _list_trunks(lk: LiveKitStandIn, req: api.ListSIPInboundTrunkRequest, claims: Any) -> Message:
+def _sip_admin(claims: Any) -> None:
     _need(claims.sip is not None and claims.sip.admin, "sip.admin")
-    return api.ListSIPInboundTrunkResponse()
+
+
+def _list_trunks(lk: LiveKitStandIn, req: api.ListSIPInboundTrunkRequest, claims: Any) -> Message:
+    _sip_admin(claims)
+    wanted = set(req.numbers)
+    return api.ListSIPInboundTrunkResponse(
+        items=[t for t in lk.trunks if not wanted or wanted & set(t.numbers)]
+    )
+
+
+def _create_trunk(
+    lk: LiveKitStandIn, req: api.CreateSIPInboundTrunkRequest, claims: Any
+) -> Message:
+    _sip_admin(claims)
+    if not req.trunk.numbers:
+        raise Twirp("invalid_argument", "an inbound trunk needs numbers")
+    taken = {n for t in lk.trunks for n in t.numbers}
+    if taken & set(req.trunk.numbers):
+        raise Twirp("already_exists", "a trunk already has this number")
+    trunk = api.SIPInboundTrunkInfo()
+    trunk.CopyFrom(req.trunk)
+    trunk.sip_trunk_id = lk._id("ST")
+    lk.trunks.append(trunk)
+    return trunk
+
+
+def _list_rules(lk: LiveKitStandIn, req: api.ListSIPDispatchRuleRequest, claims: Any) -> Message:
+    _sip_admin(claims)
+    wanted = set(req.trunk_ids)
+    return api.ListSIPDispatchRuleResponse(
+        items=[r for r in lk.rules if not wanted or wanted & set(r.trunk_ids)]
+    )
+
+
+def _create_rule(lk: LiveKitStandIn, req: api.CreateSIPDispatchRuleRequest, claims: Any) -> Message:
+    _sip_admin(claims)
+    known = {t.sip_trunk_id for t in lk.trunks}
+    if not set(req.trunk_ids) <= known:
+        raise Twirp("not_found", "no such trunk")
+    rule = api.SIPDispatchRuleInfo(
+        sip_dispatch_rule_id=lk._id("SDR"), trunk_ids=list(req.trunk_ids), name=req.name
+    )
+    rule.rule.CopyFrom(req.rule)
+    lk.rules.append(rule)
+    return rule
 
 
 ROUTES: dict[tuple[str, str], tuple[type[Message], Handler]] = {
@@ -405,6 +451,9 @@ ROUTES: dict[tuple[str, str], tuple[type[Message], Handler]] = {
         _transfer_sip_participant,
     ),
     ("SIP", "ListSIPInboundTrunk"): (api.ListSIPInboundTrunkRequest, _list_trunks),
+    ("SIP", "CreateSIPInboundTrunk"): (api.CreateSIPInboundTrunkRequest, _create_trunk),
+    ("SIP", "ListSIPDispatchRule"): (api.ListSIPDispatchRuleRequest, _list_rules),
+    ("SIP", "CreateSIPDispatchRule"): (api.CreateSIPDispatchRuleRequest, _create_rule),
 }
 
 

@@ -14,8 +14,10 @@ import pytest
 import sqlalchemy as sa
 from livekit import api
 
+from kefu.calls.media import MediaUnavailable
 from kefu.calls.service import get_view
 from kefu.calls.tables import Call
+from kefu.connectors.voice.cli import sip_setup
 from kefu.connectors.voice.standin import LiveKitStandIn, create_standin
 from kefu.context import Kefu
 from kefu.demo import Demo
@@ -210,3 +212,28 @@ async def test_livekits_own_webhooks_follow_the_calls_it_is_asked_to_make(
     assert standin.delivered == [("room_started", 200), ("room_finished", 200)]
     view = await get_view(kefu, workspace.workspace_id, uuid.UUID(call_id))
     assert view.status == "abandoned"  # the webhook after the hang-up changed nothing
+
+
+async def test_sip_setup_makes_the_inbox_number_reach_kefu_once(
+    client: httpx.AsyncClient,
+    kefu: Kefu,
+    workspace: Demo,
+    livekit: tuple[LiveKitStandIn, str],
+) -> None:
+    standin, url = livekit
+    inbox = await _voice_inbox(client, workspace, standin, url, caller_number="+861088880000")
+    first = await sip_setup(kefu.settings, inbox)
+    again = await sip_setup(kefu.settings, inbox)
+    assert first == again  # found, not made twice
+    (trunk,) = standin.trunks
+    (rule,) = standin.rules
+    assert list(trunk.numbers) == ["+861088880000"]
+    assert first == (trunk.sip_trunk_id, rule.sip_dispatch_rule_id)
+    assert list(rule.trunk_ids) == [trunk.sip_trunk_id]
+    assert rule.rule.dispatch_rule_individual.room_prefix == "sip-"
+    no_number = await _voice_inbox(client, workspace, standin, url)
+    with pytest.raises(MediaUnavailable) as missing:
+        await sip_setup(kefu.settings, no_number)
+    assert "phone number first" in missing.value.reason
+    with pytest.raises(LookupError):
+        await sip_setup(kefu.settings, uuid.uuid4())
