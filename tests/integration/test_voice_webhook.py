@@ -5,6 +5,7 @@ and handed to core once. Core is a fake here that speaks only kefu.calls.media."
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -353,3 +354,35 @@ def test_a_failed_egress_carries_livekits_words() -> None:
     media = to_media_event(event)
     assert media is not None
     assert (media.error, media.file_location, media.room) == ("no space left", None, ROOM)
+
+
+@pytest.mark.engine_sensitive
+async def test_event_ids_are_forgotten_once_no_replay_can_verify(kefu: Kefu, inbox_id: str) -> None:
+    import sqlalchemy as sa
+
+    from kefu.channel_state import receipts
+    from kefu.db.tables import InboundReceipt
+    from kefu.model import utcnow
+
+    inbox = uuid.UUID(inbox_id)
+    for key in ("livekit:EV_old", "livekit:EV_new", "wechat:old_unsubscribe", "livekit_x"):
+        assert await receipts.claim(kefu, inbox, key)
+    async with kefu.db.transaction() as session:
+        await session.execute(
+            sa.update(InboundReceipt)
+            .where(
+                InboundReceipt.key.in_(["livekit:EV_old", "wechat:old_unsubscribe", "livekit_x"])
+            )
+            .values(created_at=utcnow() - timedelta(days=2))
+        )
+    forgotten = await receipts.prune(kefu, "livekit:", utcnow() - timedelta(days=1))
+    assert forgotten == 1
+    async with kefu.db.session() as session:
+        kept = set((await session.scalars(sa.select(InboundReceipt.key))).all())
+    assert kept == {"livekit:EV_new", "wechat:old_unsubscribe", "livekit_x"}
+    connector = kefu.connectors.find("voice")
+    assert isinstance(connector, VoiceConnector)
+    jobs = connector.background(asyncio.Event())
+    assert len(jobs) == 1
+    for job in jobs:
+        job.close()  # not run here: the server's lifespan runs it
