@@ -32,6 +32,7 @@ FieldType = Literal[
     "group",
     "email_inbox",
     "list",
+    "ivr",  # a voice inbox's IVR tree (kefu.ivr.menu.IvrTree), edited by its own editor
 ]
 S = TypeVar("S", bound=msgspec.Struct)
 Section = Literal["connection", "widget", "hours", "behaviour"]

@@ -1,7 +1,7 @@
 """Scheduled reports: daily / weekly / monthly summaries e-mailed to supervisors
 
 Revision ID: 0020_reports2
-Revises: 0016_reports
+Revises: 0017_calls
 Create Date: 2026-12-03 09:00:00
 """
 
