@@ -4,6 +4,7 @@ import { refusedForCapacity } from "./capacity";
 import { formatDuration, formatTime, t } from "./i18n";
 import { go } from "./router";
 import { agents, boardTick, reportError } from "./store";
+import { BoardCalls, CallsTile } from "./phone/board";
 
 export interface Board {
   generated_at: string;
@@ -33,6 +34,7 @@ export interface Board {
     ratio: number | null;
   };
   today: { created: number; resolved: number; transferred: number };
+  calls?: BoardCalls;
 }
 
 export function BoardScreen() {
@@ -108,6 +110,7 @@ export function BoardScreen() {
             <dd>{board.today.transferred}</dd>
           </dl>
         </section>
+        <CallsTile calls={board.calls} drift={drift} />
         <section class="tile grow" aria-labelledby="queues-title">
           <h2 id="queues-title">{t("board.queues")}</h2>
           <table>

@@ -3,6 +3,8 @@ import { setAcceptLanguage } from "./api";
 import { studioEn, studioZh } from "./knowledge/strings";
 import { ticketsEn, ticketsZh } from "./tickets/strings";
 import { smsEn, smsZh } from "./sms/strings";
+import { phoneEn, phoneZh } from "./phone/strings";
+import { ivrEn, ivrZh } from "./admin/ivrstrings";
 
 export type Locale = "zh-CN" | "en";
 
@@ -10,6 +12,8 @@ const en = {
   ...studioEn, // knowledge studio (studio)
   ...ticketsEn, // tickets (issue 17)
   ...smsEn, // SMS composer (sms)
+  ...phoneEn, // softphone, call timeline, board calls (issue 18)
+  ...ivrEn, // IVR editor (issue 18)
   "app.name": "kefu console",
   "login.title": "Sign in to kefu",
   "login.email": "E-mail",
@@ -524,6 +528,8 @@ const zh: Record<Key, string> = {
   ...studioZh, // knowledge studio (studio)
   ...ticketsZh, // tickets (issue 17)
   ...smsZh, // SMS composer (sms)
+  ...phoneZh, // softphone, call timeline, board calls (issue 18)
+  ...ivrZh, // IVR editor (issue 18)
   "app.name": "客服工作台",
   "login.title": "登录 kefu",
   "login.email": "邮箱",

@@ -6,6 +6,8 @@ import { refusedForCapacity } from "./capacity";
 import { MessageItem } from "./messages";
 import { Composer } from "./composer";
 import { SidePanel } from "./panels";
+import { Call } from "./phone/api";
+import { CallItem, useCalls } from "./phone/timeline";
 import { go, route } from "./router";
 import {
   TimelineEvent,
@@ -511,9 +513,9 @@ function EarlierHistory({ c }: { c: Conversation }) {
 // Event types the timeline shows between the messages; the rest stays in the log.
 const SHOWN = new Set(["assigned", "transferred", "reopened", "resolved", "snoozed", "status", "rated"]);
 
-function timeline(msgs: Message[], evs: TimelineEvent[]): (Message | TimelineEvent)[] {
+function timeline(msgs: Message[], evs: TimelineEvent[], calls: Call[]): (Message | TimelineEvent | Call)[] {
   const shown = evs.filter((e) => SHOWN.has(e.type));
-  return [...msgs, ...shown].sort((a, b) => a.created_at.localeCompare(b.created_at));
+  return [...msgs, ...shown, ...calls].sort((a, b) => a.created_at.localeCompare(b.created_at));
 }
 
 function actorName(ev: TimelineEvent): string {
@@ -567,6 +569,7 @@ function ConversationPane() {
   const logRef = useRef<HTMLOListElement>(null);
   const headRef = useRef<HTMLHeadingElement>(null);
   const msgs = messages.value;
+  const calls = useCalls(c?.id ?? null, c?.channel ?? null);
   useEffect(() => {
     const el = logRef.current;
     if (el) el.scrollTop = el.scrollHeight;
@@ -617,9 +620,11 @@ function ConversationPane() {
       )}
       <ol class="timeline" ref={logRef} role="log" aria-label={t("conv.timeline")} aria-live="polite">
         <EarlierHistory key={c.id} c={c} />
-        {timeline(msgs, events.value).map((item) =>
+        {timeline(msgs, events.value, calls).map((item) =>
           "seq" in item ? (
             <MessageItem key={item.seq} m={item} channel={c.channel} />
+          ) : "room" in item ? (
+            <CallItem key={item.id} call={item} />
           ) : (
             <EventItem key={item.id} ev={item} />
           ),
@@ -657,6 +662,7 @@ function KeyHelp({ onClose }: { onClose: () => void }) {
       >
         <h2 id="keys-title">{t("keys.title")}</h2>
         <p>{t("keys.help")}</p>
+        <p>{t("phone.keys")}</p>
         <button type="button" onClick={onClose}>
           {t("action.cancel")}
         </button>

@@ -3,6 +3,8 @@
 // by seq, and drop duplicates by seq in mergeMessages.
 import { Message, Presence } from "./api";
 import { t } from "./i18n";
+import type { Call } from "./phone/api";
+import { onCallEvent } from "./phone/state";
 import {
   addMention,
   agentName,
@@ -81,6 +83,12 @@ export function alertNewWork(text: string): void {
 
 function handle(ev: LiveEvent): void {
   boardTick.value++;
+  // Calls (issue 18): `call.ringing` / `call.updated` with {"call": Call}.
+  const type = (ev as { type: string }).type;
+  if (type.startsWith("call.")) {
+    onCallEvent(type, (ev as unknown as { call?: Call }).call);
+    return;
+  }
   switch (ev.type) {
     case "message": {
       const m = ev.message;
@@ -167,6 +175,7 @@ export function connectLive(): void {
     // Subscribed first, then read what we missed.
     void resyncMessages();
     reloadListSoon();
+    onCallEvent("reconnected", undefined);
     boardTick.value++;
   };
   ws.onmessage = (e) => {
