@@ -20,6 +20,8 @@ from litestar.static_files import create_static_files_router
 from kefu import deps, openapi, problems, secretbox
 from kefu.audit.api import ROUTES as AUDIT_ROUTES
 from kefu.audit.middleware import audit_middleware
+from kefu.calls.api import ROUTES as CALL_ROUTES
+from kefu.calls.service import run_call_sweep
 from kefu.connectors import api, email, sms, web, wechat
 from kefu.connectors.base import Registry
 from kefu.contacts.api import ROUTES as CONTACT_ROUTES
@@ -117,6 +119,8 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
                 asyncio.create_task(run_queue_timer(kefu, stop, settings.queue_sweep_seconds)),
                 # tickets (issue 17): SLA breaches
                 asyncio.create_task(run_sla_sweep(kefu, stop, settings.ticket_sla_sweep_seconds)),
+                # calls (issue 18): ring timeouts, max waits, IVR silence, wrap-up ends
+                asyncio.create_task(run_call_sweep(kefu, stop, settings.call_sweep_seconds)),
             ]
             if settings.run_dispatcher
             else []
@@ -158,6 +162,7 @@ def create_app(settings: Settings | None = None, *, kefu: Kefu | None = None) ->
             *DEMO_SITE_ROUTES,
             *HELP_CENTRE_ROUTES,
             *TICKET_ROUTES,
+            *CALL_ROUTES,
             *MEDIA_ROUTES,
             # The agent console, a single-page app built by `make` from widgets/console.
             create_static_files_router(

@@ -244,4 +244,15 @@ class TypingEvent(msgspec.Struct, frozen=True, tag="typing", kw_only=True):
     typing: bool
 
 
-Event = MessageEvent | ConversationEvent | PresenceEvent | TypingEvent
+class CallEvent(msgspec.Struct, frozen=True, tag="call", kw_only=True):
+    """A call changed (`kind` "call.updated") or rings agents ("call.ringing").
+    `agent_ids`: the agents it concerns (rung, on the call, just left it); supervisors
+    and admins hear every call. `call` is the API's Call object (`calls.schemas`)."""
+
+    kind: str
+    workspace_id: uuid.UUID
+    agent_ids: list[uuid.UUID]
+    call: dict[str, Any]
+
+
+Event = MessageEvent | ConversationEvent | PresenceEvent | TypingEvent | CallEvent

@@ -110,6 +110,8 @@ class Settings(msgspec.Struct, kw_only=True):
     bench_admin_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
     # tickets (issue 17): how often the SLA sweep looks for targets that fell due.
     ticket_sla_sweep_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    # calls (issue 18): how often ring timeouts, max waits and wrap-up ends are checked.
+    call_sweep_seconds: Annotated[float, msgspec.Meta(gt=0)] = 1.0
 
     @property
     def is_sqlite(self) -> bool:

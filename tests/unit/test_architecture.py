@@ -19,7 +19,7 @@ PACKAGES = {
     "kefu.knowledge": ROOT / "knowledge",
 }
 
-PUBLISHING_PACKAGES = ("kefu.conversations", "kefu.routing")
+PUBLISHING_PACKAGES = ("kefu.conversations", "kefu.routing", "kefu.calls")
 
 # Modules that import the bus module itself, and why. Subscribing goes through
 # `Kefu.events` (`subscribe_conversation`), so a socket handler needs no import.

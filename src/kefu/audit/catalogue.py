@@ -217,6 +217,16 @@ AUDITED: dict[tuple[str, str], Audited] = {
     ("DELETE", "/api/v1/sla-policies/{policy_id}"): _a(
         "sla_policy.delete", "sla_policy", "Deleted an SLA policy", "删除了 SLA 策略"
     ),
+    # calls (issue 18): handing a caller to someone else is recorded
+    ("POST", "/api/v1/calls/{call_id}/transfer"): _a(
+        "call.transfer", "call", "Transferred a call", "转接了来电"
+    ),
+    ("POST", "/api/v1/calls/{call_id}/transfer/complete"): _a(
+        "call.transfer_complete", "call", "Completed an attended transfer", "完成了咨询转接"
+    ),
+    ("POST", "/api/v1/calls/{call_id}/conference"): _a(
+        "call.conference", "call", "Brought a number into a call", "将外部号码加入了通话"
+    ),
     # reports
     ("PUT", "/api/v1/reports/settings"): _a(
         "reports.settings", "workspace", "Changed the report settings", "修改了报表设置"
@@ -224,6 +234,7 @@ AUDITED: dict[tuple[str, str], Audited] = {
 }
 
 _CONVERSATION_WORK = "conversation work: the conversation's event log records who did it"
+_CALL_WORK = "call work: the call's event log (call.*) records who did it and when"
 
 # Staff routes that change something but are deliberately not in the audit log.
 NOT_AUDITED: dict[tuple[str, str], str] = {
@@ -241,6 +252,16 @@ NOT_AUDITED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/knowledge/{entry_id}/insertions"): "a usage count as agents insert answers",
     ("POST", "/api/v1/quick-replies/{reply_id}/render"): "a preview that changes nothing",
     ("POST", "/api/v1/knowledge/import/parse"): "reads an uploaded file, saves nothing",
+    ("PUT", "/api/v1/phone/state"): "an agent's own softphone state; call.agentlogin/pause log it",
+    ("POST", "/api/v1/calls/{call_id}/answer"): _CALL_WORK,
+    ("POST", "/api/v1/calls/{call_id}/reject"): _CALL_WORK,
+    ("POST", "/api/v1/calls/{call_id}/hangup"): _CALL_WORK,
+    ("POST", "/api/v1/calls/{call_id}/hold"): _CALL_WORK,
+    ("POST", "/api/v1/calls/{call_id}/unhold"): _CALL_WORK,
+    ("POST", "/api/v1/calls/{call_id}/transfer/cancel"): _CALL_WORK,
+    ("POST", "/api/v1/calls/{call_id}/dtmf"): _CALL_WORK,
+    ("POST", "/api/v1/calls/{call_id}/wrap-up/end"): _CALL_WORK,
+    ("POST", "/api/v1/calls/{call_id}/notes"): _CONVERSATION_WORK,
     ("POST", "/api/v1/tickets/{ticket_id}/comments"): (
         "ticket work: the ticket's event log (ticket.comment) records who wrote it"
     ),

@@ -24,6 +24,8 @@ DOMAIN_TABLES: tuple[str, ...] = (
     # tickets (issue 17)
     "kefu.tickets.tables",
     "kefu.reports.tables",
+    # calls (issue 18)
+    "kefu.calls.tables",
 )
 
 

@@ -46,6 +46,9 @@ class _Scope:
     async def allows(self, event: dict[str, Any]) -> bool:
         if self.everything or event.get("type") == "presence":
             return True
+        if event.get("type") == "call":
+            # calls (issue 18): an agent hears the calls that ring them or they are on.
+            return str(self.user.id) in event.get("agent_ids", ())
         conversation_id = uuid.UUID(event["conversation_id"])
         if event.get("type") == "conversation":
             assignee = event.get("assignee_id")

@@ -53,6 +53,16 @@ class Today(msgspec.Struct, frozen=True, kw_only=True):
     transferred: int
 
 
+class CallsNow(msgspec.Struct, frozen=True, kw_only=True):
+    """Calls right now (issue 18): waiting, ringing, talking, on hold."""
+
+    queued: int = 0
+    ringing: int = 0
+    talking: int = 0
+    held: int = 0
+    longest_wait_s: int = 0
+
+
 class Board(msgspec.Struct, frozen=True, kw_only=True):
     generated_at: datetime
     queues: list[QueueRow]
@@ -60,3 +70,4 @@ class Board(msgspec.Struct, frozen=True, kw_only=True):
     in_progress: list[InProgressRow]
     service_level: ServiceLevel
     today: Today
+    calls: CallsNow = msgspec.field(default_factory=CallsNow)

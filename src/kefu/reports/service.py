@@ -9,6 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kefu.calls.service import calls_now
 from kefu.db.tables import Contact, Conversation, ConversationEventRow, SkillGroup, User, Workspace
 from kefu.model import ConversationStatus, Role
 from kefu.reports import metrics
@@ -63,6 +64,7 @@ async def build_board(session: AsyncSession, workspace_id: uuid.UUID, now: datet
         in_progress=await _in_progress(session, workspace_id, groups),
         service_level=await _service_level(session, workspace_id, day_start, now, threshold),
         today=await _today(session, workspace_id, day_start),
+        calls=await calls_now(session, workspace_id, now),
     )
 
 

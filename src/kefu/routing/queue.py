@@ -22,7 +22,7 @@ from kefu.context import Kefu
 from kefu.conversations.events import LoggedEvent, conversation_event, log_event, record_many
 from kefu.db import retry
 from kefu.db.tables import Contact, Conversation, GroupMember, User
-from kefu.model import ConversationEvent, ConversationStatus, Presence, utcnow
+from kefu.model import ChannelKind, ConversationEvent, ConversationStatus, Presence, utcnow
 from kefu.routing import acd
 from kefu.routing.loaders import (
     capacity_for,
@@ -225,6 +225,8 @@ async def _claim_batch(
         .where(
             Conversation.workspace_id == workspace_id,
             Conversation.status == ConversationStatus.queued,
+            # calls (issue 18): voice conversations wait for their calls (kefu.calls).
+            Conversation.channel != ChannelKind.voice.value,
         )
     )
     if after is not None:

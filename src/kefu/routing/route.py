@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.conversations.events import log_event
 from kefu.db.tables import Contact, Conversation, Inbox, User
-from kefu.model import ConversationStatus
+from kefu.model import ChannelKind, ConversationStatus
 from kefu.routing import acd
 from kefu.routing.loaders import (
     facts_of,
@@ -80,6 +80,14 @@ async def route(
     the wait starts now; a reopened conversation must not jump the line with
     yesterday's time."""
     workspace_id = conversation.workspace_id
+    if conversation.channel == ChannelKind.voice:
+        # calls (issue 18): a voice conversation is served by its calls, which kefu.calls
+        # distributes with voice capacity 1, independent of chat; it waits unassigned.
+        conversation.status = ConversationStatus.queued
+        if rejoin or conversation.queued_at is None:
+            conversation.queued_at = now
+        log_event(session, conversation, "queued", data={"why": "call"})
+        return
     # A reopened conversation's own last agent counts for sticky routing too.
     previous = (conversation.assignee_id, conversation.assigned_at)
     contact = await session.get(Contact, conversation.contact_id)
