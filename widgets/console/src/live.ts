@@ -83,10 +83,11 @@ export function alertNewWork(text: string): void {
 
 function handle(ev: LiveEvent): void {
   boardTick.value++;
-  // Calls (issue 18): `call.ringing` / `call.updated` with {"call": Call}.
-  const type = (ev as { type: string }).type;
-  if (type.startsWith("call.")) {
-    onCallEvent(type, (ev as unknown as { call?: Call }).call);
+  // Calls (issue 18): {"type": "call", "kind": "call.ringing" | "call.updated",
+  // "agent_ids": [...], "call": Call}.
+  const frame = ev as unknown as { type: string; kind?: string; call?: Call; agent_ids?: string[] };
+  if (frame.type === "call") {
+    onCallEvent(frame.kind ?? "call.updated", frame.call, frame.agent_ids ?? []);
     return;
   }
   switch (ev.type) {
@@ -175,7 +176,7 @@ export function connectLive(): void {
     // Subscribed first, then read what we missed.
     void resyncMessages();
     reloadListSoon();
-    onCallEvent("reconnected", undefined);
+    onCallEvent("reconnected", undefined, []);
     boardTick.value++;
   };
   ws.onmessage = (e) => {

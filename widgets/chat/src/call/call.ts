@@ -20,8 +20,9 @@ export interface CallView {
 
 interface Started {
   call: CallView;
-  livekit_url: string;
-  token: string;
+  // Absent when the call needs no room (e.g. it went straight to a recorded message).
+  livekit_url?: string | null;
+  token?: string | null;
   prompt?: { text: string } | null;
 }
 
@@ -184,6 +185,7 @@ export class CallControl {
     this.call = started.call;
     this.prompt = started.prompt?.text ?? "";
     this.follow(started.call.status);
+    if (!started.livekit_url || !started.token || !this.inCall()) return;
     try {
       const media = await connectRoom(this.host.base, started.livekit_url, started.token, mic);
       this.media = media;
@@ -209,7 +211,7 @@ export class CallControl {
     const reason = typeof error.problem.reason === "string" ? error.problem.reason : "";
     const known: Record<string, string> = {
       no_agents: this.s.reasonNoAgents,
-      nobody_available: this.s.reasonNoAgents,
+      nobody_available: this.s.reasonNoAgents, // kefu.calls: nobody signed in to a phone
       closed: this.s.reasonClosed,
       off_hours: this.s.reasonClosed,
       voice_off: this.s.reasonOff,

@@ -18,7 +18,7 @@ export interface Call {
   id: string;
   conversation_id: string;
   inbox_id: string;
-  contact: { id: string; name?: string | null; phone?: string | null };
+  contact: { id?: string | null; name?: string | null; phone?: string | null };
   direction: "inbound" | "outbound";
   status: CallStatus;
   room: string;
@@ -36,8 +36,10 @@ export interface Call {
   duration_s?: number | null;
   hangup_cause?: string | null;
   created_at: string;
-  /** When the agent's wrap-up ends, if the server says (else the inbox's wrap_up_s). */
-  wrap_up_until?: string | null;
+  /** The agents this call rings now (one, or the whole group with ring-all). */
+  ringing_agent_ids?: string[];
+  /** The colleague consulted in an attended transfer. */
+  consult_agent_id?: string | null;
 }
 
 export type PhoneState = "offline" | "ready" | "not_ready" | "wrap_up" | "busy";
@@ -45,8 +47,9 @@ export type PhoneState = "offline" | "ready" | "not_ready" | "wrap_up" | "busy";
 export interface PhoneMe {
   state: PhoneState;
   reason?: string | null;
+  /** When the agent entered this state (wrap-up: when the call ended). */
+  since?: string | null;
   call?: Call | null;
-  wrap_up_until?: string | null;
 }
 
 export interface Joined {
@@ -71,8 +74,7 @@ export const phoneApi = {
     post<unknown>(`/api/v1/calls/${id}/transfer`, { ...target, attended }),
   completeTransfer: (id: string) => post<unknown>(`/api/v1/calls/${id}/transfer/complete`),
   cancelTransfer: (id: string) => post<unknown>(`/api/v1/calls/${id}/transfer/cancel`),
-  conference: (id: string, target: { agent_id: string } | { number: string }) =>
-    post<unknown>(`/api/v1/calls/${id}/conference`, target),
+  conference: (id: string, number: string) => post<unknown>(`/api/v1/calls/${id}/conference`, { number }),
   dtmf: (id: string, digit: string) => post<unknown>(`/api/v1/calls/${id}/dtmf`, { digit }),
   endWrapUp: (id: string) => post<unknown>(`/api/v1/calls/${id}/wrap-up/end`),
   note: (id: string, body: string) => post<unknown>(`/api/v1/calls/${id}/notes`, { body }),

@@ -37,18 +37,15 @@ export function waitSeconds(call: Call, now: number): number | null {
   return from === null ? null : Math.max(0, (now - from) / 1000);
 }
 
-/** When wrap-up ends: the server's time if it sent one, else the call's end plus the
- *  inbox's `wrap_up_s` (CallPolicy, default 30). */
+/** When wrap-up ends: from when it began (the phone state's `since`, else the call's
+ *  end) plus the inbox's `wrap_up_s` (CallPolicy, default 30). */
 export function wrapUpUntil(
-  serverUntil: string | null | undefined,
+  since: string | null | undefined,
   call: Call | null | undefined,
   wrapUpS: number | null | undefined,
 ): number | null {
-  const given = at(serverUntil) ?? at(call?.wrap_up_until);
-  if (given !== null) return given;
-  const ended = at(call?.ended_at);
-  if (ended === null) return null;
-  return ended + (wrapUpS ?? 30) * 1000;
+  const began = at(since) ?? at(call?.ended_at);
+  return began === null ? null : began + (wrapUpS ?? 30) * 1000;
 }
 
 export function secondsLeft(until: number | null, now: number): number | null {

@@ -148,6 +148,7 @@ function callerName(call: Call): string {
 function IncomingCall({ call, now }: { call: Call; now: number }) {
   const [contact, setContact] = useState<Contact | null>(null);
   useEffect(() => {
+    if (!call.contact.id) return;
     get<Contact>(`/api/v1/contacts/${call.contact.id}`).then(setContact).catch(() => setContact(null));
   }, [call.contact.id]);
   const wait = waitSeconds(call, now);
@@ -244,11 +245,12 @@ function CallTransferDialog({ onClose }: { onClose: () => void }) {
     }
     let ok: boolean;
     if (mode === "conference") {
-      if ("group_id" in target) {
+      // A conference dials a number into the room (ConferenceIn: number).
+      if (!("number" in target)) {
         setError(t("phone.conference_no_group"));
         return;
       }
-      ok = await conference(target, label());
+      ok = await conference(target.number);
     } else ok = await transfer(target, mode === "attended", label());
     if (ok) onClose();
   };
@@ -259,7 +261,14 @@ function CallTransferDialog({ onClose }: { onClose: () => void }) {
         <h2 id="call-transfer-title">{t("phone.transfer_title")}</h2>
         <label>
           {t("phone.transfer_mode")}
-          <select ref={first} value={mode} onChange={(e) => setMode(e.currentTarget.value as typeof mode)}>
+          <select ref={first} value={mode} onChange={(e) => {
+            const next = e.currentTarget.value as typeof mode;
+            setMode(next);
+            if (next === "conference") {
+              setKind("number");
+              setValue("");
+            }
+          }}>
             <option value="blind">{t("phone.mode.blind")}</option>
             <option value="attended">{t("phone.mode.attended")}</option>
             <option value="conference">{t("phone.mode.conference")}</option>
@@ -267,7 +276,7 @@ function CallTransferDialog({ onClose }: { onClose: () => void }) {
         </label>
         <fieldset class="members" aria-label={t("phone.transfer_to")}>
           <legend>{t("phone.transfer_to")}</legend>
-          {(["agent", "group", "number"] as const).map((k) => (
+          {(mode === "conference" ? (["number"] as const) : (["agent", "group", "number"] as const)).map((k) => (
             <label class="inline small">
               <input type="radio" name="target-kind" checked={kind === k} onChange={() => { setKind(k); setValue(""); }} />
               {t(`phone.target.${k}`)}
@@ -330,7 +339,9 @@ function CallNotes() {
 }
 
 function WrapUp({ call, now }: { call: Call; now: number }) {
-  const left = secondsLeft(wrapUpUntil(phone.value?.wrap_up_until, call, wrapUpSecondsOf(call)), now);
+  const p = phone.value;
+  const since = p?.state === "wrap_up" ? p.since : null;
+  const left = secondsLeft(wrapUpUntil(since, call, wrapUpSecondsOf(call)), now);
   return (
     <>
       <p role="status" data-testid="wrap-up">

@@ -5,7 +5,7 @@ import { signal } from "@preact/signals";
 import { ApiError } from "../api";
 import { t } from "../i18n";
 import { go } from "../router";
-import { inboxes, notify, reportError } from "../store";
+import { inboxes, me, notify, reportError } from "../store";
 import { Call, PhoneMe, TransferTarget, phoneApi } from "./api";
 import { isLive, isOver } from "./logic";
 import { CallMedia, connectRoom } from "./media";
@@ -47,41 +47,45 @@ export function wrapUpSecondsOf(call: Call | null | undefined): number | null {
 
 export async function loadPhone(): Promise<void> {
   try {
-    const me = await phoneApi.me();
-    phone.value = me;
+    const mine = await phoneApi.me();
+    phone.value = mine;
     phoneAvailable.value = true;
-    const call = me.call ?? null;
-    if (call) adoptCall(call);
-    else if (active.value && !isLive(active.value.status) && me.state !== "wrap_up") active.value = null;
+    const call = mine.call ?? null;
+    if (call) adoptCall(call, true);
+    else if (active.value && !isLive(active.value.status) && mine.state !== "wrap_up") active.value = null;
   } catch (e) {
     if (e instanceof ApiError && (e.status === 404 || e.status === 405)) phoneAvailable.value = false;
   }
 }
 
-/** A call as the server now sees it, from the socket or a read. */
-export function adoptCall(call: Call): void {
+/** A call as the server now sees it, from the socket or a read. Supervisors hear every
+ *  call: only calls ringing this agent (or the phone state's own call) become theirs. */
+export function adoptCall(call: Call, forMe = false): void {
   callTick.value++;
-  if (call.status === "ringing" && !(active.value && active.value.id === call.id)) {
+  const myId = me.value?.id;
+  const rung = forMe || (!!myId && (call.ringing_agent_ids ?? []).includes(myId));
+  if (call.status === "ringing" && rung && !(active.value && active.value.id === call.id)) {
     if (!ringing.value.some((c) => c.id === call.id)) ringing.value = [...ringing.value, call];
     else ringing.value = ringing.value.map((c) => (c.id === call.id ? call : c));
     return;
   }
   ringing.value = ringing.value.filter((c) => c.id !== call.id);
-  const mine = active.value;
-  if (mine && mine.id === call.id) {
+  const current = active.value;
+  if (current && current.id === call.id) {
     active.value = call;
     if (!isLive(call.status) && media) releaseMedia();
     if (isOver(call.status) && phone.value?.state !== "wrap_up") active.value = null;
-  } else if (isLive(call.status) || call.status === "wrap_up") {
+  } else if ((forMe || call.agent_id === myId) && (isLive(call.status) || call.status === "wrap_up")) {
     active.value = call;
   }
 }
 
 /** `call.ringing` / `call.updated` frames from /ws/agent; the socket is a doorbell, so
  *  the phone state is read again after each. */
-export function onCallEvent(type: string, call: Call | undefined): void {
-  if (call) adoptCall(call);
-  if (type === "call.ringing" && call) alertRinging(call);
+export function onCallEvent(kind: string, call: Call | undefined, agentIds: string[]): void {
+  const myId = me.value?.id;
+  if (call) adoptCall(call, kind === "call.ringing" && !!myId && agentIds.includes(myId) && call.status === "ringing");
+  if (kind === "call.ringing" && call && ringing.value.some((c) => c.id === call.id)) alertRinging(call);
   void loadPhone();
 }
 
@@ -252,11 +256,11 @@ export async function cancelTransfer(): Promise<void> {
   }
 }
 
-export async function conference(target: { agent_id: string } | { number: string }, label: string): Promise<boolean> {
+export async function conference(number: string): Promise<boolean> {
   const call = active.value;
   if (!call) return false;
-  const ok = await callAction(() => phoneApi.conference(call.id, target));
-  if (ok) notify(t("phone.conferenced", { name: label }));
+  const ok = await callAction(() => phoneApi.conference(call.id, number));
+  if (ok) notify(t("phone.conferenced", { name: number }));
   return ok;
 }
 
