@@ -31,6 +31,7 @@ FieldType = Literal[
     "calendar",
     "group",
     "list",
+    "ivr",  # a voice inbox's IVR tree (kefu.ivr.menu.IvrTree), edited by its own editor
 ]
 S = TypeVar("S", bound=msgspec.Struct)
 Section = Literal["connection", "widget", "hours", "behaviour"]

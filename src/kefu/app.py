@@ -22,7 +22,7 @@ from kefu.audit.api import ROUTES as AUDIT_ROUTES
 from kefu.audit.middleware import audit_middleware
 from kefu.calls.api import ROUTES as CALL_ROUTES
 from kefu.calls.service import run_call_sweep
-from kefu.connectors import api, email, sms, web, wechat
+from kefu.connectors import api, email, sms, voice, web, wechat
 from kefu.connectors.base import Registry
 from kefu.contacts.api import ROUTES as CONTACT_ROUTES
 from kefu.context import Kefu
@@ -66,7 +66,7 @@ async def health(kefu: Any) -> Health:
 
 
 # Every installed channel: one package under connectors/ with an `install(kefu)`.
-CHANNELS = (web, wechat, api, email, sms)
+CHANNELS = (web, wechat, api, email, sms, voice)
 
 
 def build_kefu(settings: Settings) -> Kefu:

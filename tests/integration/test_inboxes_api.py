@@ -16,7 +16,6 @@ from kefu.connectors.wechat.standin import StandIn, create_standin, serve
 from kefu.context import Kefu
 from kefu.db.tables import Inbox
 from kefu.demo import Demo
-from kefu.model import ChannelKind
 from tests.conftest import login_headers, login_of
 
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -65,7 +64,7 @@ async def test_every_connector_lists_its_form_in_both_languages(
     assert (
         set(channels)
         == {str(k) for k in kefu.connectors.kinds()}
-        == {"web", "wechat", "api", "email", "sms"}
+        == {"web", "wechat", "api", "email", "sms", "voice"}
     )
     for channel in channels.values():
         assert channel["label"]["en"] and channel["label"]["zh-CN"]
@@ -98,6 +97,13 @@ async def test_every_connector_lists_its_form_in_both_languages(
     assert mail["address"]["required"] and not mail["address"]["secret"]
     assert mail["imap_password"]["secret"] and mail["smtp_password"]["secret"]
     assert mail["inbound_token"]["secret"] and mail["inbound_token"]["generated"]
+    voice = {f["name"]: f for f in channels["voice"]["fields"]}
+    assert channels["voice"]["capabilities"]["voice"] is True
+    assert (channels["voice"]["webhook"], channels["voice"]["can_test"]) == (True, True)
+    assert voice["api_secret"]["secret"] and voice["api_secret"]["required"]
+    assert voice["livekit_url"]["required"] and not voice["livekit_url"]["secret"]
+    assert voice["ivr"]["type"] == "ivr" and voice["ivr"]["default"] is None
+    assert (voice["ring_timeout_s"]["min"], voice["ring_timeout_s"]["max"]) == (5, 120)
     assert {c["value"] for c in mail["imap_security"]["choices"]} == {"tls", "starttls", "none"}
     assert mail["accept_unknown_senders"]["type"] == "boolean"
 
@@ -112,8 +118,8 @@ async def test_agents_cannot_read_the_channel_forms(
 async def test_an_inbox_of_a_kind_without_a_connector_cannot_be_created(
     client: httpx.AsyncClient, kefu: Kefu, admin: dict[str, str]
 ) -> None:
-    assert kefu.connectors.find(ChannelKind.voice) is None
-    for kind in ("voice", "telegram"):
+    assert kefu.connectors.find("telegram") is None
+    for kind in ("telegram", "fax"):
         response = await client.post(
             "/api/v1/inboxes", json={"kind": kind, "name": "电话"}, headers=admin
         )

@@ -82,6 +82,7 @@ class InboxCache:
         self.version = -1
         self.by_id: dict[uuid.UUID, ChannelInbox] = {}
         self.by_key: dict[tuple[str, str], uuid.UUID] = {}
+        self.by_kind: dict[str, list[uuid.UUID]] = {}
 
     async def fresh(self, kefu: Kefu) -> int:
         """Drop everything when an inbox changed anywhere; the counter now trusted."""
@@ -93,6 +94,7 @@ class InboxCache:
         version = (await self.versions.current(read)).get("inboxes", 0)
         if version != self.version:
             self.by_id, self.by_key, self.version = {}, {}, version
+            self.by_kind = {}
         return version
 
     def keep(self, version: int, view: ChannelInbox) -> None:
@@ -146,6 +148,30 @@ async def active_inbox_by_key(
     if view is not None:
         cache.keep(version, view)
     return _usable(view, kind)
+
+
+async def active_inboxes(kefu: Kefu, kind: ChannelKind | str) -> list[ChannelInbox]:
+    """Every active, unarchived inbox of `kind`, oldest first (a webhook shared by the
+    deployment, such as LiveKit's, finds its inbox by what the request is signed with)."""
+    cache = _cache(kefu)
+    version = await cache.fresh(kefu)
+    ids = cache.by_kind.get(str(kind))
+    if ids is None or any(i not in cache.by_id for i in ids):
+        async with kefu.db.session() as session:
+            rows = (
+                await session.scalars(
+                    sa.select(Inbox)
+                    .where(Inbox.kind == kind, Inbox.active.is_(True), Inbox.archived_at.is_(None))
+                    .order_by(Inbox.id)
+                )
+            ).all()
+            views = [view_of(row) for row in rows]
+        for view in views:
+            cache.keep(version, view)
+        if version == cache.version:
+            cache.by_kind[str(kind)] = [v.id for v in views]
+        return views
+    return [cache.by_id[i] for i in ids]
 
 
 class DatabaseUnreadable(Exception):
