@@ -64,6 +64,7 @@ test("wrap-up ends wrap_up_s after the phone state's since, else after the call 
   assert.equal(wrapUpUntil("2026-12-03T08:59:40Z", ended, 30), Date.parse("2026-12-03T09:00:10Z"));
   assert.equal(wrapUpUntil(null, ended, null), Date.parse("2026-12-03T09:00:20Z")); // default 30 s
   assert.equal(wrapUpUntil(null, call({ status: "wrap_up" }), 30), null);
+  assert.equal(wrapUpUntil("2026-12-03T08:59:40Z", ended, 30, "2026-12-03T09:01:00Z"), Date.parse("2026-12-03T09:01:00Z"));
   assert.equal(secondsLeft(Date.parse("2026-12-03T09:00:10Z"), T0), 10);
   assert.equal(secondsLeft(T0 - 5000, T0), 0);
   assert.equal(secondsLeft(null, T0), null);

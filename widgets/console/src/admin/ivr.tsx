@@ -88,23 +88,25 @@ function PromptEditor({ value, path, label, said, onChange }: {
 }
 
 /** A prompt that may be left out (e.g. "connecting you to sales" before routing). */
-function OptionalPrompt({ value, path, label, said, onChange }: {
+function OptionalPrompt({ value, path, label, text, said, onChange }: {
   value: Prompt | null | undefined;
   path: string;
+  /** The full name (which menu, which key) for assistive tools; `text` is what shows. */
   label: string;
+  text: string;
   said: Said;
   onChange: (p: Prompt | null) => void;
 }) {
   return (
-    <div class="stack tight">
-      <label class="inline small">
+    <div class="ivr-optional">
+      <label class="ivr-check small">
         <input
           type="checkbox"
           aria-label={label}
           checked={!!value}
           onChange={(e) => onChange(e.currentTarget.checked ? { prompt_zh: "", prompt_en: "" } : null)}
         />
-        {label}
+        {text}
       </label>
       {value && <PromptEditor value={value} path={path} label={label} said={said} onChange={onChange} />}
     </div>
@@ -123,7 +125,7 @@ function ActionEditor({ action, path, level, kinds, label, said, onChange }: {
   const firstGroup = groups.value[0]?.id ?? "";
   const canNest = level < MAX_DEPTH;
   return (
-    <div class="ivr-action stack tight">
+    <div class="ivr-action">
       <select
         aria-label={label}
         value={action.kind}
@@ -159,7 +161,7 @@ function ActionEditor({ action, path, level, kinds, label, said, onChange }: {
       )}
       {(action.kind === "route" || action.kind === "agent" || action.kind === "voicemail" || action.kind === "hangup") && (
         <OptionalPrompt value={action.prompt} path={`${path}.prompt`} label={`${label}: ${t(`ivr.say_first.${action.kind}`)}`}
-          said={said} onChange={(p) => onChange({ ...action, prompt: p })} />
+          text={t(`ivr.say_first.${action.kind}`)} said={said} onChange={(p) => onChange({ ...action, prompt: p })} />
       )}
       {action.kind === "play" && (
         <>
@@ -318,7 +320,7 @@ export function IvrEditor({ value, errors, onChange }: { value: unknown; errors:
           <fieldset class="ivr-off" aria-label={t("ivr.off_hours")}>
             <legend>{t("ivr.off_hours")}</legend>
             <p class="help">{t("ivr.off_hours_help")}</p>
-            <select aria-label={t("ivr.off_hours")} value={offKind} onChange={(e) => {
+            <select aria-label={t("ivr.off_choice")} value={offKind} onChange={(e) => {
               const v = e.currentTarget.value;
               set({
                 ...tree,
@@ -336,7 +338,8 @@ export function IvrEditor({ value, errors, onChange }: { value: unknown; errors:
                 onChange={(m) => set({ ...tree, off_hours: { kind: "menu", menu: m } })} />
             )}
             {tree.off_hours?.kind === "voicemail" && (
-              <OptionalPrompt value={tree.off_hours.prompt} path="off_hours.prompt" label={t("ivr.say_first.voicemail")} said={said}
+              <OptionalPrompt value={tree.off_hours.prompt} path="off_hours.prompt" label={t("ivr.say_first.voicemail")}
+                text={t("ivr.say_first.voicemail")} said={said}
                 onChange={(p) => set({ ...tree, off_hours: { kind: "voicemail", prompt: p } })} />
             )}
           </fieldset>

@@ -49,6 +49,8 @@ export interface PhoneMe {
   reason?: string | null;
   /** When the agent entered this state (wrap-up: when the call ended). */
   since?: string | null;
+  /** When wrap-up ends, if the server says (the phone row's `wrap_until`). */
+  wrap_until?: string | null;
   call?: Call | null;
 }
 

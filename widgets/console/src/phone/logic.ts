@@ -37,13 +37,17 @@ export function waitSeconds(call: Call, now: number): number | null {
   return from === null ? null : Math.max(0, (now - from) / 1000);
 }
 
-/** When wrap-up ends: from when it began (the phone state's `since`, else the call's
- *  end) plus the inbox's `wrap_up_s` (CallPolicy, default 30). */
+/** When wrap-up ends: the server's `wrap_until` if it sends one, else from when it began
+ *  (the phone state's `since`, else the call's end) plus the inbox's `wrap_up_s`
+ *  (CallPolicy, default 30). */
 export function wrapUpUntil(
   since: string | null | undefined,
   call: Call | null | undefined,
   wrapUpS: number | null | undefined,
+  until?: string | null,
 ): number | null {
+  const given = at(until);
+  if (given !== null) return given;
   const began = at(since) ?? at(call?.ended_at);
   return began === null ? null : began + (wrapUpS ?? 30) * 1000;
 }

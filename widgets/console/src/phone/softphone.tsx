@@ -341,7 +341,7 @@ function CallNotes() {
 function WrapUp({ call, now }: { call: Call; now: number }) {
   const p = phone.value;
   const since = p?.state === "wrap_up" ? p.since : null;
-  const left = secondsLeft(wrapUpUntil(since, call, wrapUpSecondsOf(call)), now);
+  const left = secondsLeft(wrapUpUntil(since, call, wrapUpSecondsOf(call), p?.wrap_until), now);
   return (
     <>
       <p role="status" data-testid="wrap-up">
