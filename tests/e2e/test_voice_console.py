@@ -58,6 +58,14 @@ W = {
         "st_wrap": "Wrap-up",
         "st_ended": "Ended",
         "calls_now": "Calls now",
+        "transfer": "Transfer call",
+        "how": "How",
+        "attended": "Consult first (attended)",
+        "colleague": "Colleague",
+        "consult": "Call to consult",
+        "consulting": "Consulting Tom Chen 陈涛",
+        "back": "Back to the caller",
+        "complete": "Complete transfer",
         "edit": "Edit: 客服热线 Hotline",
         "ivr_on": "Callers go through an IVR menu",
         "add": "+ Add option",
@@ -91,6 +99,14 @@ W = {
         "st_wrap": "话后处理",
         "st_ended": "已结束",
         "calls_now": "实时通话",
+        "transfer": "转接来电",
+        "how": "方式",
+        "attended": "先咨询再转（咨询转接）",
+        "colleague": "同事",
+        "consult": "呼叫咨询",
+        "consulting": "正在咨询 Tom Chen 陈涛",
+        "back": "返回来电者",
+        "complete": "完成转接",
         "edit": "编辑: 客服热线 Hotline",
         "ivr_on": "来电先进入语音导航菜单",
         "add": "+ 添加选项",
@@ -372,3 +388,74 @@ async def test_the_admin_edits_the_ivr_and_sees_problems_by_field(
     assert not isinstance(tree.menu.options.get("0"), Submenu)
     assert tree.off_hours is not None and tree.off_hours.__class__.__name__ == "Voicemail"
     await shot(page, f"ivr-saved-{locale}")
+
+
+async def answered_call(
+    browser: Browser,
+    live_server: str,
+    client: httpx.AsyncClient,
+    kefu: Kefu,
+    demo: Demo,
+    livekit: tuple[LiveKitStandIn, str],
+    locale: str,
+) -> tuple[Page, dict[str, Any], dict[str, str]]:
+    """Li Na ready in the console, a phone caller straight to the queue, answered."""
+    standin, url = livekit
+    await voice_inbox(client, demo, standin, url)
+    page = await console_as(
+        browser, live_server, demo, "lina", locale, "/inbox", init_script=FAKE_MEDIA
+    )
+    phone = page.get_by_role("combobox", name=W[locale]["phone"], exact=True)
+    await phone.select_option(label=W[locale]["ready"])
+    await expect(phone).to_have_value("ready", timeout=WAIT_MS)
+    await sip_caller(client, standin)
+    await page.get_by_role("alertdialog").get_by_role("button", name=W[locale]["answer"]).click()
+    await expect(page.get_by_test_id("call-status")).to_contain_text(
+        W[locale]["connected"], timeout=WAIT_MS
+    )
+    await page.wait_for_function("() => window.__fakeRooms.length === 1")
+    admin = await login_headers(client, login_of(demo, "admin"))
+    return page, await only_call(client, admin), admin
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+async def test_an_attended_transfer_consults_then_goes_back_or_completes(
+    browser: Browser,
+    live_server: str,
+    client: httpx.AsyncClient,
+    kefu: Kefu,
+    workspace: Demo,
+    livekit: tuple[LiveKitStandIn, str],
+    locale: str,
+) -> None:
+    w = W[locale]
+    tom = user_id(workspace, "tom")
+    await service.set_phone_state(kefu, workspace.workspace_id, tom, "ready", None)
+    page, call, admin = await answered_call(
+        browser, live_server, client, kefu, workspace, livekit, locale
+    )
+
+    async def consult() -> None:
+        await page.get_by_role("button", name=w["transfer"], exact=True).click()
+        dialog = page.get_by_role("dialog")
+        await dialog.get_by_label(w["how"]).select_option(label=w["attended"])
+        await dialog.get_by_role("combobox", name=w["colleague"]).select_option(str(tom))
+        await dialog.get_by_role("button", name=w["consult"]).click()
+        await expect(page.locator(".consult")).to_contain_text(w["consulting"], timeout=WAIT_MS)
+
+    await consult()
+    held = await only_call(client, admin)
+    assert held["status"] == "held" and held["consult_agent_id"] == str(tom)
+    await shot(page, f"consulting-{locale}")
+    await page.get_by_role("button", name=w["back"]).click()
+    await expect(page.locator(".consult")).to_be_hidden(timeout=WAIT_MS)
+    back = await only_call(client, admin)
+    assert back["consult_agent_id"] is None and back["agent_id"] == str(user_id(workspace, "lina"))
+
+    await consult()
+    await page.get_by_role("button", name=w["complete"]).click()
+    await expect(page.get_by_test_id("call-status")).to_be_hidden(timeout=WAIT_MS)
+    (room,) = await rooms(page)
+    assert room["disconnected"] is True
+    moved = await only_call(client, admin)
+    assert moved["agent_id"] == str(tom) and moved["id"] == call["id"]

@@ -222,6 +222,14 @@ function Keypad() {
   );
 }
 
+/** Who each way of transferring can reach (kefu.calls.service.transfer / conference):
+ *  a consult is with a colleague; a conference dials a number in. */
+function kindsFor(mode: "blind" | "attended" | "conference"): TargetKind[] {
+  if (mode === "attended") return ["agent"];
+  if (mode === "conference") return ["number"];
+  return ["agent", "group", "number"];
+}
+
 function CallTransferDialog({ onClose }: { onClose: () => void }) {
   const [mode, setMode] = useState<"blind" | "attended" | "conference">("blind");
   const [kind, setKind] = useState<TargetKind>("agent");
@@ -264,8 +272,8 @@ function CallTransferDialog({ onClose }: { onClose: () => void }) {
           <select ref={first} value={mode} onChange={(e) => {
             const next = e.currentTarget.value as typeof mode;
             setMode(next);
-            if (next === "conference") {
-              setKind("number");
+            if (!kindsFor(next).includes(kind)) {
+              setKind(kindsFor(next)[0]);
               setValue("");
             }
           }}>
@@ -276,7 +284,7 @@ function CallTransferDialog({ onClose }: { onClose: () => void }) {
         </label>
         <fieldset class="members" aria-label={t("phone.transfer_to")}>
           <legend>{t("phone.transfer_to")}</legend>
-          {(mode === "conference" ? (["number"] as const) : (["agent", "group", "number"] as const)).map((k) => (
+          {kindsFor(mode).map((k) => (
             <label class="inline small">
               <input type="radio" name="target-kind" checked={kind === k} onChange={() => { setKind(k); setValue(""); }} />
               {t(`phone.target.${k}`)}

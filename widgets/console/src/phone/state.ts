@@ -60,19 +60,25 @@ export async function loadPhone(): Promise<void> {
 
 /** A call as the server now sees it, from the socket or a read. Supervisors hear every
  *  call: only calls ringing this agent (or the phone state's own call) become theirs. */
-export function adoptCall(call: Call, forMe = false): void {
+export function adoptCall(call: Call, forMe = false, ringsMe = false): void {
   callTick.value++;
   const myId = me.value?.id;
   const rung = forMe || (!!myId && (call.ringing_agent_ids ?? []).includes(myId));
-  if (call.status === "ringing" && rung && !(active.value && active.value.id === call.id)) {
+  // A colleague consulting me (attended transfer) rings me while the call is held.
+  const consulted = ringsMe && !!myId && call.consult_agent_id === myId && call.agent_id !== myId;
+  if ((consulted || (call.status === "ringing" && rung)) && !(active.value && active.value.id === call.id)) {
     if (!ringing.value.some((c) => c.id === call.id)) ringing.value = [...ringing.value, call];
     else ringing.value = ringing.value.map((c) => (c.id === call.id ? call : c));
     return;
   }
-  ringing.value = ringing.value.filter((c) => c.id !== call.id);
+  if (!(call.consult_agent_id && call.consult_agent_id === myId && call.agent_id !== myId)) {
+    ringing.value = ringing.value.filter((c) => c.id !== call.id);
+  }
   const current = active.value;
   if (current && current.id === call.id) {
     active.value = call;
+    // The consult ended (cancelled, or completed by the server): say so on the panel.
+    if (!call.consult_agent_id && consulting.value && call.agent_id === myId) consulting.value = null;
     if (!isLive(call.status) && media) releaseMedia();
     if (isOver(call.status) && phone.value?.state !== "wrap_up") active.value = null;
   } else if ((forMe || call.agent_id === myId) && (isLive(call.status) || call.status === "wrap_up")) {
@@ -84,7 +90,8 @@ export function adoptCall(call: Call, forMe = false): void {
  *  the phone state is read again after each. */
 export function onCallEvent(kind: string, call: Call | undefined, agentIds: string[]): void {
   const myId = me.value?.id;
-  if (call) adoptCall(call, kind === "call.ringing" && !!myId && agentIds.includes(myId) && call.status === "ringing");
+  const ringsMe = kind === "call.ringing" && !!myId && agentIds.includes(myId);
+  if (call) adoptCall(call, ringsMe && call.status === "ringing", ringsMe);
   if (kind === "call.ringing" && call && ringing.value.some((c) => c.id === call.id)) alertRinging(call);
   void loadPhone();
 }

@@ -5,7 +5,7 @@ import { formatDuration, formatTime, t } from "../i18n";
 import { safeUrl } from "../messages";
 import { agentName } from "../store";
 import { Call, phoneApi } from "./api";
-import { ivrPathText } from "./logic";
+import { isLive, ivrPathText } from "./logic";
 import { callTick } from "./state";
 
 /** The calls of one conversation, read again whenever a call changes. */
@@ -42,7 +42,8 @@ function Player({ url, label }: { url: string | null | undefined; label: string 
 }
 
 export function CallItem({ call }: { call: Call }) {
-  const duration = call.duration_s ?? call.talk_s ?? null;
+  // While the call is live its panel counts the time; the timeline shows the outcome.
+  const duration = isLive(call.status) ? null : (call.duration_s ?? call.talk_s ?? null);
   const path = ivrPathText(call.ivr_path);
   return (
     <li class={`msg event call-item call-${call.status}`} data-call={call.id} aria-label={t("phone.call_item")}>
