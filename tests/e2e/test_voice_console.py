@@ -165,12 +165,14 @@ async def voice_inbox(
     standin: LiveKitStandIn,
     url: str,
     ivr: dict[str, Any] | None = None,
+    **policy: Any,
 ) -> uuid.UUID:
     admin = await login_headers(client, login_of(demo, "admin"))
     config: dict[str, Any] = {
         "livekit_url": url.replace("http://", "ws://"),
         "api_key": standin.api_key,
         "api_secret": standin.api_secret,
+        **policy,
     }
     if ivr is not None:
         config["ivr"] = ivr
@@ -398,10 +400,11 @@ async def answered_call(
     demo: Demo,
     livekit: tuple[LiveKitStandIn, str],
     locale: str,
+    **policy: Any,
 ) -> tuple[Page, dict[str, Any], dict[str, str]]:
     """Li Na ready in the console, a phone caller straight to the queue, answered."""
     standin, url = livekit
-    await voice_inbox(client, demo, standin, url)
+    await voice_inbox(client, demo, standin, url, **policy)
     page = await console_as(
         browser, live_server, demo, "lina", locale, "/inbox", init_script=FAKE_MEDIA
     )
@@ -443,7 +446,13 @@ async def test_an_attended_transfer_consults_then_goes_back_or_completes(
         await dialog.get_by_role("button", name=w["consult"]).click()
         await expect(page.locator(".consult")).to_contain_text(w["consulting"], timeout=WAIT_MS)
 
-    await consult()
+    # The first consult from the keyboard: Alt+X opens the call's transfer dialog.
+    await page.keyboard.press("Alt+X")
+    dialog = page.get_by_role("dialog")
+    await dialog.get_by_label(w["how"]).select_option(label=w["attended"])
+    await dialog.get_by_role("combobox", name=w["colleague"]).select_option(str(tom))
+    await dialog.get_by_role("button", name=w["consult"]).click()
+    await expect(page.locator(".consult")).to_contain_text(w["consulting"], timeout=WAIT_MS)
     held = await only_call(client, admin)
     assert held["status"] == "held" and held["consult_agent_id"] == str(tom)
     await shot(page, f"consulting-{locale}")
@@ -459,3 +468,33 @@ async def test_an_attended_transfer_consults_then_goes_back_or_completes(
     assert room["disconnected"] is True
     moved = await only_call(client, admin)
     assert moved["agent_id"] == str(tom) and moved["id"] == call["id"]
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+async def test_a_recorded_call_plays_from_the_timeline(
+    browser: Browser,
+    live_server: str,
+    client: httpx.AsyncClient,
+    kefu: Kefu,
+    workspace: Demo,
+    livekit: tuple[LiveKitStandIn, str],
+    locale: str,
+) -> None:
+    standin, _ = livekit
+    page, call, admin = await answered_call(
+        browser, live_server, client, kefu, workspace, livekit, locale, record=True
+    )
+    await page.get_by_role("button", name=W[locale]["hangup"]).click()
+    await expect(page.get_by_test_id("wrap-up")).to_be_visible(timeout=WAIT_MS)
+    # LiveKit's egress of the room finishes and says where the file is.
+    (egress_id,) = [e.egress_id for e in standin.egresses.values() if e.room_name == call["room"]]
+    info = standin.end_egress(egress_id, duration_s=61.0)
+    sent, headers = standin.webhook("egress_ended", room=call["room"], egress=info)
+    assert (await client.post(WEBHOOK, content=sent, headers=headers)).status_code == 200
+    recording = (await only_call(client, admin))["recording_url"]
+    assert recording
+    # The timeline reads the call again on the next call event (the agent ends wrap-up).
+    await page.get_by_role("button", name=W[locale]["next"]).click()
+    player = page.locator(f'li[data-call="{call["id"]}"] audio')
+    await expect(player).to_have_attribute("src", f"{live_server}{recording}", timeout=WAIT_MS)
+    await shot(page, f"recording-{locale}")

@@ -349,7 +349,10 @@ function CallNotes() {
 function WrapUp({ call, now }: { call: Call; now: number }) {
   const p = phone.value;
   const since = p?.state === "wrap_up" ? p.since : null;
-  const left = secondsLeft(wrapUpUntil(since, call, wrapUpSecondsOf(call), p?.wrap_until), now);
+  const wrapS = wrapUpSecondsOf(call);
+  const raw = secondsLeft(wrapUpUntil(since, call, wrapS, p?.wrap_until), now);
+  // Never more than the wrap-up time itself (the two clocks may differ by a second).
+  const left = raw === null || p?.wrap_until ? raw : Math.min(raw, wrapS ?? 30);
   return (
     <>
       <p role="status" data-testid="wrap-up">

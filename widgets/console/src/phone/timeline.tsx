@@ -41,6 +41,13 @@ function Player({ url, label }: { url: string | null | undefined; label: string 
   );
 }
 
+const CAUSES = ["agent_hangup", "caller_hangup", "ivr_hangup", "transferred_external", "voicemail", "voicemail_failed", "hangup"];
+
+/** The server's hang-up cause in words; one this console does not know is shown as sent. */
+function causeText(cause: string): string {
+  return CAUSES.includes(cause) ? t(`phone.cause.${cause}`) : cause;
+}
+
 export function CallItem({ call }: { call: Call }) {
   // While the call is live its panel counts the time; the timeline shows the outcome.
   const duration = isLive(call.status) ? null : (call.duration_s ?? call.talk_s ?? null);
@@ -57,7 +64,7 @@ export function CallItem({ call }: { call: Call }) {
         )}
         {call.wait_s != null && <span class="muted"> · {t("phone.wait", { time: formatDuration(call.wait_s) })}</span>}
         {path && <span class="muted"> · {t("phone.ivr_path")}: {path}</span>}
-        {call.hangup_cause && <span class="muted"> · {t("phone.cause", { cause: call.hangup_cause })}</span>}{" "}
+        {call.hangup_cause && <span class="muted"> · {t("phone.cause", { cause: causeText(call.hangup_cause) })}</span>}{" "}
         <time dateTime={call.created_at}>{formatTime(call.created_at)}</time>
       </div>
       <Player url={call.recording_url} label={t("phone.recording")} />
