@@ -23,6 +23,8 @@ SUITES = (
     "bench.bench_tickets",
     "bench.bench_reports",
     "bench.bench_sms",
+    # calls (issue 18)
+    "bench.bench_calls",
 )
 # KEFU_BENCH_SUITES=bench.bench_e2e,... runs only those.
 if os.environ.get("KEFU_BENCH_SUITES"):

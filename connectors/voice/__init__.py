@@ -24,5 +24,6 @@ def install(kefu: Kefu) -> VoiceConnector:
     from kefu.connectors.voice.connector import VoiceConnector
 
     connector = VoiceConnector(kefu.outbound, timeout_s=kefu.settings.outbound_timeout_seconds)
+    connector.kefu = kefu
     kefu.connectors.register(connector)
     return connector

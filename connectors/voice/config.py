@@ -90,10 +90,12 @@ class VoiceConfig(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
     caller_number: Annotated[
         str,
         describe(
-            Text("Caller number", "主叫号码"),
+            Text("Phone number", "电话号码"),
             help=Text(
-                "The number outbound calls show, in E.164 (+8610…); empty: the trunk's.",
-                "外呼显示的号码，E.164 格式（+8610…）；留空则用中继的号码。",
+                "This line's number in E.164 (+8610…): calls to it come to this inbox, and "
+                "outbound calls show it; empty: the trunk's.",
+                "本线路的号码，E.164 格式（+8610…）：拨打此号码的来电进入本收件箱，外呼也显示"
+                "此号码；留空则用中继的号码。",
             ),
             max_length=16,
             pattern=r"^(\+[1-9][0-9]{4,14})?$",

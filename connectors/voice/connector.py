@@ -4,8 +4,13 @@ only through `kefu.calls.media`."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from datetime import timedelta
+from typing import Any
 
 import msgspec
 from litestar.types import ControllerRouterHandler
@@ -17,10 +22,29 @@ from kefu.connectors.voice.gateway import LiveKitGateway
 from kefu.context import Kefu
 from kefu.errors import FieldError
 from kefu.i18n import Text
-from kefu.model import ChannelKind, ContactFacts, Identity, Outbound, SendResult
+from kefu.model import ChannelKind, ContactFacts, Identity, Outbound, SendResult, utcnow
 from kefu.outbound import OutboundClient
 
 PHONE_IDENTITY = "phone"  # the identity kind SMS uses too: one contact per number
+# LiveKit signs a webhook for five minutes; an event id kept a day outlives any replay
+# that could still verify, so older ones are forgotten (hourly).
+EVENT_MEMORY = timedelta(days=1)
+PRUNE_EVERY_S = 3600.0
+log = logging.getLogger("kefu.connectors.voice")
+
+
+async def forget_old_events(kefu: Kefu, stop: asyncio.Event) -> None:
+    from kefu.channel_state.receipts import prune
+    from kefu.connectors.voice.webhook import RECEIPT_PREFIX
+
+    while not stop.is_set():
+        try:
+            await prune(kefu, RECEIPT_PREFIX, utcnow() - EVENT_MEMORY)
+        except Exception:  # a busy database: try again next hour
+            log.exception("could not forget old LiveKit event ids")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), PRUNE_EVERY_S)
+
 
 MediaEventHandler = Callable[[Kefu, MediaEvent], Awaitable[object]]
 # A SIP caller reached a room LiveKit's dispatch rule made: (kefu, inbox, caller).
@@ -34,6 +58,7 @@ class SipCaller(msgspec.Struct, frozen=True, kw_only=True):
     identity: str  # the SIP participant's identity in the room
     number: str | None  # E.164, when the caller's number is known and valid
     call_id: str  # LiveKit's `sip.callID`, the stable name of this phone call
+    dialled: str | None = None  # the inbox's number the caller dialled (E.164)
 
 
 async def core_handler(kefu: Kefu, event: MediaEvent) -> object:
@@ -85,6 +110,11 @@ class VoiceConnector(LiveKitGateway):
         # Tests replace the core side with a fake that speaks only `kefu.calls.media`.
         self.on_media_event = on_media_event
         self.on_sip_call = on_sip_call
+        self.kefu: Kefu | None = None  # set by `install`, for the background job
+
+    def background(self, stop: asyncio.Event) -> list[Coroutine[Any, Any, None]]:
+        """Forgets webhook event ids once no replay of them can verify any more."""
+        return [forget_old_events(self.kefu, stop)] if self.kefu is not None else []
 
     def webhook_path(self, inbox_id: uuid.UUID) -> str:
         # One URL for the deployment: LiveKit's server has one webhook address, and the

@@ -34,6 +34,7 @@ T = TypeVar("T")
 MIN_TTL_S = 10
 MAX_TTL_S = 3600  # a token only admits; LiveKit keeps a joined participant's session alive
 MAX_PARTICIPANTS = 10  # caller, agent, consulted agent, supervisor, SIP legs, egress
+SIP_ROOM_PREFIX = "sip-"  # anything but kefu's own `call-` rooms (see webhook.sip_caller)
 E164 = re.compile(r"^\+[1-9][0-9]{4,14}$")
 # Twirp codes that mean "already done" for the idempotent calls (delete, remove, stop).
 _GONE = frozenset({api.ServerErrorCode.NOT_FOUND, api.ServerErrorCode.FAILED_PRECONDITION})
@@ -133,7 +134,8 @@ class LiveKitGateway:
         ttl_s: int = 600,
     ) -> str:
         """A token for one room only: join it, publish the microphone (nothing else) if
-        asked, subscribe if asked; no room admin, recording, listing or data rights."""
+        asked, subscribe if asked; no room admin, recording, listing or data rights.
+        Listen-only participants are hidden."""
         config, secret = self.settings(inbox)
         grants = api.VideoGrants(
             room_join=True,
@@ -144,6 +146,9 @@ class LiveKitGateway:
             can_publish_data=False,
             can_publish_sources=["microphone"] if can_publish else [],
             can_update_own_metadata=False,
+            # One who may only listen (a supervisor listening in) is not shown to the
+            # others in the room.
+            hidden=True if not can_publish else None,
         )
         ttl = max(MIN_TTL_S, min(MAX_TTL_S, ttl_s))
         return (
@@ -230,10 +235,13 @@ class LiveKitGateway:
         participant: str | None = None,
     ) -> str:
         """The whole call: a room-composite egress, audio only, to an Ogg file. A
-        voicemail: a track egress of the caller's microphone track alone."""
+        voicemail: a track egress of the caller's microphone track alone. Both write into
+        the inbox's folder under `recording_path`, on the egress server's disk."""
         config, _ = self.settings(inbox)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        path = f"{config.recording_path.rstrip('/')}/{call_id}-{kind}-{stamp}.ogg"
+        # One folder per inbox: kefu serves `<recording_path>/<inbox id>/…` to that
+        # inbox's staff as /media/voice/<inbox id>/… (see `webhook.playable`).
+        path = f"{config.recording_path.rstrip('/')}/{inbox.id}/{call_id}-{kind}-{stamp}.ogg"
         if kind == "call":
             composite = api.RoomCompositeEgressRequest(
                 room_name=room,
@@ -277,16 +285,7 @@ class LiveKitGateway:
                     )
                 )
             )
-        if not E164.match(number):
-            raise MediaUnavailable(
-                both(
-                    say(
-                        "{number} is not a phone number in E.164 (+8613800138000)",
-                        "{number} 不是 E.164 格式的电话号码（+8613800138000）",
-                        number=number[:20],
-                    )
-                )
-            )
+        _require_phone(number)
         request = api.CreateSIPParticipantRequest(
             sip_trunk_id=config.sip_trunk_id,
             sip_call_to=number,
@@ -303,22 +302,64 @@ class LiveKitGateway:
     ) -> None:
         """Hand a SIP caller to an outside number (`transfer_sip_participant`, SIP REFER):
         the call leaves LiveKit and kefu."""
-        if not E164.match(number):
-            raise MediaUnavailable(
-                both(
-                    say(
-                        "{number} is not a phone number in E.164 (+8613800138000)",
-                        "{number} 不是 E.164 格式的电话号码（+8613800138000）",
-                        number=number[:20],
-                    )
-                )
-            )
+        _require_phone(number)
         request = api.TransferSIPParticipantRequest(
             participant_identity=identity, room_name=room, transfer_to=f"tel:{number}"
         )
         await self._call(
             inbox, _WHAT["transfer"], lambda lk: lk.sip.transfer_sip_participant(request)
         )
+
+    async def ensure_sip_line(self, inbox: InboxView) -> tuple[str, str]:
+        """Make the inbox's phone number reach kefu: an inbound trunk for the number and
+        a dispatch rule putting each caller in a room of their own (`sip-…`, which the
+        webhook turns into a call). Finds what exists; answers (trunk id, rule id)."""
+        config, _ = self.settings(inbox)
+        number = config.caller_number
+        if not number:
+            raise MediaUnavailable(
+                both(
+                    Text(
+                        "set the inbox's phone number first: it names the trunk",
+                        "请先填写收件箱的电话号码：中继以它命名",
+                    )
+                )
+            )
+
+        async def ensure(lk: api.LiveKitAPI) -> tuple[str, str]:
+            trunks = await lk.sip.list_inbound_trunk(
+                api.ListSIPInboundTrunkRequest(numbers=[number])
+            )
+            if trunks.items:
+                trunk_id = trunks.items[0].sip_trunk_id
+            else:
+                made = await lk.sip.create_inbound_trunk(
+                    api.CreateSIPInboundTrunkRequest(
+                        trunk=api.SIPInboundTrunkInfo(name=f"kefu {number}", numbers=[number])
+                    )
+                )
+                trunk_id = made.sip_trunk_id
+            rules = await lk.sip.list_dispatch_rule(
+                api.ListSIPDispatchRuleRequest(trunk_ids=[trunk_id])
+            )
+            if rules.items:
+                return trunk_id, rules.items[0].sip_dispatch_rule_id
+            rule = await lk.sip.create_dispatch_rule(
+                api.CreateSIPDispatchRuleRequest(
+                    rule=api.SIPDispatchRule(
+                        dispatch_rule_individual=api.SIPDispatchRuleIndividual(
+                            room_prefix=SIP_ROOM_PREFIX
+                        )
+                    ),
+                    trunk_ids=[trunk_id],
+                    name=f"kefu {number}",
+                )
+            )
+            return trunk_id, rule.sip_dispatch_rule_id
+
+        found = await self._call(inbox, _WHAT["sip"], ensure)
+        assert found is not None
+        return found
 
     async def test_connection(self, inbox: InboxView) -> ConnectionCheck:
         """List rooms with the inbox's key and secret: what fails here fails every call."""
@@ -337,6 +378,19 @@ class LiveKitGateway:
                 "LiveKit 已用此 Key 与 Secret 应答（当前 {n} 个房间）。",
                 n=count,
             ),
+        )
+
+
+def _require_phone(number: str) -> None:
+    if not E164.match(number):
+        raise MediaUnavailable(
+            both(
+                say(
+                    "{number} is not a phone number in E.164 (+8613800138000)",
+                    "{number} 不是 E.164 格式的电话号码（+8613800138000）",
+                    number=number[:20],
+                )
+            )
         )
 
 
@@ -368,6 +422,7 @@ _WHAT = {
     "dial": Text("call the number", "拨打该号码"),
     "transfer": Text("transfer the call", "转接通话"),
     "list": Text("list rooms", "列出房间"),
+    "sip": Text("set up the phone line", "设置电话线路"),
 }
 
 

@@ -14,12 +14,15 @@ token `unauthenticated` (401).
 
 The state is a few dicts: rooms, their participants (each with one microphone track),
 egresses. `join`, `leave`, `end_egress` play what media would do, and `webhook` makes the
-event LiveKit would post, signed exactly as LiveKit signs it (protobuf JSON body; a bare
+event LiveKit would post; given a `webhook_url`, the API calls post their own events
+there (room_started, participant_joined/left, room_finished, egress_started) after they
+are answered. Webhooks are signed exactly as LiveKit signs them (protobuf JSON body; a bare
 JWT in `Authorization`, issued by the key, five minutes valid, whose `sha256` claim is the
 base64 SHA-256 of the body)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import itertools
@@ -29,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import jwt
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
@@ -65,10 +69,36 @@ class LiveKitStandIn:
     egresses: dict[str, api.EgressInfo] = field(default_factory=dict)
     sip_calls: list[api.CreateSIPParticipantRequest] = field(default_factory=list)
     transfers: list[api.TransferSIPParticipantRequest] = field(default_factory=list)
+    trunks: list[api.SIPInboundTrunkInfo] = field(default_factory=list)
+    rules: list[api.SIPDispatchRuleInfo] = field(default_factory=list)
     calls: list[tuple[str, str]] = field(default_factory=list)  # (service, method) served
     # (service, method) -> a Twirp error code to answer instead, once
     fail_next: dict[tuple[str, str], str] = field(default_factory=dict)
+    # Where LiveKit posts its webhooks (None: nowhere). Posted after the API call that
+    # caused them has been answered, as LiveKit does; `delivered` has (event, status).
+    webhook_url: str | None = None
+    delivered: list[tuple[str, int]] = field(default_factory=list)
+    _pending: list[asyncio.Task[None]] = field(default_factory=list)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
+
+    async def settle(self) -> None:
+        """Wait until every webhook sent so far has been answered."""
+        while self._pending:
+            await self._pending.pop(0)
+
+    def post_later(self, event: str, **what: Any) -> None:
+        """Post `event`'s webhook to `webhook_url` in the background."""
+        if self.webhook_url is None:
+            return
+        body, headers = self.webhook(event, **what)
+        url = self.webhook_url
+
+        async def send() -> None:
+            async with httpx.AsyncClient(timeout=10) as client:
+                answer = await client.post(url, content=body, headers=headers)
+            self.delivered.append((event, answer.status_code))
+
+        self._pending.append(asyncio.get_running_loop().create_task(send()))
 
     def _id(self, prefix: str) -> str:
         return f"{prefix}_{next(self._ids):012d}"
@@ -225,6 +255,7 @@ def _create_room(lk: LiveKitStandIn, req: api.CreateRoomRequest, claims: Any) ->
         )
         lk.rooms[req.name] = room
         lk.participants.setdefault(req.name, {})
+        lk.post_later("room_started", room=req.name)
     return room
 
 
@@ -237,6 +268,9 @@ def _list_rooms(lk: LiveKitStandIn, req: api.ListRoomsRequest, claims: Any) -> M
 def _delete_room(lk: LiveKitStandIn, req: api.DeleteRoomRequest, claims: Any) -> Message:
     _need(claims.video.room_create, "roomCreate")
     lk.room_of(req.room)
+    for who in list(lk.participants.get(req.room, {}).values()):
+        lk.post_later("participant_left", room=req.room, participant=who)
+    lk.post_later("room_finished", room=req.room)
     del lk.rooms[req.room]
     lk.participants.pop(req.room, None)
     return api.DeleteRoomResponse()
@@ -259,7 +293,8 @@ def _remove_participant(
     lk: LiveKitStandIn, req: api.RoomParticipantIdentity, claims: Any
 ) -> Message:
     _room_admin(claims, req.room)
-    lk.participant_of(req.room, req.identity)
+    who = lk.participant_of(req.room, req.identity)
+    lk.post_later("participant_left", room=req.room, participant=who)
     lk.leave(req.room, req.identity)
     return api.RemoveParticipantResponse()
 
@@ -285,6 +320,7 @@ def _start_composite(
     info.room_composite.CopyFrom(req)
     info.status = api.EGRESS_ACTIVE
     lk.egresses[info.egress_id] = info
+    lk.post_later("egress_started", room=req.room_name, egress=info)
     return info
 
 
@@ -297,6 +333,7 @@ def _start_track(lk: LiveKitStandIn, req: api.TrackEgressRequest, claims: Any) -
     info.track.CopyFrom(req)
     info.status = api.EGRESS_ACTIVE
     lk.egresses[info.egress_id] = info
+    lk.post_later("egress_started", room=req.room_name, egress=info)
     return info
 
 
@@ -328,6 +365,7 @@ def _create_sip_participant(
         raise Twirp("invalid_argument", "missing sip callee")
     lk.sip_calls.append(req)
     info = lk.join(req.room_name, req.participant_identity, sip=True)
+    lk.post_later("participant_joined", room=req.room_name, participant=info)
     return api.SIPParticipantInfo(
         participant_id=info.sid,
         participant_identity=info.identity,
@@ -347,9 +385,53 @@ def _transfer_sip_participant(
     return api.TransferSIPParticipantResponse()
 
 
-def _list_trunks(lk: LiveKitStandIn, req: api.ListSIPInboundTrunkRequest, claims: Any) -> Message:
+def _sip_admin(claims: Any) -> None:
     _need(claims.sip is not None and claims.sip.admin, "sip.admin")
-    return api.ListSIPInboundTrunkResponse()
+
+
+def _list_trunks(lk: LiveKitStandIn, req: api.ListSIPInboundTrunkRequest, claims: Any) -> Message:
+    _sip_admin(claims)
+    wanted = set(req.numbers)
+    return api.ListSIPInboundTrunkResponse(
+        items=[t for t in lk.trunks if not wanted or wanted & set(t.numbers)]
+    )
+
+
+def _create_trunk(
+    lk: LiveKitStandIn, req: api.CreateSIPInboundTrunkRequest, claims: Any
+) -> Message:
+    _sip_admin(claims)
+    if not req.trunk.numbers:
+        raise Twirp("invalid_argument", "an inbound trunk needs numbers")
+    taken = {n for t in lk.trunks for n in t.numbers}
+    if taken & set(req.trunk.numbers):
+        raise Twirp("already_exists", "a trunk already has this number")
+    trunk = api.SIPInboundTrunkInfo()
+    trunk.CopyFrom(req.trunk)
+    trunk.sip_trunk_id = lk._id("ST")
+    lk.trunks.append(trunk)
+    return trunk
+
+
+def _list_rules(lk: LiveKitStandIn, req: api.ListSIPDispatchRuleRequest, claims: Any) -> Message:
+    _sip_admin(claims)
+    wanted = set(req.trunk_ids)
+    return api.ListSIPDispatchRuleResponse(
+        items=[r for r in lk.rules if not wanted or wanted & set(r.trunk_ids)]
+    )
+
+
+def _create_rule(lk: LiveKitStandIn, req: api.CreateSIPDispatchRuleRequest, claims: Any) -> Message:
+    _sip_admin(claims)
+    known = {t.sip_trunk_id for t in lk.trunks}
+    if not set(req.trunk_ids) <= known:
+        raise Twirp("not_found", "no such trunk")
+    rule = api.SIPDispatchRuleInfo(
+        sip_dispatch_rule_id=lk._id("SDR"), trunk_ids=list(req.trunk_ids), name=req.name
+    )
+    rule.rule.CopyFrom(req.rule)
+    lk.rules.append(rule)
+    return rule
 
 
 ROUTES: dict[tuple[str, str], tuple[type[Message], Handler]] = {
@@ -369,6 +451,9 @@ ROUTES: dict[tuple[str, str], tuple[type[Message], Handler]] = {
         _transfer_sip_participant,
     ),
     ("SIP", "ListSIPInboundTrunk"): (api.ListSIPInboundTrunkRequest, _list_trunks),
+    ("SIP", "CreateSIPInboundTrunk"): (api.CreateSIPInboundTrunkRequest, _create_trunk),
+    ("SIP", "ListSIPDispatchRule"): (api.ListSIPDispatchRuleRequest, _list_rules),
+    ("SIP", "CreateSIPDispatchRule"): (api.CreateSIPDispatchRuleRequest, _create_rule),
 }
 
 

@@ -16,6 +16,7 @@ room, which only a participant of the room receives (see `dtmf_event`)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +32,7 @@ from kefu.channel_state import receipts
 from kefu.channel_state.inboxes import ChannelInbox, active_inboxes
 from kefu.contacts.phones import to_e164
 from kefu.context import Kefu
-from kefu.errors import KefuError, Unauthorized
+from kefu.errors import KefuError, TooLarge, Unauthorized
 from kefu.i18n import Text
 from kefu.model import ChannelKind
 from kefu.validation import storable_value
@@ -43,6 +44,7 @@ BODY_MAX = 256 * 1024  # an event is a few kB; LiveKit's biggest carry a room an
 ID_MAX = 200
 NAME_MAX = 255  # room names and identities we mint are far shorter
 RECEIPT_PREFIX = "livekit:"
+API_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")  # as the inbox form's `api_key` allows
 # Rooms kefu opens are `call-<call id>` (widget calls, dial-out); a SIP caller in any
 # other room was put there by LiveKit's dispatch rule and is a new inbound call.
 KEFU_ROOM_PREFIX = "call-"
@@ -82,7 +84,8 @@ def issuer_of(token: str) -> str:
             "Authorization 不是 LiveKit 回调令牌（JWT）",
         ) from None
     issuer = claims.get("iss") if isinstance(claims, dict) else None
-    if not isinstance(issuer, str) or not issuer or len(issuer) > 64:
+    # Said back in a refusal, so only what an API key can look like.
+    if not isinstance(issuer, str) or not API_KEY.fullmatch(issuer):
         raise _refuse("the webhook token names no API key", "回调令牌未注明 API Key")
     return issuer
 
@@ -146,7 +149,22 @@ def _at(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC) if seconds > 0 else datetime.now(UTC)
 
 
-def to_media_event(event: api.WebhookEvent) -> MediaEvent | None:
+def playable(location: str, inbox: ChannelInbox | None) -> str:
+    """Where staff play a finished file: a file egress wrote into this inbox's folder of
+    `recording_path` (the egress server and kefu share that disk as kefu's
+    `media_dir/voice`) is `/media/voice/<inbox id>/<file>`; anything else (an object
+    store's URL, a folder kefu cannot see) as LiveKit reported it."""
+    if inbox is None:
+        return location
+    base = str(inbox.config.get("recording_path") or "/recordings").rstrip("/") + "/"
+    rest = location[len(base) :] if location.startswith(base) else ""
+    inbox_part, _, name = rest.partition("/")
+    if inbox_part != str(inbox.id) or not name or ".." in name.split("/"):
+        return location
+    return f"/media/voice/{inbox.id}/{name}"
+
+
+def to_media_event(event: api.WebhookEvent, inbox: ChannelInbox | None = None) -> MediaEvent | None:
     """kefu's `MediaEvent` for the events calls care about; None for the rest."""
     kind = KINDS.get(event.event)
     if kind is None:
@@ -161,7 +179,9 @@ def to_media_event(event: api.WebhookEvent) -> MediaEvent | None:
         duration_s = None
         if info.file_results:
             result = info.file_results[0]
-            file_location = _bounded(result.location or result.filename, "location", 2000)
+            file_location = playable(
+                _bounded(result.location or result.filename, "location", 2000), inbox
+            )
             duration_s = result.duration / 1e9 if result.duration else None
         failed = info.status in (api.EGRESS_FAILED, api.EGRESS_ABORTED)
         return MediaEvent(
@@ -210,12 +230,30 @@ def sip_caller(event: api.WebhookEvent, region: str = "CN") -> SipCaller | None:
     if event.room.name.startswith(KEFU_ROOM_PREFIX):
         return None  # a number kefu dialled into one of its own calls
     raw = who.attributes.get("sip.phoneNumber", "")[:64]
+    dialled = who.attributes.get("sip.trunkPhoneNumber", "")[:64]
     return SipCaller(
         room=_bounded(event.room.name, "room"),
         identity=_bounded(who.identity, "participant"),
         number=to_e164(raw, region) if raw else None,
         call_id=_bounded(who.attributes.get("sip.callID", ""), "sip.callID", ID_MAX),
+        dialled=to_e164(dialled, region) if dialled else None,
     )
+
+
+def line_of(inboxes: list[ChannelInbox], signer: ChannelInbox, caller: SipCaller) -> ChannelInbox:
+    """The inbox a phone caller reached: of the inboxes on the same LiveKit server (same
+    key and secret as the one that verified the webhook), the one whose number was
+    dialled; the verifying one when no number matches (one hotline per server)."""
+    same_server = [
+        i
+        for i in inboxes
+        if i.config.get("api_key") == signer.config.get("api_key")
+        and i.secrets.get("api_secret") == signer.secrets.get("api_secret")
+    ]
+    for inbox in same_server:
+        if caller.dialled and inbox.config.get("caller_number") == caller.dialled:
+            return inbox
+    return signer
 
 
 def _connector(kefu: Kefu) -> VoiceConnector:
@@ -229,21 +267,21 @@ def _connector(kefu: Kefu) -> VoiceConnector:
 class LiveKitWebhook(Controller):
     path = "/connectors/livekit"
     tags = ["connectors"]
+    # Before the signature is checked there is no inbox to count against: count the
+    # sender's address (LiveKit posts from a few), then the inbox once verified.
+    guards = (ratelimit.per_ip("webhook_per_inbox"),)
 
     @post("/webhook", status_code=200)
     async def webhook(self, kefu: Kefu, request: Request[Any, Any, Any]) -> Answer:
         body = await request.body()
         if len(body) > BODY_MAX:
-            raise KefuError(f"malformed body: longer than {BODY_MAX} bytes")
-        inbox, event = verify(
-            await active_inboxes(kefu, ChannelKind.voice),
-            body,
-            request.headers.get("authorization"),
-        )
+            raise TooLarge(f"a LiveKit webhook is at most {BODY_MAX} bytes")
+        inboxes = await active_inboxes(kefu, ChannelKind.voice)
+        inbox, event = verify(inboxes, body, request.headers.get("authorization"))
         await ratelimit.check(
             kefu, (f"webhook_per_inbox:inbox_id:{inbox.id}", kefu.rate_limits.webhook_per_inbox)
         )
-        media = to_media_event(event)
+        media = to_media_event(event, inbox)
         if media is None:
             return Answer(event=event.event[:64], handled=False)
         key = RECEIPT_PREFIX + media.event_id
@@ -255,7 +293,8 @@ class LiveKitWebhook(Controller):
         caller = sip_caller(event)
         try:
             if caller is not None:
-                await _connector(kefu).sip_caller_arrived(kefu, inbox.id, caller)
+                line = line_of(inboxes, inbox, caller)
+                await _connector(kefu).sip_caller_arrived(kefu, line.id, caller)
             else:
                 await _connector(kefu).hand_over(kefu, inbox.id, media)
         except BaseException:

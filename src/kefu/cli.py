@@ -190,6 +190,7 @@ _EXTENSIONS: tuple[str, ...] = (
     "kefu.knowledge.cli",
     "kefu.inboxes.reseal",
     "kefu.reports.cli",
+    "kefu.connectors.voice.cli",
 )
 
 

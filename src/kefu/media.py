@@ -21,7 +21,8 @@ from kefu.connectors.wechat.media import URL_PREFIX, FileMediaStore
 from kefu.context import Kefu
 from kefu.people.auth import STAFF, AuthUser, require_role
 
-CHANNELS = frozenset({"email", "wechat"})
+# voice: call recordings and voicemails LiveKit's egress wrote (connectors/voice).
+CHANNELS = frozenset({"email", "wechat", "voice"})
 INLINE = ("image/", "audio/", "video/")
 
 

@@ -743,3 +743,64 @@ async def test_call_ringing_reaches_the_rung_agent_socket_scope(
 
 
 _unused: AsyncIterator[None] | None = None
+
+
+async def test_agent_sockets_hear_only_the_calls_that_concern_them(
+    kefu: Kefu, workspace: Demo
+) -> None:
+    from kefu.model import Role
+    from kefu.people.auth import AuthUser
+    from kefu.realtime.ws import _Scope
+
+    def user(local: str, role: Role) -> AuthUser:
+        return AuthUser(
+            id=_id(workspace, local),
+            workspace_id=workspace.workspace_id,
+            role=role,
+            name=local,
+            email=login_of(workspace, local),
+            session_id=uuid.uuid4(),
+        )
+
+    event = {"type": "call", "kind": "call.ringing", "agent_ids": [login_id(workspace, "lina")]}
+    assert await _Scope(kefu, user("lina", Role.agent)).allows(event)
+    assert not await _Scope(kefu, user("tom", Role.agent)).allows(event)
+    assert await _Scope(kefu, user("supervisor", Role.supervisor)).allows(event)
+
+
+async def test_the_webhook_finds_the_inbox_of_a_room(
+    kefu: Kefu, workspace: Demo, inbox: uuid.UUID
+) -> None:
+    call_id = await _dial(kefu, inbox)
+    assert await service.inbox_of_room(kefu, (await _row(kefu, call_id)).room) == inbox
+    assert await service.inbox_of_room(kefu, "call-unknown") is None
+
+
+@pytest.mark.engine_sensitive
+async def test_two_processes_serving_the_queue_never_ring_an_agent_twice(
+    kefu: Kefu, workspace: Demo, inbox: uuid.UUID, settings: Settings, media: FakeVoice
+) -> None:
+    calls = [await _dial(kefu, inbox, f"+86138000000{n:02d}") for n in range(6)]
+    before = {c: (await _row(kefu, c)).version for c in calls}
+    async with kefu.db.transaction() as session:
+        for name in ("lina", "tom"):
+            session.add(
+                AgentPhone(
+                    user_id=_id(workspace, name),
+                    workspace_id=workspace.workspace_id,
+                    state="ready",
+                    since=utcnow(),
+                )
+            )
+    async with running_kefu(settings) as other:
+        other.connectors.register(media)
+        rang = await asyncio.gather(
+            service.serve(kefu, workspace.workspace_id),
+            service.serve(other, workspace.workspace_id),
+        )
+    assert sum(rang) == 2
+    rows = [await _row(kefu, c) for c in calls]
+    ringing = [r.ringing_agent_id for r in rows if r.status == "ringing"]
+    assert sorted(ringing) == sorted([_id(workspace, "lina"), _id(workspace, "tom")])
+    # Offering a call bumps its version, so an answer or timer that read it before fails.
+    assert all(r.version == before[r.id] + 1 for r in rows if r.status == "ringing")

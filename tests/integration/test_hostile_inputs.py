@@ -29,6 +29,7 @@ from litestar import Litestar
 
 from kefu.app import create_app
 from kefu.connectors.signing import signed_headers
+from kefu.connectors.voice.standin import LiveKitStandIn
 from kefu.connectors.wechat.crypto import sign
 from kefu.connectors.wechat.webhook import AccountKeys, Mode
 from kefu.context import Kefu
@@ -223,6 +224,19 @@ async def rig(kefu: Kefu, workspace: Demo, app: Litestar) -> Any:
             },
         ),
     )
+    await create_inbox(
+        kefu,
+        workspace.workspace_id,
+        InboxCreate(
+            kind=ChannelKind.voice,
+            name="热线",
+            config={
+                "livekit_url": "ws://127.0.0.1:9",
+                "api_key": LIVEKIT.api_key,
+                "api_secret": LIVEKIT.api_secret,
+            },
+        ),
+    )
     async with asgi_client(app) as client:
         doc = (await client.get("/schema/openapi.json")).json()
         rig = Rig(client, doc)
@@ -372,6 +386,33 @@ async def _wechat_webhook(rig: Rig, draw: Any) -> None:
             await rig.check(f"WeChat webhook {field}", response)
 
 
+LIVEKIT = LiveKitStandIn()
+
+
+async def _livekit_webhook(rig: Rig, draw: Any) -> None:
+    """LiveKit's events, signed as LiveKit signs them, with hostile values in the fields
+    the connector reads (protobuf JSON: the wrong type is the parser's to refuse)."""
+    baseline: dict[str, Any] = {
+        "event": "participant_left",
+        "id": "EV_1",
+        "createdAt": "1764000000",
+        "room": {"name": "call-hostile", "sid": "RM_1"},
+        "participant": {"identity": "caller-1", "kind": "SIP", "attributes": {"a": "b"}},
+        "egressInfo": {"egressId": "EG_1", "roomName": "call-hostile", "error": "x"},
+    }
+    for event in ("participant_left", "participant_joined", "egress_ended"):
+        for place in rig.fields({**baseline, "event": event}):
+            for _ in range(2):
+                value = replaced({**baseline, "event": event}, place, draw(HOSTILE_ANY))
+                if isinstance(value, dict) and place != ("id",):
+                    value["id"] = "EV_" + uuid.uuid4().hex
+                body = _encode(value)
+                response = await rig.client.post(
+                    "/connectors/livekit/webhook", content=body, headers=LIVEKIT.sign(body)
+                )
+                await rig.check(f"LiveKit webhook {event} {'.'.join(map(str, place))}", response)
+
+
 async def test_hostile_values_on_every_route_and_webhook_never_make_a_5xx(rig: Rig) -> None:
     # One seeded stream of draws: reproducible, and every failure names its route and
     # field, so there is nothing to shrink. KEFU_HOSTILE_SEED explores other draws.
@@ -386,5 +427,6 @@ async def test_hostile_values_on_every_route_and_webhook_never_make_a_5xx(rig: R
         await _json_op(rig, draw, method, path, op)
     await _api_webhook(rig, draw)
     await _wechat_webhook(rig, draw)
+    await _livekit_webhook(rig, draw)
     print(f"hostile requests by status: {dict(sorted(rig.statuses.items()))}")
     assert not rig.failures, "\n".join(rig.failures)

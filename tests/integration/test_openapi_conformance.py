@@ -37,9 +37,15 @@ CHECKS = [
 ]
 # Would end the session the run uses, or change the password the run signs in with.
 SKIP = {("POST", "/api/v1/auth/logout"), ("PUT", "/api/v1/agents/me/password")}
+# Answer 503 with a `reason` by contract when the service behind them is off (issue 18:
+# the widget's call button when voice is off, nobody is signed in or LiveKit is away);
+# every other check still applies, and the 503 must be the documented problem.
+UNAVAILABLE_BY_CONTRACT = {("POST", "/api/v1/widget/calls")}
 
 
-def _examples(operation: Any, base_url: str, headers: dict[str, str]) -> Any:
+def _examples(
+    operation: Any, base_url: str, headers: dict[str, str], checks: list[Any] = CHECKS
+) -> Any:
     @seed(20261202)
     @settings(
         max_examples=EXAMPLES_PER_OPERATION,
@@ -51,7 +57,7 @@ def _examples(operation: Any, base_url: str, headers: dict[str, str]) -> Any:
     @given(case=operation.as_strategy())
     def check(case: Any) -> None:
         response = case.call(base_url=base_url, headers=headers, timeout=30)
-        case.validate_response(response, checks=CHECKS)
+        case.validate_response(response, checks=checks)
 
     return check
 
@@ -66,8 +72,11 @@ def _run(
         if (operation.method.upper(), operation.path) in SKIP:
             continue
         headers = visitor if operation.path.startswith("/api/v1/widget/") else staff
+        checks = CHECKS
+        if (operation.method.upper(), operation.path) in UNAVAILABLE_BY_CONTRACT:
+            checks = [c for c in CHECKS if c is not not_a_server_error]
         try:
-            _examples(operation, base_url, headers)()
+            _examples(operation, base_url, headers, checks)()
         except Exception as exc:
             failures.append(f"{operation.method.upper()} {operation.path}: {str(exc)[:600]}")
     return failures

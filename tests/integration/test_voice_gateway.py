@@ -100,6 +100,7 @@ async def test_a_participant_token_admits_to_one_room_with_the_microphone_only(
     listener = api.TokenVerifier(standin.api_key, standin.api_secret).verify(listen_only)
     assert listener.video is not None and listener.video.can_publish is False
     assert listener.video.can_publish_sources == []
+    assert listener.video.hidden is True and video.hidden is None
     raw = jwt.decode(listen_only, options={"verify_signature": False})
     assert raw["exp"] - raw["nbf"] == 3600  # capped
     with pytest.raises(jwt.InvalidSignatureError):
@@ -134,7 +135,7 @@ async def test_a_call_is_recorded_audio_only_to_the_recording_folder(
     assert request.room_name == ROOM and request.audio_only is True
     (output,) = request.file_outputs
     assert output.file_type == api.OGG
-    assert output.filepath.startswith(f"/srv/recordings/{call_id}-call-")
+    assert output.filepath.startswith(f"/srv/recordings/{inbox.id}/{call_id}-call-")
     assert output.filepath.endswith(".ogg")
     await gateway.stop_recording(inbox, egress_id)
     assert standin.egresses[egress_id].status == api.EGRESS_ENDING
@@ -155,7 +156,7 @@ async def test_a_voicemail_records_the_callers_microphone_track_alone(
     )
     track = standin.egresses[egress_id].track
     assert track.track_id == caller.tracks[0].sid
-    assert track.file.filepath.startswith(f"/recordings/{call_id}-voicemail-")
+    assert track.file.filepath.startswith(f"/recordings/{inbox.id}/{call_id}-voicemail-")
     with pytest.raises(MediaUnavailable) as gone:
         await gateway.start_recording(
             inbox, ROOM, kind="voicemail", call_id=call_id, participant="caller-who-hung-up"

@@ -5,7 +5,10 @@ and handed to core once. Core is a fake here that speaks only kefu.calls.media."
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -166,6 +169,12 @@ async def test_forged_webhooks_are_refused_and_change_nothing(
     assert "APInobody" in reasons[3]
     assert "expired" in reasons[4]
     assert "sha256" in reasons[5]
+    odd_key = standin.sign(body, api_key="APInobody\u0000<script>", secret="x" * 40)
+    refused = await client.post(URL, content=body, headers=odd_key)
+    assert refused.status_code == 401
+    assert refused.json()["detail"] == "the webhook token names no API key"
+    huge = await client.post(URL, content=b"{" + b" " * 300_000 + b"}", headers=headers)
+    assert huge.status_code == 413
     assert core.events == []
     # Nothing was remembered: the genuine delivery of the same event id is still taken.
     genuine = await client.post(URL, content=body, headers=headers)
@@ -267,6 +276,44 @@ async def test_a_bad_voice_config_is_refused_with_the_field(
     } <= fields
 
 
+async def test_a_finished_recording_is_played_to_the_inboxs_staff_only(
+    client: httpx.AsyncClient,
+    kefu: Kefu,
+    workspace: Demo,
+    other_workspace: Demo,
+    standin: LiveKitStandIn,
+    core: FakeCore,
+    inbox_id: str,
+) -> None:
+    # The egress server writes into the inbox's folder of its recording path, which is
+    # kefu's media_dir/voice on a shared disk.
+    name = "0196f0c2-call-20261203T090000Z.ogg"
+    folder = Path(kefu.settings.media_dir) / "voice" / inbox_id
+    folder.mkdir(parents=True)
+    (folder / name).write_bytes(b"OggS" + bytes(60))
+    egress = api.EgressInfo(egress_id="EG_7", room_name=ROOM, status=api.EGRESS_COMPLETE)
+    egress.file_results.append(
+        api.FileInfo(location=f"/recordings/{inbox_id}/{name}", duration=3_000_000_000)
+    )
+    body, headers = standin.webhook("egress_ended", room=ROOM, egress=egress)
+    assert (await client.post(URL, content=body, headers=headers)).status_code == 200
+    (ended,) = core.events
+    assert ended.file_location == f"/media/voice/{inbox_id}/{name}"
+    staff = await login_headers(client, login_of(workspace, "lina"))
+    played = await client.get(ended.file_location, headers=staff)
+    assert played.status_code == 200
+    assert played.headers["content-type"].startswith("audio/ogg")
+    assert played.content.startswith(b"OggS")
+    stranger = await login_headers(client, login_of(other_workspace, "admin"))
+    assert (await client.get(ended.file_location, headers=stranger)).status_code == 404
+    # A file outside the inbox's folder is left as LiveKit named it, never mapped.
+    elsewhere = api.EgressInfo(egress_id="EG_8", room_name=ROOM, status=api.EGRESS_COMPLETE)
+    elsewhere.file_results.append(api.FileInfo(location=f"/recordings/{uuid.uuid4()}/{name}"))
+    body, headers = standin.webhook("egress_ended", room=ROOM, egress=elsewhere)
+    assert (await client.post(URL, content=body, headers=headers)).status_code == 200
+    assert core.events[1].file_location == elsewhere.file_results[0].location
+
+
 def test_sip_dtmf_codes_become_telephone_keys() -> None:
     from datetime import UTC, datetime
 
@@ -307,3 +354,35 @@ def test_a_failed_egress_carries_livekits_words() -> None:
     media = to_media_event(event)
     assert media is not None
     assert (media.error, media.file_location, media.room) == ("no space left", None, ROOM)
+
+
+@pytest.mark.engine_sensitive
+async def test_event_ids_are_forgotten_once_no_replay_can_verify(kefu: Kefu, inbox_id: str) -> None:
+    import sqlalchemy as sa
+
+    from kefu.channel_state import receipts
+    from kefu.db.tables import InboundReceipt
+    from kefu.model import utcnow
+
+    inbox = uuid.UUID(inbox_id)
+    for key in ("livekit:EV_old", "livekit:EV_new", "wechat:old_unsubscribe", "livekit_x"):
+        assert await receipts.claim(kefu, inbox, key)
+    async with kefu.db.transaction() as session:
+        await session.execute(
+            sa.update(InboundReceipt)
+            .where(
+                InboundReceipt.key.in_(["livekit:EV_old", "wechat:old_unsubscribe", "livekit_x"])
+            )
+            .values(created_at=utcnow() - timedelta(days=2))
+        )
+    forgotten = await receipts.prune(kefu, "livekit:", utcnow() - timedelta(days=1))
+    assert forgotten == 1
+    async with kefu.db.session() as session:
+        kept = set((await session.scalars(sa.select(InboundReceipt.key))).all())
+    assert kept == {"livekit:EV_new", "wechat:old_unsubscribe", "livekit_x"}
+    connector = kefu.connectors.find("voice")
+    assert isinstance(connector, VoiceConnector)
+    jobs = connector.background(asyncio.Event())
+    assert len(jobs) == 1
+    for job in jobs:
+        job.close()  # not run here: the server's lifespan runs it

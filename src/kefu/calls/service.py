@@ -16,7 +16,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import msgspec
 import sqlalchemy as sa
@@ -33,7 +33,7 @@ from kefu.context import Kefu
 from kefu.conversations.events import LoggedEvent, record, record_many
 from kefu.conversations.ingest import ingest
 from kefu.db import retry
-from kefu.db.tables import Contact, Conversation, GroupMember, SkillGroup, User
+from kefu.db.tables import Contact, Conversation, GroupMember, Inbox, SkillGroup, User
 from kefu.errors import Conflict, Invalid, KefuError, NotFound
 from kefu.i18n import Text
 from kefu.ivr import engine
@@ -66,6 +66,9 @@ FRONT = 1_000_000
 BATCH = 500
 TALKING = (CallStatus.CONNECTED.value, CallStatus.HELD.value)
 ON_PHONE = ("ringing", "connected", "held")
+# The call queue's one order: a dropped call (FRONT) or a rule's priority first, then
+# the longest wait, then id so the order is total.
+CALL_QUEUE_ORDER = (sa.desc(Call.priority), Call.queued_at.asc(), Call.id.asc())
 
 
 class Unavailable(KefuError):
@@ -163,6 +166,15 @@ class Tx:
         self.publish: list[tuple[str, uuid.UUID, uuid.UUID, list[uuid.UUID]]] = []
         self.after: list[Callable[[], Awaitable[None]]] = []
         self.serve: set[uuid.UUID] = set()
+        self._configs: dict[uuid.UUID, dict[str, Any]] = {}
+
+    async def config(self, inbox_id: uuid.UUID) -> dict[str, Any]:
+        """An inbox's config read in this transaction (no second connection from the
+        pool while this one holds locks)."""
+        if inbox_id not in self._configs:
+            found = await self.session.scalar(sa.select(Inbox.config).where(Inbox.id == inbox_id))
+            self._configs[inbox_id] = dict(found or {})
+        return self._configs[inbox_id]
 
     def apply(
         self,
@@ -170,8 +182,10 @@ class Tx:
         step: tuple[CallFacts, list[Emitted]],
         *,
         actor: uuid.UUID | None = None,
+        publish: bool = True,
     ) -> None:
-        """Write the machine's new facts onto the row, and its event-log entries."""
+        """Write the machine's new facts onto the row, and its event-log entries;
+        `publish` False when the caller sends a more specific event (call.ringing)."""
         new, emitted = step
         before = _rung(call)
         call.status = new.status.value
@@ -206,7 +220,8 @@ class Tx:
                     data=entry.data,
                 ),
             )
-        self.updated(call, to=before)
+        if publish:
+            self.updated(call, to=before)
 
     def updated(self, call: Call, *, to: Iterable[uuid.UUID] = ()) -> None:
         people = set(_rung(call)) | set(to)
@@ -268,7 +283,8 @@ async def run(kefu: Kefu, work: Callable[[Tx], Awaitable[T]], *, what: str = "ca
 async def _views(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, CallView]:
     if not ids:
         return {}
-    calls = (await session.scalars(sa.select(Call).where(Call.id.in_(ids)))).all()
+    query = sa.select(Call).where(Call.id.in_(ids)).execution_options(populate_existing=True)
+    calls = (await session.scalars(query)).all()
     return {c.id: v for c, v in zip(calls, await views_of(session, calls), strict=True)}
 
 
@@ -757,7 +773,7 @@ async def _serve_batch(tx: Tx, workspace_id: uuid.UUID) -> int:
     calls_query = (
         sa.select(Call)
         .where(Call.workspace_id == workspace_id, Call.status == CallStatus.QUEUED.value)
-        .order_by(Call.priority.desc(), Call.queued_at, Call.id)
+        .order_by(*CALL_QUEUE_ORDER)
         .limit(BATCH)
     )
     if not tx.kefu.db.is_sqlite:
@@ -799,12 +815,13 @@ async def _serve_batch(tx: Tx, workspace_id: uuid.UUID) -> int:
         for uid, p in phones.items()
     }
     rang = 0
+    ringing: list[dict[str, Any]] = []
+    offered: list[dict[str, Any]] = []
     for call in calls:
         if not free:
             break
         if call.inbox_id not in inbox_policies:
-            inbox = await active_inbox(tx.kefu, call.inbox_id)
-            inbox_policies[call.inbox_id] = policy_of(inbox.config if inbox else {})
+            inbox_policies[call.inbox_id] = policy_of(await tx.config(call.inbox_id))
         policy = inbox_policies[call.inbox_id]
         tried = {str(a) for a in call.tried or []}
         contact = contacts.get(call.contact_id) if call.contact_id else None
@@ -825,9 +842,10 @@ async def _serve_batch(tx: Tx, workspace_id: uuid.UUID) -> int:
         group_policy = policies.get(call.group_id, acd.GroupPolicy())
         candidates = [a for a in free.values() if str(a.id) not in tried]
         members = [a for a in candidates if call.group_id is None or call.group_id in a.groups]
+        reset = False
         if not members and tried:
             # Everyone free has been tried once: start the round again.
-            call.tried = []
+            reset = True
             candidates = list(free.values())
             members = [a for a in candidates if call.group_id is None or call.group_id in a.groups]
         if not members and request.agent_id is None:
@@ -841,21 +859,69 @@ async def _serve_batch(tx: Tx, workspace_id: uuid.UUID) -> int:
             chosen = [choice.agent_id]
         if not chosen:
             continue
-        tx.apply(call, machine.ring(facts(call), tx.now, str(chosen[0])))
-        if len(chosen) > 1:
-            call.ringing_agent_id = None
-            call.rung = [str(a) for a in chosen]
-        call.ring_deadline_at = tx.now + timedelta(seconds=policy.ring_timeout_s)
+        # The machine says the move is legal; the row is written below with the others.
+        new, _ = machine.ring(facts(call), tx.now, str(chosen[0]))
+        deadline = tx.now + timedelta(seconds=policy.ring_timeout_s)
         max_wait = (call.queued_at or tx.now) + timedelta(seconds=policy.max_wait_s)
-        call.timer_at = min(call.ring_deadline_at, max_wait)
+        ringing.append(
+            {
+                "b_id": call.id,
+                "b_version": call.version,
+                "b_agent": chosen[0] if len(chosen) == 1 else None,
+                "b_rung": [str(a) for a in chosen] if len(chosen) > 1 else [],
+                "b_tried": [] if reset else list(call.tried or []),
+                "b_deadline": deadline,
+                "b_timer": min(deadline, max_wait),
+            }
+        )
+        assert new.status is CallStatus.RINGING
         for agent_id in chosen:
-            phone = phones[agent_id]
-            phone.call_id = call.id
-            phone.last_call_at = tx.now
+            offered.append({"b_user": agent_id, "b_call": call.id})
             free.pop(agent_id, None)
+        # Everyone it concerns hears call.ringing (supervisors hear every call event).
         tx.ringing(call, chosen)
         rang += 1
+    await _write_rings(tx, ringing, offered)
     return rang
+
+
+async def _write_rings(
+    tx: Tx, ringing: list[dict[str, Any]], offered: list[dict[str, Any]]
+) -> None:
+    """One executemany per table instead of a flush per call: the hot path when a burst
+    of calls meets a room full of free agents. The calls are locked (SKIP LOCKED) by
+    this pass, and the version is bumped as the ORM would, so a concurrent answer or
+    timer still sees the change."""
+    if not ringing:
+        return
+    calls = cast(sa.Table, Call.__table__)
+    phones = cast(sa.Table, AgentPhone.__table__)
+    result = await tx.session.execute(
+        sa.update(calls)
+        .where(calls.c.id == sa.bindparam("b_id"), calls.c.version == sa.bindparam("b_version"))
+        .values(
+            status=CallStatus.RINGING.value,
+            ringing_agent_id=sa.bindparam("b_agent"),
+            rung=sa.bindparam("b_rung", type_=calls.c.rung.type),
+            tried=sa.bindparam("b_tried", type_=calls.c.tried.type),
+            ring_deadline_at=sa.bindparam("b_deadline", type_=calls.c.ring_deadline_at.type),
+            timer_at=sa.bindparam("b_timer", type_=calls.c.timer_at.type),
+            updated_at=tx.now,
+            version=calls.c.version + 1,
+        ),
+        ringing,
+        execution_options={"synchronize_session": False},
+    )
+    rowcount = getattr(result, "rowcount", -1)
+    if rowcount not in (-1, len(ringing)):
+        raise StaleDataError("a waiting call changed while it was offered")
+    await tx.session.execute(
+        sa.update(phones)
+        .where(phones.c.user_id == sa.bindparam("b_user"))
+        .values(call_id=sa.bindparam("b_call"), last_call_at=tx.now),
+        offered,
+        execution_options={"synchronize_session": False},
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -881,9 +947,13 @@ def _step(fn: Callable[[], tuple[CallFacts, list[Emitted]]]) -> tuple[CallFacts,
         raise Conflict(strings.NOT_NOW.format(status=exc.status.value)) from None
 
 
-async def _policy_for(kefu: Kefu, call: Call) -> CallPolicy:
+async def _policy_outside(kefu: Kefu, call: Call) -> CallPolicy:
     inbox = await active_inbox(kefu, call.inbox_id)
     return policy_of(inbox.config if inbox else {})
+
+
+async def _policy(tx: Tx, call: Call) -> CallPolicy:
+    return policy_of(await tx.config(call.inbox_id))
 
 
 async def answer(
@@ -925,7 +995,7 @@ async def answer(
         call = await run(kefu, work, what="answer")
     except StaleDataError:
         raise Conflict(strings.TAKEN) from None
-    policy = await _policy_for(kefu, call)
+    policy = await _policy_outside(kefu, call)
     inbox = await _inbox(kefu, call.inbox_id)
     try:
         media = gateway(kefu)
@@ -955,7 +1025,7 @@ async def act(
 
     async def work(tx: Tx) -> None:
         call = await _call_for(tx, workspace_id, call_id, lock=True)
-        policy = await _policy_for(kefu, call)
+        policy = await _policy(tx, call)
         if action == "reject":
             if call.status != CallStatus.RINGING.value or user_id not in _rung(call):
                 raise Conflict(strings.NOT_YOURS)
@@ -1067,7 +1137,7 @@ async def transfer(
             raise Conflict(strings.NOT_YOURS)
         if call.status not in TALKING:
             raise Conflict(strings.NOT_NOW.format(status=call.status))
-        policy = await _policy_for(kefu, call)
+        policy = await _policy(tx, call)
         if agent_id is not None:
             target = await _reserve(tx, workspace_id, agent_id, call)
             if attended:
@@ -1158,7 +1228,7 @@ async def complete_transfer(
         target = _uid((call.consult or {}).get("agent_id"))
         if target is None:
             raise Conflict(strings.NO_CONSULT)
-        policy = await _policy_for(kefu, call)
+        policy = await _policy(tx, call)
         step = _step(
             lambda: machine.transfer(facts(call), tx.now, "agent", str(target), attended=True)
         )
@@ -1260,10 +1330,9 @@ async def press(
         call = await tx.session.scalar(query)
         if call is None:
             raise NotFound(strings.NOT_FOUND)
-        policy = await _policy_for(kefu, call)
+        policy = await _policy(tx, call)
         if call.status == CallStatus.IVR.value:
-            inbox = await active_inbox(kefu, call.inbox_id)
-            tree = tree_of(inbox.config if inbox else {})
+            tree = tree_of(await tx.config(call.inbox_id))
             if tree is None or call.ivr_state is None:
                 return call.workspace_id, None
             state = msgspec.convert(
@@ -1296,7 +1365,7 @@ async def caller_hung_up(kefu: Kefu, call_id: uuid.UUID, cause: str = "caller_ha
 
 async def _caller_left(tx: Tx, call: Call, cause: str) -> None:
     status = call.status
-    policy = await _policy_for(tx.kefu, call)
+    policy = await _policy(tx, call)
     if status in WAITING_STATUSES:
         ringing = _rung(call)
         tx.apply(call, machine.hang_up(facts(call), tx.now, "caller", cause))
@@ -1331,7 +1400,7 @@ async def _agent_dropped(tx: Tx, call: Call, agent_id: uuid.UUID) -> None:
     queue (never lost); the agent's phone is paused until they say they are back."""
     if call.status not in TALKING or call.agent_id != agent_id:
         return
-    policy = await _policy_for(tx.kefu, call)
+    policy = await _policy(tx, call)
     tx.apply(call, machine.agent_dropped(facts(call), tx.now))
     call.priority = max(call.priority, FRONT)
     call.tried = [str(agent_id)]
@@ -1478,12 +1547,11 @@ async def _due(tx: Tx, *, call_id: uuid.UUID, at: datetime) -> None:
     if call is None or call.timer_at is None or call.timer_at > at:
         return
     now = at
-    policy = await _policy_for(tx.kefu, call)
+    policy = await _policy(tx, call)
     status = call.status
     max_wait = (call.queued_at or now) + timedelta(seconds=policy.max_wait_s)
     if status == CallStatus.IVR.value:
-        inbox = await active_inbox(tx.kefu, call.inbox_id)
-        tree = tree_of(inbox.config if inbox else {})
+        tree = tree_of(await tx.config(call.inbox_id))
         if tree is None or call.ivr_state is None:
             await _enter_queue(tx, call, policy, group_id=None, entry=None)
             return
@@ -1590,3 +1658,12 @@ async def placed_by(kefu: Kefu, call_id: uuid.UUID, identity_prefix: str) -> boo
     async with kefu.db.session() as session:
         identity = await session.scalar(sa.select(Call.caller_identity).where(Call.id == call_id))
     return identity is not None and identity.startswith(identity_prefix)
+
+
+async def inbox_of_room(kefu: Kefu, room: str) -> uuid.UUID | None:
+    """The voice inbox whose call has this room: the webhook verifies with its keys."""
+    async with kefu.db.session() as session:
+        found: uuid.UUID | None = await session.scalar(
+            sa.select(Call.inbox_id).where(Call.room == room)
+        )
+        return found

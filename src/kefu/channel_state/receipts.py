@@ -5,6 +5,7 @@ every later one, from any process, is told it was seen."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -36,3 +37,17 @@ async def release(kefu: Kefu, inbox_id: uuid.UUID, key: str) -> None:
                 InboundReceipt.inbox_id == inbox_id, InboundReceipt.key == key
             )
         )
+
+
+async def prune(kefu: Kefu, prefix: str, before: datetime) -> int:
+    """Forget the receipts of keys starting with `prefix` claimed before `before` (a
+    channel whose retries and replays cannot outlive that); answers how many."""
+    pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    async with kefu.db.transaction() as session:
+        done = await session.execute(
+            sa.delete(InboundReceipt).where(
+                InboundReceipt.key.like(pattern, escape="\\"),
+                InboundReceipt.created_at < before,
+            )
+        )
+    return int(getattr(done, "rowcount", 0) or 0)
