@@ -25,7 +25,7 @@ NPM_CI := npm ci --no-audit --no-fund --loglevel=error
 CHAT_BUNDLE := src/kefu/static/chat/widget.js
 CONSOLE_BUNDLE := src/kefu/static/console/index.html
 widget_sources = $(shell find $(1)/src $(wildcard widgets/shared $(1)/scripts) -type f) \
-  $(wildcard $(1)/package.json $(1)/tsconfig.json $(1)/vite.config.ts $(1)/index.html)
+  $(wildcard $(1)/package.json $(1)/tsconfig.json $(1)/vite.config.ts $(1)/vite.call.config.ts $(1)/index.html)
 
 frontend: $(CHAT_BUNDLE) $(CONSOLE_BUNDLE)
 

@@ -260,12 +260,11 @@ class PageViewsController(Controller):
         return PageViewList(items=await pages.trail_for_agent(kefu, user, conversation_id))
 
 
-@get("/widget.js", include_in_schema=False)
-async def widget_script() -> Response[bytes]:
-    path = STATIC_CHAT / "widget.js"
+async def _script(name: str) -> Response[bytes]:
+    path = STATIC_CHAT / name
     if not path.is_file():
         return Response(
-            b"console.error('kefu: widget.js is not built; run make widgets');",
+            f"console.error('kefu: {name} is not built; run make widgets');".encode(),
             media_type="text/javascript",
             status_code=503,
         )
@@ -276,6 +275,18 @@ async def widget_script() -> Response[bytes]:
         media_type="text/javascript",
         headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
     )
+
+
+@get("/widget.js", include_in_schema=False)
+async def widget_script() -> Response[bytes]:
+    return await _script("widget.js")
+
+
+@get("/widget-call.js", include_in_schema=False)
+async def widget_call_script() -> Response[bytes]:
+    """The call's media module (LiveKit), an ES module the widget imports only when a
+    visitor starts a call; cross-origin pages import it, hence the CORS header."""
+    return await _script("widget-call.js")
 
 
 # --------------------------------------------------------------------------- websocket
@@ -514,5 +525,6 @@ ROUTES: list[ControllerRouterHandler] = [
     WidgetController,
     PageViewsController,
     widget_script,
+    widget_call_script,
     visitor_socket,
 ]

@@ -112,6 +112,9 @@ class WidgetConfig(msgspec.Struct, frozen=True, kw_only=True):
     offline_mode: Literal["leave_message", "chat"]
     max_upload_bytes: int
     upload_types: list[str]
+    # The widget offers a call button (issue 18): this inbox names a voice inbox
+    # (`voice_inbox_id`, read by kefu.calls.api). Whether anyone can answer is asked on click.
+    voice: bool = False
 
 
 class SessionView(msgspec.Struct, frozen=True, kw_only=True):

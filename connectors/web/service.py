@@ -311,6 +311,7 @@ async def widget_config(kefu: Kefu, inbox: ChannelInbox, now: datetime) -> Widge
         offline_mode="chat" if offline_mode == "chat" else "leave_message",
         max_upload_bytes=kefu.settings.max_upload_bytes,
         upload_types=[t.strip() for t in kefu.settings.upload_types.split(",") if t.strip()],
+        voice=bool(config.get("voice_inbox_id")),
     )
 
 

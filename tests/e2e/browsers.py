@@ -36,10 +36,12 @@ def require(*, console: bool = False) -> None:
 
 
 @asynccontextmanager
-async def async_chromium(*, console: bool = False) -> AsyncIterator[Browser]:
+async def async_chromium(
+    *, console: bool = False, extra_args: tuple[str, ...] = ()
+) -> AsyncIterator[Browser]:
     require(console=console)
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=[*ARGS, *extra_args])
         try:
             yield browser
         finally:
@@ -68,6 +70,7 @@ async def console_as(
     path: str,
     *,
     timezone_id: str | None = None,
+    init_script: str | None = None,
 ) -> Page:
     """A new browser context in `locale`, signed in to the console as the demo user
     `who`, on the console route `path`."""
@@ -76,6 +79,8 @@ async def console_as(
     )
     # The language is the user's choice, remembered by the console; set it up front.
     await context.add_init_script(f"localStorage.setItem('kefu.locale', '{locale}')")
+    if init_script:
+        await context.add_init_script(init_script)
     page = await context.new_page()
     await page.goto(f"{url}/console/")
     email, password, submit = SIGN_IN[locale]

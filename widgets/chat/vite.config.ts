@@ -8,7 +8,12 @@ export default defineConfig({
   // server sends none, and a GBK or Latin-1 page would otherwise garble our Chinese strings.
   esbuild: { charset: "ascii" },
   // widgets/shared/ has no node_modules of its own: its imports resolve from this package's.
-  resolve: { alias: { marked: fileURLToPath(new URL("./node_modules/marked", import.meta.url)) } },
+  resolve: {
+    alias: {
+      marked: fileURLToPath(new URL("./node_modules/marked", import.meta.url)),
+      "livekit-client": fileURLToPath(new URL("./node_modules/livekit-client", import.meta.url)),
+    },
+  },
   build: {
     lib: {
       entry: fileURLToPath(new URL("./src/main.ts", import.meta.url)),

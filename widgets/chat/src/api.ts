@@ -52,6 +52,8 @@ export interface WidgetConfig {
   offline_mode: "leave_message" | "chat";
   max_upload_bytes: number;
   upload_types: string[];
+  /** The inbox takes voice calls from the widget (issue 18); absent on older servers. */
+  voice?: boolean;
 }
 
 export interface SessionView {
@@ -83,6 +85,8 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly detail: string,
+    /** The whole problem body, for members such as a call's 503 `reason`. */
+    readonly problem: Record<string, unknown> = {},
   ) {
     super(detail);
   }
@@ -111,13 +115,15 @@ export class Api {
     });
     if (!response.ok) {
       let detail = response.statusText;
+      let body: Record<string, unknown> = {};
       try {
         const problem = (await response.json()) as { detail?: string; title?: string };
         detail = problem.detail || problem.title || detail;
+        body = problem as Record<string, unknown>;
       } catch {
         // Not a problem body (a proxy's HTML page); the status text will do.
       }
-      throw new ApiError(response.status, detail);
+      throw new ApiError(response.status, detail, body);
     }
     if (response.status === 204) return undefined as T;
     return (await response.json()) as T;

@@ -1,7 +1,7 @@
 // Entry: <script src="https://HOST/widget.js" data-inbox="PUBLIC_KEY" data-entry="pricing" async>
 //
 // The host page talks to the widget through one global function:
-//   kefu('open') | kefu('close') | kefu('identify', {id, name, email, hash})
+//   kefu('open') | kefu('close') | kefu('call') | kefu('identify', {id, name, email, hash})
 //   kefu('setAttributes', {...}) | kefu('setLocale', 'en') | kefu('reset')
 //   kefu('on', 'message', fn) | kefu('off', 'message', fn)
 // Calls made before the script loaded are queued by the usual stub
@@ -27,6 +27,8 @@ function dispatch(widget: Widget, name: string, args: unknown[]): unknown {
       return widget.close();
     case "toggle":
       return widget.toggle();
+    case "call":
+      return widget.call();
     case "identify":
       return widget.identify((args[0] ?? {}) as Parameters<Widget["identify"]>[0]);
     case "setAttributes":

@@ -8,6 +8,8 @@ import { browserLocale, fill, type Locale, localized, normalizeLocale, type Stri
 import { HelpSearch, helpCss } from "./help";
 import { markdown } from "./markdown";
 import { css } from "./styles";
+import { CallControl } from "./call/call";
+import { callCss } from "./call/styles";
 
 export interface WidgetOptions {
   inbox: string;
@@ -63,6 +65,8 @@ export class Widget {
   private localeOverridden = false;
   private view: "chat" | "prechat" | "offline" | "blocked" | "left" = "chat";
   private help!: HelpSearch; // article search before the first message
+  private calls!: CallControl; // the call button and window (issue 18)
+  private wantsMessageForm = false; // the visitor chose "leave a message" over a call
 
   constructor(private readonly options: WidgetOptions) {
     this.api = new Api(options.base);
@@ -128,6 +132,14 @@ export class Widget {
   toggle(): void {
     if (this.isOpen) this.close();
     else this.open();
+  }
+
+  /** kefu('call'): open the panel and start a voice call (when the inbox offers one). */
+  async call(): Promise<void> {
+    await this.ready;
+    if (this.calls.button.hidden) return;
+    this.open();
+    await this.calls.start();
   }
 
   setLocale(tag: string): void {
@@ -250,6 +262,7 @@ export class Widget {
       }
     }
     this.els.root.style.setProperty("--kefu-brand", safeColor(config.brand_color));
+    this.calls.configure(config);
     const avatar = safeUrl(config.avatar_url, this.options.base);
     if (avatar) this.els.avatar.src = avatar;
     this.els.avatar.hidden = !avatar;
@@ -337,8 +350,19 @@ export class Widget {
   private build(): void {
     const t = this.t;
     const style = h("style");
-    style.textContent = css + helpCss;
+    style.textContent = css + helpCss + callCss;
     this.help = new HelpSearch(this.api, this.options.inbox, () => this.locale);
+    this.calls = new CallControl({
+      api: this.api,
+      base: this.options.base,
+      locale: () => this.locale,
+      emit: (name, detail) => this.emit(name, detail),
+      chat: () => this.els.input.focus(),
+      leaveMessage: () => {
+        this.wantsMessageForm = true;
+        this.chooseView();
+      },
+    });
     const launcher = h("button", { type: "button", class: "launcher", "aria-expanded": "false", "aria-label": t.openChat });
     launcher.append(icon(ICONS.chat));
     const badge = h("span", { class: "badge", hidden: true, "aria-hidden": "true" });
@@ -377,8 +401,9 @@ export class Widget {
     const panel = h(
       "div",
       { class: "panel", role: "dialog", "aria-labelledby": "kefu-title", hidden: true },
-      h("header", {}, avatar, h("div", { class: "titles" }, title, subtitle), close),
+      h("header", {}, avatar, h("div", { class: "titles" }, title, subtitle), this.calls.button, close),
       banner,
+      this.calls.sheet,
       this.help.el,
       log,
       typing,
@@ -442,6 +467,7 @@ export class Widget {
     if (this.line) this.showLineState(this.line.state);
     if (this.session) this.chooseView();
     this.help.render();
+    this.calls.relabel();
     this.updateBadge();
   }
 
@@ -452,7 +478,7 @@ export class Widget {
     let view: typeof this.view = "chat";
     if (config.identity_mandatory && !session.verified) view = "blocked";
     else if (this.view === "left") view = "left";
-    else if (!active && !config.online && config.offline_mode === "leave_message") view = "offline";
+    else if (this.wantsMessageForm || (!active && !config.online && config.offline_mode === "leave_message")) view = "offline";
     else if (!active && !session.prechat_done && config.prechat_fields.length && !session.messages.length) view = "prechat";
     this.view = view;
     const body = this.els.body;
@@ -537,6 +563,7 @@ export class Widget {
         this.line?.follow(result.conversation_id);
         this.leftTicket = result.ticket_number ? { number: result.ticket_number, emailed: Boolean(result.ticket_emailed) } : null;
         this.view = "left";
+        this.wantsMessageForm = false;
         this.chooseView();
         this.emit("leftMessage", { conversation_id: result.conversation_id });
       } catch (e) {

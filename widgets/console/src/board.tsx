@@ -6,6 +6,7 @@ import { go } from "./router";
 import { agents, boardTick, reportError } from "./store";
 import { BoardTickets, TicketBreach } from "./tickets/ops";
 import { inWords } from "./tickets/screen";
+import { BoardCalls, CallsTile } from "./phone/board";
 
 export interface Board {
   generated_at: string;
@@ -36,6 +37,7 @@ export interface Board {
   };
   today: { created: number; resolved: number; transferred: number };
   tickets?: TicketBreach[];
+  calls?: BoardCalls;
 }
 
 export function BoardScreen() {
@@ -111,6 +113,7 @@ export function BoardScreen() {
             <dd>{board.today.transferred}</dd>
           </dl>
         </section>
+        <CallsTile calls={board.calls} drift={drift} />
         <section class="tile grow" aria-labelledby="queues-title">
           <h2 id="queues-title">{t("board.queues")}</h2>
           <table>

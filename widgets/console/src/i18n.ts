@@ -4,6 +4,8 @@ import { studioEn, studioZh } from "./knowledge/strings";
 import { ticketsEn, ticketsZh } from "./tickets/strings";
 import { ticketOpsEn, ticketOpsZh } from "./tickets/ops_strings";
 import { smsEn, smsZh } from "./sms/strings";
+import { phoneEn, phoneZh } from "./phone/strings";
+import { ivrEn, ivrZh } from "./admin/ivrstrings";
 
 export type Locale = "zh-CN" | "en";
 
@@ -12,6 +14,8 @@ const en = {
   ...ticketsEn, // tickets (issue 17)
   ...ticketOpsEn,
   ...smsEn, // SMS composer (sms)
+  ...phoneEn, // softphone, call timeline, board calls (issue 18)
+  ...ivrEn, // IVR editor (issue 18)
   "app.name": "kefu console",
   "login.title": "Sign in to kefu",
   "login.email": "E-mail",
@@ -531,6 +535,8 @@ const zh: Record<Key, string> = {
   ...ticketsZh, // tickets (issue 17)
   ...ticketOpsZh,
   ...smsZh, // SMS composer (sms)
+  ...phoneZh, // softphone, call timeline, board calls (issue 18)
+  ...ivrZh, // IVR editor (issue 18)
   "app.name": "客服工作台",
   "login.title": "登录 kefu",
   "login.email": "邮箱",

@@ -6,6 +6,8 @@ import { refusedForCapacity } from "./capacity";
 import { MessageItem } from "./messages";
 import { Composer } from "./composer";
 import { SidePanel } from "./panels";
+import { Call } from "./phone/api";
+import { CallItem, useCalls } from "./phone/timeline";
 import { go, route } from "./router";
 import {
   TimelineEvent,
@@ -513,9 +515,9 @@ const SHOWN = new Set([
   "assigned", "transferred", "reopened", "resolved", "snoozed", "status", "rated", "reply_emailed", "answered_by_email",
 ]);
 
-function timeline(msgs: Message[], evs: TimelineEvent[]): (Message | TimelineEvent)[] {
+function timeline(msgs: Message[], evs: TimelineEvent[], calls: Call[]): (Message | TimelineEvent | Call)[] {
   const shown = evs.filter((e) => SHOWN.has(e.type));
-  return [...msgs, ...shown].sort((a, b) => a.created_at.localeCompare(b.created_at));
+  return [...msgs, ...shown, ...calls].sort((a, b) => a.created_at.localeCompare(b.created_at));
 }
 
 function actorName(ev: TimelineEvent): string {
@@ -573,6 +575,7 @@ function ConversationPane() {
   const logRef = useRef<HTMLOListElement>(null);
   const headRef = useRef<HTMLHeadingElement>(null);
   const msgs = messages.value;
+  const calls = useCalls(c?.id ?? null, c?.channel ?? null);
   useEffect(() => {
     const el = logRef.current;
     if (el) el.scrollTop = el.scrollHeight;
@@ -623,9 +626,11 @@ function ConversationPane() {
       )}
       <ol class="timeline" ref={logRef} role="log" aria-label={t("conv.timeline")} aria-live="polite">
         <EarlierHistory key={c.id} c={c} />
-        {timeline(msgs, events.value).map((item) =>
+        {timeline(msgs, events.value, calls).map((item) =>
           "seq" in item ? (
             <MessageItem key={item.seq} m={item} channel={c.channel} />
+          ) : "room" in item ? (
+            <CallItem key={item.id} call={item} />
           ) : (
             <EventItem key={item.id} ev={item} />
           ),
@@ -663,6 +668,7 @@ function KeyHelp({ onClose }: { onClose: () => void }) {
       >
         <h2 id="keys-title">{t("keys.title")}</h2>
         <p>{t("keys.help")}</p>
+        <p>{t("phone.keys")}</p>
         <button type="button" onClick={onClose}>
           {t("action.cancel")}
         </button>

@@ -3,6 +3,8 @@
 // by seq, and drop duplicates by seq in mergeMessages.
 import { Message, Presence } from "./api";
 import { t } from "./i18n";
+import type { Call } from "./phone/api";
+import { onCallEvent } from "./phone/state";
 import {
   addMention,
   agentName,
@@ -91,6 +93,13 @@ export function alertNewWork(text: string): void {
 
 function handle(ev: LiveEvent): void {
   boardTick.value++;
+  // Calls (issue 18): {"type": "call", "kind": "call.ringing" | "call.updated",
+  // "agent_ids": [...], "call": Call}.
+  const frame = ev as unknown as { type: string; kind?: string; call?: Call; agent_ids?: string[] };
+  if (frame.type === "call") {
+    onCallEvent(frame.kind ?? "call.updated", frame.call, frame.agent_ids ?? []);
+    return;
+  }
   switch (ev.type) {
     case "message": {
       const m = ev.message;
@@ -190,6 +199,7 @@ export function connectLive(): void {
     // Subscribed first, then read what we missed.
     void resyncMessages();
     reloadListSoon();
+    onCallEvent("reconnected", undefined, []);
     boardTick.value++;
   };
   ws.onmessage = (e) => {

@@ -27,6 +27,8 @@ import { AdminScreen } from "./admin";
 import { KnowledgeScreen } from "./knowledge/studio";
 import { TicketsScreen } from "./tickets/screen";
 import { route } from "./router";
+import { PhoneDock, PhoneSwitch } from "./phone/softphone";
+import { dropPhone } from "./phone/state";
 import "./styles.css";
 
 
@@ -158,6 +160,7 @@ function TopBar() {
       // Even if the server forgot the session already, leave the console.
     }
     disconnectLive();
+    dropPhone();
     me.value = null;
   };
   return (
@@ -178,6 +181,7 @@ function TopBar() {
         </span>
       )}
       <PresenceSwitch />
+      {isStaff.value && <PhoneSwitch />}
       <button
         type="button"
         class="ghost"
@@ -225,6 +229,7 @@ function Shell() {
     <div class="shell">
       <TopBar />
       {screen}
+      {isStaff.value && <PhoneDock />}
     </div>
   );
 }

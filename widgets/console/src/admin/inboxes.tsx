@@ -7,6 +7,7 @@ import { groups, inboxes, loadDirectory, notify, reportError } from "../store";
 import { CopyButton, Errors, FieldErr, OtherErrors, Option, Row, SchemaInput, useErrors } from "./forms";
 import { Calendar } from "./hours";
 import { MailStatusPanel } from "./mailstatus";
+import { IvrEditor } from "./ivr";
 
 const SECTION_ORDER = ["connection", "widget", "hours", "behaviour"];
 
@@ -47,6 +48,17 @@ function initialConfig(schema: ChannelSchema | undefined, inbox: Inbox | null): 
   return draft;
 }
 
+/** A voice inbox's IVR tree (`config.ivr`) is edited by IvrEditor, not by a schema row. */
+function isIvrField(kind: string, f: ChannelField): boolean {
+  return kind === "voice" && f.name === "ivr";
+}
+
+function draftOf(schema: ChannelSchema | undefined, inbox: Inbox | null, kind: string): Record<string, unknown> {
+  const draft = initialConfig(schema, inbox);
+  if (kind === "voice") draft.ivr = inbox?.config?.ivr ?? null;
+  return draft;
+}
+
 function configBody(schema: ChannelSchema, draft: Record<string, unknown>): Record<string, unknown> {
   const body: Record<string, unknown> = {};
   for (const f of schema.fields) {
@@ -72,7 +84,7 @@ function InboxForm({ inbox, channels, calendars, onSaved, onCancel }: {
   const [kind, setKind] = useState(inbox?.kind ?? channels[0]?.kind ?? "web");
   const schema = channels.find((c) => c.kind === kind);
   const [name, setName] = useState(inbox?.name ?? "");
-  const [draft, setDraft] = useState(() => initialConfig(schema, inbox));
+  const [draft, setDraft] = useState(() => draftOf(schema, inbox, kind));
   const [groupId, setGroupId] = useState(inbox?.default_group_id ?? "");
   const [active, setActive] = useState(inbox?.active ?? true);
   const [tested, setTested] = useState<{ ok: boolean; message: string } | null>(null);
@@ -83,7 +95,7 @@ function InboxForm({ inbox, channels, calendars, onSaved, onCancel }: {
 
   const chooseKind = (k: string) => {
     setKind(k);
-    setDraft(initialConfig(channels.find((c) => c.kind === k), null));
+    setDraft(draftOf(channels.find((c) => c.kind === k), null, k));
     errors.clear();
   };
   const save = async (e: Event) => {
@@ -93,11 +105,12 @@ function InboxForm({ inbox, channels, calendars, onSaved, onCancel }: {
     errors.clear();
     try {
       const config = configBody(schema, draft);
+      if (kind === "voice" && draft.ivr !== undefined) config.ivr = draft.ivr;
       const saved = inbox
         ? await patch<Inbox>(`/api/v1/inboxes/${inbox.id}`, { name, config, default_group_id: groupId || null, active })
         : await post<Inbox>("/api/v1/inboxes", { kind, name, config, default_group_id: groupId || null });
       notify(t("admin.saved"));
-      setDraft(initialConfig(schema, saved));
+      setDraft(draftOf(schema, saved, kind));
       await loadDirectory();
       onSaved(saved);
     } catch (err) {
@@ -126,7 +139,7 @@ function InboxForm({ inbox, channels, calendars, onSaved, onCancel }: {
     }
   };
 
-  const sections = SECTION_ORDER.filter((s) => schema?.fields.some((f) => f.section === s));
+  const sections = SECTION_ORDER.filter((s) => schema?.fields.some((f) => f.section === s && !isIvrField(kind, f)));
   const fieldNames = new Set(["name", "kind", "default_group_id", ...(schema?.fields ?? []).map((f) => `config.${f.name}`)]);
   const title = inbox ? inbox.name : t("admin.new_inbox");
   return (
@@ -164,7 +177,7 @@ function InboxForm({ inbox, channels, calendars, onSaved, onCancel }: {
         <fieldset class="section">
           <legend>{t(`admin.section_${section}`)}</legend>
           {schema!.fields
-            .filter((f) => f.section === section)
+            .filter((f) => f.section === section && !isIvrField(kind, f))
             .map((f) => {
               const label = said(f.label);
               const isSet = (inbox?.secrets_set ?? []).includes(f.name);
@@ -211,7 +224,10 @@ function InboxForm({ inbox, channels, calendars, onSaved, onCancel }: {
         </Row>
       )}
       {inbox && inbox.kind === "email" && <MailStatusPanel inboxId={inbox.id} />}
-      <OtherErrors errors={errors} known={(f) => fieldNames.has(f)} />
+      {kind === "voice" && (
+        <IvrEditor value={draft.ivr} errors={errors} onChange={(ivr) => setDraft((d) => ({ ...d, ivr }))} />
+      )}
+      <OtherErrors errors={errors} known={(f) => fieldNames.has(f) || f.startsWith("config.ivr")} />
       <div class="inline">
         <button type="submit" class="primary" disabled={busy}>{inbox ? t("admin.save") : t("admin.create")}</button>
         {inbox && schema?.can_test && (
