@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from kefu.connectors.base import Registry
 from kefu.db.engine import Database
 from kefu.outbound import OutboundClient
-from kefu.ratelimit import Buckets, Limiter, RateLimits
+from kefu.ratelimit import Buckets, Limiter, parse_limits
 from kefu.realtime.bus import EventBus
 from kefu.settings import Settings
 
@@ -42,8 +42,9 @@ class Kefu:
         self.after_ingest: list[AfterIngest] = []
         # Wakes the outbox dispatcher at once instead of at its next poll.
         self.outbox_wakeup = asyncio.Event()
-        # The public endpoints' limits (tests tighten them) and the buckets they fill.
-        self.rate_limits = RateLimits()
+        # The public endpoints' limits (KEFU_RATE_LIMITS; tests tighten them) and the
+        # buckets they fill.
+        self.rate_limits = parse_limits(settings.rate_limits)
         self.buckets = Buckets()
         # The store the limits are counted in, shared by the processes (`kefu.ratelimit`).
         self.limiter: Limiter | None = None

@@ -12,7 +12,9 @@ shared by every process of a deployment:
   per request would queue behind its single writer for nothing.
 
 `KEFU_RATE_LIMIT_STORE` (memory / database / redis / off) overrides the choice; `off`
-exists for the benchmark that measures what the limiter costs.
+exists for the benchmark that measures what the limiter costs. `KEFU_RATE_LIMITS`
+changes single rules (`parse_limits`): a busy API inbox, say, needs more than
+`webhook_per_inbox`'s default.
 """
 
 from __future__ import annotations
@@ -66,6 +68,34 @@ class RateLimits(msgspec.Struct, frozen=True, kw_only=True):
     # Every frame of one visitor socket, whatever it is (kept with the socket: a socket
     # lives in one process).
     frame_per_socket: Rule = Rule(burst=60, per_second=10.0)
+
+
+def parse_limits(text: str, base: RateLimits | None = None) -> RateLimits:
+    """`base` (the defaults) with the rules `text` names changed:
+    "webhook_per_inbox=20000/2000,message_per_ip=240/10" gives each named rule a burst
+    and tokens per second. An unknown name or a malformed rule is a ValueError naming
+    it, so a typo stops the server at start instead of leaving a default in force."""
+    limits = base or RateLimits()
+    names = set(limits.__struct_fields__)
+    changed: dict[str, Rule] = {}
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        name, _, value = (part.strip() for part in item.partition("="))
+        if name not in names:
+            raise ValueError(f"KEFU_RATE_LIMITS: unknown rule {name!r} (one of {sorted(names)})")
+        burst, slash, rate = value.partition("/")
+        try:
+            rule = Rule(burst=int(burst), per_second=float(rate))
+        except ValueError:
+            rule = None
+        if not slash or rule is None or rule.burst < 0 or not rule.per_second >= 0:
+            raise ValueError(
+                f"KEFU_RATE_LIMITS: {name} needs <burst>/<tokens per second>, e.g. 2000/200;"
+                f" got {value!r}"
+            )
+        changed[name] = rule
+    return msgspec.structs.replace(limits, **changed) if changed else limits
 
 
 class RateLimited(TooManyRequests):
