@@ -22,7 +22,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
@@ -214,7 +215,7 @@ class DatabaseLimiter:
     async def take(self, takes: Sequence[Take]) -> float:
         now = float(self.clock())
         wait = 0.0
-        async with self.db.transaction() as session:
+        async with self._statements() as execute:
             for key, rule in takes:
                 params = {
                     "key": key[:200],
@@ -222,13 +223,27 @@ class DatabaseLimiter:
                     "burst": float(rule.burst),
                     "rate": float(rule.per_second),
                 }
-                left = (await session.execute(self._upsert(), params)).scalar_one_or_none()
+                left = (await execute(self._upsert(), params)).scalar_one_or_none()
                 if left is None or rule.burst < 1:
                     wait = max(wait, _wait(0.0, rule))
         self._takes += 1
         if self._takes % self.CLEANUP_EVERY == 0:
             await self._forget(now - self.IDLE_SECONDS)
         return wait
+
+    @asynccontextmanager
+    async def _statements(self) -> AsyncIterator[Any]:
+        """Where the upserts run. On PostgreSQL each is its own autocommitted statement:
+        in one BEGIN ... COMMIT the bucket's row stays locked until a busy event loop
+        gets round to sending COMMIT, and every other take of that key (all webhooks of
+        one inbox) queues behind it. Each take was independent already, so nothing
+        else changes. SQLite keeps its one-writer transaction."""
+        if self.db.is_sqlite:
+            async with self.db.transaction() as session:
+                yield session.execute
+            return
+        async with self.db.engine.connect() as connection:
+            yield (await connection.execution_options(isolation_level="AUTOCOMMIT")).execute
 
     async def _forget(self, before: float) -> None:
         from kefu.ratelimit.tables import RateBucket
