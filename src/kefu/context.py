@@ -50,6 +50,9 @@ class Kefu:
         self.limiter: Limiter | None = None
         # Inbound messages stored together, made on first use (`conversations.batch`).
         self.group_commit: GroupCommit[Inbound, Stored] | None = None
+        # Senders whose messages this process stored (inbox, identity): a hint for
+        # which path a message takes (`conversations.batch.seen`).
+        self.ingest_senders: dict[tuple[uuid.UUID, str, str], None] = {}
         # State made on first use by the domain that owns it.
         self.knowledge_index: IndexState | None = None  # knowledge.index
         self.login_throttle: LoginThrottle | None = None  # people.throttle
