@@ -18,7 +18,8 @@ fan-out (agent socket on the first, webhooks split across both).
 Duration: KEFU_BENCH_E2E_SECONDS a run (default 4) and KEFU_BENCH_E2E_REPEATS (default
 2); KEFU_BENCH_QUICK=1 means 2 s and one repetition, for iterating. KEFU_BENCH_E2E_ONLY
 selects cases whose name contains it (e.g. "postgres webhook closed").
-Ports: 18500-18599 (KEFU_BENCH_E2E_PORT moves the base).
+Ports: 18500-18599 (KEFU_BENCH_E2E_PORT moves the base). KEFU_BENCH_E2E_BASELINE and
+KEFU_BENCH_E2E_AFTER name other checkouts to measure as "before" and "after".
 """
 
 from __future__ import annotations
@@ -109,6 +110,9 @@ class Server:
 
 # Another checkout of kefu (its root) to measure as "before", alternated with this one.
 BASELINE = os.environ.get("KEFU_BENCH_E2E_BASELINE", "")
+# And one to measure as "after" instead of this checkout: one commit of a series
+# against its parent, each change's own figure.
+AFTER = os.environ.get("KEFU_BENCH_E2E_AFTER", "")
 
 
 # The load comes from one address and one inbox, far past what the public limits let one
@@ -246,6 +250,9 @@ def line(name: str, kefu: list[dict[str, Any]], plain: list[dict[str, Any]]) -> 
         f"ratio {median(kefu, 'p99') / median(plain, 'p99'):.1f}), "
         f"accepted {sum(r['ok'] for r in kefu)}/{offered}, 5xx {errors}"
     )
+    if all("cpu_ms" in r for r in kefu + plain):
+        k_cpu, p_cpu = median(kefu, "cpu_ms"), median(plain, "cpu_ms")
+        text += f", server CPU {k_cpu:.2f} ms/msg (plain {p_cpu:.2f}, ratio {k_cpu / p_cpu:.2f})"
     if other:
         text += f", other failures {other} ({kefu[0]['failures'][:2]})"
     if lost:
@@ -278,15 +285,22 @@ def measure(
     plain_case: dict[str, Any],
     pid: int | None = None,
     labels: tuple[str, str] = ("kefu", "plain"),
+    servers: tuple[Server | None, Server | None] = (None, None),
 ) -> str:
     kefu: list[dict[str, Any]] = []
     plain: list[dict[str, Any]] = []
     for rep in range(REPEATS):
-        order = [(pid, kefu_case, kefu), (None, plain_case, plain)]
+        order = [(pid, kefu_case, kefu, servers[0]), (None, plain_case, plain, servers[1])]
         if rep % 2:
             order.reverse()
-        for spied, extra, results in order:
-            results.append(load({**case, **extra, "seconds": SECONDS, "tag": tag()}, spied))
+        for spied, extra, results, server in order:
+            cpu = server.cpu_seconds() if server else 0.0
+            result = load({**case, **extra, "seconds": SECONDS, "tag": tag()}, spied)
+            # The server's own CPU per accepted message: on a machine shared with other
+            # work, steadier than msgs/s (which moves with the CPU others leave over).
+            if server and result["ok"]:
+                result["cpu_ms"] = 1000 * (server.cpu_seconds() - cpu) / result["ok"]
+            results.append(result)
     text = line(name, kefu, plain)
     if labels != ("kefu", "plain"):
         text = text.replace("plain", labels[1]).replace("kefu", labels[0], 1)
@@ -326,7 +340,7 @@ def run_database(db: str) -> list[str]:
     kefu_url = asyncio.run(database_url(db, KEFU_DB))
     plain_url = asyncio.run(database_url(db, PLAIN_DB))
     setup = asyncio.run(prepare_kefu(kefu_url))
-    kefu = kefu_server(kefu_url, PORT + 1)
+    kefu = kefu_server(kefu_url, PORT + 1, AFTER)
     plain = plain_server(plain_url, PORT + 2)
     before = kefu_server(kefu_url, PORT + 5, BASELINE) if BASELINE else None
     lines = []
@@ -344,7 +358,14 @@ def run_database(db: str) -> list[str]:
             }
             plain_case = {"targets": [plain.url], "inbox_id": setup.inbox_id, "secret": SECRET}
             lines.append(
-                measure(f"{db} {case['name']}", base, kefu_case, plain_case, kefu.proc.pid)
+                measure(
+                    f"{db} {case['name']}",
+                    base,
+                    kefu_case,
+                    plain_case,
+                    kefu.proc.pid,
+                    servers=(kefu, plain),
+                )
             )
             if before is not None:  # the same case against the baseline checkout
                 lines.append(
@@ -354,6 +375,7 @@ def run_database(db: str) -> list[str]:
                         kefu_case,
                         {**kefu_case, "targets": [before.url]},
                         labels=("after", "before"),
+                        servers=(kefu, before),
                     )
                 )
     finally:
