@@ -250,9 +250,6 @@ def line(name: str, kefu: list[dict[str, Any]], plain: list[dict[str, Any]]) -> 
         f"ratio {median(kefu, 'p99') / median(plain, 'p99'):.1f}), "
         f"accepted {sum(r['ok'] for r in kefu)}/{offered}, 5xx {errors}"
     )
-    if all("cpu_ms" in r for r in kefu + plain):
-        k_cpu, p_cpu = median(kefu, "cpu_ms"), median(plain, "cpu_ms")
-        text += f", server CPU {k_cpu:.2f} ms/msg (plain {p_cpu:.2f}, ratio {k_cpu / p_cpu:.2f})"
     if other:
         text += f", other failures {other} ({kefu[0]['failures'][:2]})"
     if lost:
@@ -285,22 +282,15 @@ def measure(
     plain_case: dict[str, Any],
     pid: int | None = None,
     labels: tuple[str, str] = ("kefu", "plain"),
-    servers: tuple[Server | None, Server | None] = (None, None),
 ) -> str:
     kefu: list[dict[str, Any]] = []
     plain: list[dict[str, Any]] = []
     for rep in range(REPEATS):
-        order = [(pid, kefu_case, kefu, servers[0]), (None, plain_case, plain, servers[1])]
+        order = [(pid, kefu_case, kefu), (None, plain_case, plain)]
         if rep % 2:
             order.reverse()
-        for spied, extra, results, server in order:
-            cpu = server.cpu_seconds() if server else 0.0
-            result = load({**case, **extra, "seconds": SECONDS, "tag": tag()}, spied)
-            # The server's own CPU per accepted message: on a machine shared with other
-            # work, steadier than msgs/s (which moves with the CPU others leave over).
-            if server and result["ok"]:
-                result["cpu_ms"] = 1000 * (server.cpu_seconds() - cpu) / result["ok"]
-            results.append(result)
+        for spied, extra, results in order:
+            results.append(load({**case, **extra, "seconds": SECONDS, "tag": tag()}, spied))
     text = line(name, kefu, plain)
     if labels != ("kefu", "plain"):
         text = text.replace("plain", labels[1]).replace("kefu", labels[0], 1)
@@ -364,7 +354,6 @@ def run_database(db: str) -> list[str]:
                     kefu_case,
                     plain_case,
                     kefu.proc.pid,
-                    servers=(kefu, plain),
                 )
             )
             if before is not None:  # the same case against the baseline checkout
@@ -375,7 +364,6 @@ def run_database(db: str) -> list[str]:
                         kefu_case,
                         {**kefu_case, "targets": [before.url]},
                         labels=("after", "before"),
-                        servers=(kefu, before),
                     )
                 )
     finally:
