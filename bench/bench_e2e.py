@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -63,6 +64,11 @@ class Server:
     def __init__(self, argv: list[str], port: int, env: dict[str, str] | None = None) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
+        # A server left over on this port (a crashed earlier run) would answer the health
+        # check and take this one's load: the figures would be of the wrong server.
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                raise RuntimeError(f"port {port} is taken already: a server left running?")
         self.log = tempfile.NamedTemporaryFile(prefix="kefu-bench-", suffix=".log", delete=False)  # noqa: SIM115
         self.proc = subprocess.Popen(
             argv, env={**os.environ, **(env or {})}, stdout=self.log, stderr=subprocess.STDOUT
@@ -330,9 +336,18 @@ def run_database(db: str) -> list[str]:
     kefu_url = asyncio.run(database_url(db, KEFU_DB))
     plain_url = asyncio.run(database_url(db, PLAIN_DB))
     setup = asyncio.run(prepare_kefu(kefu_url))
-    kefu = kefu_server(kefu_url, PORT + 1, AFTER)
-    plain = plain_server(plain_url, PORT + 2)
-    before = kefu_server(kefu_url, PORT + 5, BASELINE) if BASELINE else None
+    started: list[Server] = []
+    try:
+        kefu = kefu_server(kefu_url, PORT + 1, AFTER)
+        started.append(kefu)
+        plain = plain_server(plain_url, PORT + 2)
+        started.append(plain)
+        before = kefu_server(kefu_url, PORT + 5, BASELINE) if BASELINE else None
+        started.extend([before] if before else [])
+    except BaseException:
+        for server in started:  # none is left running to answer the next run
+            server.stop()
+        raise
     lines = []
     try:
         token = login(kefu.url)
