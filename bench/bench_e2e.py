@@ -18,7 +18,8 @@ fan-out (agent socket on the first, webhooks split across both).
 Duration: KEFU_BENCH_E2E_SECONDS a run (default 4) and KEFU_BENCH_E2E_REPEATS (default
 2); KEFU_BENCH_QUICK=1 means 2 s and one repetition, for iterating. KEFU_BENCH_E2E_ONLY
 selects cases whose name contains it (e.g. "postgres webhook closed").
-Ports: 18500-18599 (KEFU_BENCH_E2E_PORT moves the base).
+Ports: 18500-18599 (KEFU_BENCH_E2E_PORT moves the base). KEFU_BENCH_E2E_BASELINE and
+KEFU_BENCH_E2E_AFTER name other checkouts to measure as "before" and "after".
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -62,6 +64,11 @@ class Server:
     def __init__(self, argv: list[str], port: int, env: dict[str, str] | None = None) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
+        # A server left over on this port (a crashed earlier run) would answer the health
+        # check and take this one's load: the figures would be of the wrong server.
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                raise RuntimeError(f"port {port} is taken already: a server left running?")
         self.log = tempfile.NamedTemporaryFile(prefix="kefu-bench-", suffix=".log", delete=False)  # noqa: SIM115
         self.proc = subprocess.Popen(
             argv, env={**os.environ, **(env or {})}, stdout=self.log, stderr=subprocess.STDOUT
@@ -109,10 +116,29 @@ class Server:
 
 # Another checkout of kefu (its root) to measure as "before", alternated with this one.
 BASELINE = os.environ.get("KEFU_BENCH_E2E_BASELINE", "")
+# And one to measure as "after" instead of this checkout: one commit of a series
+# against its parent, each change's own figure.
+AFTER = os.environ.get("KEFU_BENCH_E2E_AFTER", "")
+
+
+# The load comes from one address and one inbox, far past what the public limits let one
+# sender do: the bench raises them (KEFU_RATE_LIMITS) so that it measures the path, the
+# limiter's store included, not its refusals.
+BENCH_LIMITS = ",".join(
+    f"{rule}=10000000/10000000"
+    for rule in (
+        "webhook_per_inbox",
+        "session_per_ip",
+        "message_per_ip",
+        "message_per_visitor",
+        "frame_per_socket",
+    )
+)
 
 
 def kefu_server(url: str, port: int, source: str = "", **env: str) -> Server:
     extra = {"PYTHONPATH": f"{source}/src:{source}"} if source else {}
+    extra["KEFU_RATE_LIMITS"] = BENCH_LIMITS
     server = Server(
         [sys.executable, "-m", "kefu.cli", "serve"],
         port,
@@ -310,9 +336,18 @@ def run_database(db: str) -> list[str]:
     kefu_url = asyncio.run(database_url(db, KEFU_DB))
     plain_url = asyncio.run(database_url(db, PLAIN_DB))
     setup = asyncio.run(prepare_kefu(kefu_url))
-    kefu = kefu_server(kefu_url, PORT + 1)
-    plain = plain_server(plain_url, PORT + 2)
-    before = kefu_server(kefu_url, PORT + 5, BASELINE) if BASELINE else None
+    started: list[Server] = []
+    try:
+        kefu = kefu_server(kefu_url, PORT + 1, AFTER)
+        started.append(kefu)
+        plain = plain_server(plain_url, PORT + 2)
+        started.append(plain)
+        before = kefu_server(kefu_url, PORT + 5, BASELINE) if BASELINE else None
+        started.extend([before] if before else [])
+    except BaseException:
+        for server in started:  # none is left running to answer the next run
+            server.stop()
+        raise
     lines = []
     try:
         token = login(kefu.url)
@@ -328,7 +363,13 @@ def run_database(db: str) -> list[str]:
             }
             plain_case = {"targets": [plain.url], "inbox_id": setup.inbox_id, "secret": SECRET}
             lines.append(
-                measure(f"{db} {case['name']}", base, kefu_case, plain_case, kefu.proc.pid)
+                measure(
+                    f"{db} {case['name']}",
+                    base,
+                    kefu_case,
+                    plain_case,
+                    kefu.proc.pid,
+                )
             )
             if before is not None:  # the same case against the baseline checkout
                 lines.append(

@@ -80,6 +80,7 @@ def build_kefu(settings: Settings) -> Kefu:
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout,
+            cache_check_seconds=settings.cache_check_seconds,
         ),
         events=EventBus(make_plugin(settings)),
         connectors=Registry(),

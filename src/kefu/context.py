@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from kefu.connectors.base import Registry
 from kefu.db.engine import Database
 from kefu.outbound import OutboundClient
-from kefu.ratelimit import Buckets, Limiter, RateLimits
+from kefu.ratelimit import Buckets, Limiter, parse_limits
 from kefu.realtime.bus import EventBus
 from kefu.settings import Settings
 
@@ -42,13 +42,17 @@ class Kefu:
         self.after_ingest: list[AfterIngest] = []
         # Wakes the outbox dispatcher at once instead of at its next poll.
         self.outbox_wakeup = asyncio.Event()
-        # The public endpoints' limits (tests tighten them) and the buckets they fill.
-        self.rate_limits = RateLimits()
+        # The public endpoints' limits (KEFU_RATE_LIMITS; tests tighten them) and the
+        # buckets they fill.
+        self.rate_limits = parse_limits(settings.rate_limits)
         self.buckets = Buckets()
         # The store the limits are counted in, shared by the processes (`kefu.ratelimit`).
         self.limiter: Limiter | None = None
         # Inbound messages stored together, made on first use (`conversations.batch`).
         self.group_commit: GroupCommit[Inbound, Stored] | None = None
+        # Senders whose messages this process stored (inbox, identity): a hint for
+        # which path a message takes (`conversations.batch.seen`).
+        self.ingest_senders: dict[tuple[uuid.UUID, str, str], None] = {}
         # State made on first use by the domain that owns it.
         self.knowledge_index: IndexState | None = None  # knowledge.index
         self.login_throttle: LoginThrottle | None = None  # people.throttle

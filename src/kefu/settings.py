@@ -103,6 +103,10 @@ class Settings(msgspec.Struct, kw_only=True):
     # set, else the database (memory on SQLite, one process); or memory / database /
     # redis / off.
     rate_limit_store: str = ""
+    # Rules changed from their defaults (kefu.ratelimit.RateLimits), comma separated
+    # <rule>=<burst>/<tokens per second>: "webhook_per_inbox=20000/2000" for an API
+    # inbox busier than 200 messages a second. Checked at start: a typo is an error.
+    rate_limits: str = ""
     # Proxies (CIDRs, comma separated) whose X-Forwarded-For / X-Real-IP is believed.
     trusted_proxies: str = ""
     # `make bench` creates and drops its own kefu_bench* databases through this admin
@@ -135,6 +139,10 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         if value is not None:
             raw[field.name] = value
     settings = msgspec.convert(raw, Settings, strict=False)
+    if settings.rate_limits:
+        from kefu.ratelimit import parse_limits
+
+        parse_limits(settings.rate_limits)  # a malformed rule stops the start here
     if not settings.secret_key:
         settings.secret_key = _local_secret(Path("var/secret.key"))
     return settings

@@ -272,3 +272,35 @@ async def test_redis_refused_take_reports_the_wait_and_takes_both_keys_at_once(
             if found:
                 await redis.delete(*found)
         await limiter.aclose()
+
+
+@pytest.mark.engine_sensitive
+async def test_webhook_limit_set_through_settings_applies(
+    settings: Settings, workspace: Demo
+) -> None:
+    """KEFU_RATE_LIMITS reaches the running limits: a busy inbox can be given more than
+    the default, or (here) less, without touching code."""
+    from kefu.app import create_app
+
+    tuned = msgspec.structs.replace(settings, rate_limits="webhook_per_inbox=2/0.001")
+    async with running_kefu(tuned) as instance:
+        assert instance.rate_limits.webhook_per_inbox == Rule(burst=2, per_second=0.001)
+        assert instance.rate_limits.session_per_ip == RateLimits().session_per_ip
+        inbox = await create_inbox(
+            instance,
+            workspace.workspace_id,
+            InboxCreate(kind=ChannelKind.api, name="Busy", config={"signing_secret": SECRET}),
+        )
+        async with asgi_client(create_app(kefu=instance)) as client:
+            codes = []
+            for n in range(3):
+                body = msgspec.json.encode(
+                    {"message_id": f"m{n}", "user": {"id": "u"}, "text": "hi"}
+                )
+                answer = await client.post(
+                    f"/connectors/api/{inbox.id}",
+                    content=body,
+                    headers=signed_headers(SECRET, body),
+                )
+                codes.append(answer.status_code)
+    assert codes == [202, 202, 429], codes

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session, object_session
 
-__all__ = ["Versions", "read_versions", "watch"]
+__all__ = ["Versions", "pending_writes", "read_versions", "watch"]
 
 _BUMP = sa.text(
     "INSERT INTO cache_versions (name, version) VALUES (:name, 1) "
@@ -47,6 +47,13 @@ def watch(model: type[Any], name: str) -> None:
     """Bump `name`'s counter whenever a row of `model` is written through the ORM."""
     for kind in ("after_insert", "after_update", "after_delete"):
         event.listen(model, kind, _on_write(name))
+
+
+def pending_writes(session: Any) -> set[str]:
+    """The kinds this session has written in its open transaction (not yet committed):
+    its own copies of them must not be trusted until it commits."""
+    pending: set[str] = session.info.get(_PENDING) or set()
+    return pending
 
 
 @event.listens_for(Session, "after_commit")

@@ -31,6 +31,30 @@ from kefu.db.tables import (
 )
 from kefu.model import ConversationStatus, Inbound, utcnow
 
+# Senders remembered per process at most; past it the older half is forgotten.
+SEEN_MAX = 100_000
+
+
+def _sender(inbound: Inbound) -> tuple[uuid.UUID, str, str]:
+    return (inbound.inbox_id, inbound.identity.kind, inbound.identity.value)
+
+
+def seen(kefu: Kefu, inbound: Inbound) -> bool:
+    """Whether this process has stored a message from this sender to this inbox: a hint
+    (a sender stored by another process or before a restart is not known, and is
+    simply stored alone once), never a decision the batch relies on."""
+    return _sender(inbound) in kefu.ingest_senders
+
+
+def remember(kefu: Kefu, inbound: Inbound) -> None:
+    senders = kefu.ingest_senders
+    key = _sender(inbound)
+    if key not in senders:
+        if len(senders) >= SEEN_MAX:
+            for old in list(senders)[: SEEN_MAX // 2]:
+                del senders[old]
+        senders[key] = None
+
 
 async def submit(kefu: Kefu, inbound: Inbound) -> Stored | None:
     """Store `inbound` with whatever else arrived meanwhile; `None` if it must be stored

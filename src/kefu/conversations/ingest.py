@@ -41,7 +41,15 @@ from kefu.db.tables import (
     Message,
 )
 from kefu.errors import NotFound
-from kefu.model import ConversationStatus, Direction, Event, Inbound, SenderKind, utcnow
+from kefu.model import (
+    ConversationStatus,
+    Direction,
+    Event,
+    Inbound,
+    SenderKind,
+    new_id,
+    utcnow,
+)
 from kefu.routing.route import route
 
 __all__ = ["PENDING_ENTRY_POINT", "IngestResult", "UnknownInbox", "ingest"]
@@ -69,14 +77,22 @@ async def ingest(kefu: Kefu, inbound: Inbound) -> IngestResult:
             inbound = msgspec.structs.replace(inbound, continues=None)
     # A threaded channel (e-mail) names its conversation by `thread_key`: the group
     # commit only knows "the contact's open conversation", so it takes the single path.
-    if not inbound.is_event and inbound.thread_key is None and kefu.settings.ingest_batch > 1:
+    if (
+        not inbound.is_event
+        and inbound.thread_key is None
+        and kefu.settings.ingest_batch > 1
+        and batch.seen(kefu, inbound)
+    ):
         # Most messages go to a conversation that is already open: those are stored
-        # together with whatever else arrived meanwhile (one commit for many).
+        # together with whatever else arrived meanwhile (one commit for many). A sender
+        # this process has not stored yet (a first contact, mostly) would only be
+        # declined by the batch after a transaction of its own, so goes alone at once.
         stored = await batch.submit(kefu, inbound)
     if stored is None:
         plain = inbound
         stored = await retry.run(lambda: _ingest_alone(kefu, plain), what="ingest")
     result, events = stored
+    batch.remember(kefu, inbound)
     for event in events:
         kefu.events.publish(event)
     if not result.duplicate and result.message_id is not None:
@@ -129,18 +145,22 @@ async def _ingest_once(
         if duplicate is not None:
             return duplicate
 
-    contact, identity = await _resolve_contact(session, inbox, inbound, now)
+    contact, identity, created = await _resolve_contact(session, inbox, inbound, now)
 
-    conversation = await session.scalar(
-        sa.select(Conversation)
-        .where(
-            Conversation.inbox_id == inbox.id,
-            Conversation.contact_id == contact.id,
-            Conversation.status != ConversationStatus.resolved,
-            *_same_thread(inbound),
+    # A contact created in this transaction has no conversation yet, open or resolved
+    # (nothing else can see its row before commit): first contact skips both lookups.
+    conversation = None
+    if not created:
+        conversation = await session.scalar(
+            sa.select(Conversation)
+            .where(
+                Conversation.inbox_id == inbox.id,
+                Conversation.contact_id == contact.id,
+                Conversation.status != ConversationStatus.resolved,
+                *_same_thread(inbound),
+            )
+            .with_for_update(key_share=True)
         )
-        .with_for_update(key_share=True)
-    )
     opened = reopened = False
     if conversation is None and inbound.is_event:
         # A bare event (unsubscribe, a page view) does not open a conversation. An entry
@@ -172,7 +192,8 @@ async def _ingest_once(
             seq=None,
         )
     if conversation is None:
-        conversation = await _recently_resolved(session, inbox, contact, kefu, now, inbound)
+        if not created:
+            conversation = await _recently_resolved(session, inbox, contact, kefu, now, inbound)
         if conversation is not None:
             reopened = True
             conversation.status = ConversationStatus.queued
@@ -180,9 +201,10 @@ async def _ingest_once(
             log_event(session, conversation, "reopened", SenderKind.contact)
         else:
             opened = True
+            # Its id is given here and its row is written with the message, the events
+            # and the routing decision in one flush: one INSERT, not INSERT + UPDATEs.
             conversation = _new_conversation(inbox, contact, inbound, now)
             session.add(conversation)
-            await session.flush()
             log_event(session, conversation, "created", SenderKind.contact)
         conversation.identity_id = identity.id
 
@@ -195,7 +217,11 @@ async def _ingest_once(
 
     if opened or reopened:
         # It enters the queue now: a reopened one must not keep yesterday's place.
-        await route(session, conversation, now, rejoin=True)
+        # Routing's reads (agents, their load, cursors) do not involve this
+        # conversation's pending rows (it is not assigned yet), so they need not be
+        # flushed first: the conversation is written once, with its decision.
+        with session.no_autoflush:
+            await route(session, conversation, now, rejoin=True)
     await session.flush()
 
     events.append(message_event(message, contact.name))
@@ -264,9 +290,10 @@ async def _find_duplicate(
 
 async def _resolve_contact(
     session: AsyncSession, inbox: ChannelInbox, inbound: Inbound, now: datetime
-) -> tuple[Contact, ContactIdentity]:
-    """Find the person by any identity they came with; create them on first contact.
-    Identities the person is newly seen with are linked to the same contact."""
+) -> tuple[Contact, ContactIdentity, bool]:
+    """Find the person by any identity they came with; create them on first contact
+    (the flag). Identities the person is newly seen with are linked to the same
+    contact."""
     wanted = [inbound.identity, *inbound.also_known_as]
     found = (
         await session.execute(
@@ -284,10 +311,13 @@ async def _resolve_contact(
     if contact is not None:
         while contact is not None and contact.merged_into_id is not None:
             contact = await session.get(Contact, contact.merged_into_id)
+    created = contact is None
     if contact is None:
-        contact = Contact(workspace_id=inbox.workspace_id, created_at=now, updated_at=now)
+        # The id now, so its identities can name it: one flush writes them all.
+        contact = Contact(
+            id=new_id(), workspace_id=inbox.workspace_id, created_at=now, updated_at=now
+        )
         session.add(contact)
-        await session.flush()
     for ident in wanted:
         if (ident.kind, ident.value) not in by_key:
             row = ContactIdentity(
@@ -299,9 +329,11 @@ async def _resolve_contact(
             )
             session.add(row)
             by_key[(ident.kind, ident.value)] = row
-    await session.flush()
+    # Before the flush, so a new contact's row is written once, with what the channel
+    # told us (not INSERT, then UPDATE).
     apply_contact_facts(contact, inbound.contact, now)
-    return contact, by_key[(inbound.identity.kind, inbound.identity.value)]
+    await session.flush()
+    return contact, by_key[(inbound.identity.kind, inbound.identity.value)], created
 
 
 def _same_thread(inbound: Inbound) -> tuple[sa.ColumnElement[bool], ...]:
@@ -345,6 +377,7 @@ def _new_conversation(
             k: v for k, v in contact.attributes.items() if k != PENDING_ENTRY_POINT
         }
     return Conversation(
+        id=new_id(),
         workspace_id=inbox.workspace_id,
         inbox_id=inbox.id,
         contact_id=contact.id,

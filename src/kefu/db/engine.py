@@ -30,6 +30,7 @@ class Database:
         pool_size: int = POOL_SIZE,
         max_overflow: int = MAX_OVERFLOW,
         pool_timeout: float = POOL_TIMEOUT,
+        cache_check_seconds: float = 1.0,
         **engine_args: Any,
     ) -> None:
         self.url = url
@@ -49,7 +50,13 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin_immediate)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Per-process copies of rarely changing rows that code holding only a session
+        # reaches through `session.info` (kefu.routing.cache), trusted this long.
+        self.cache_check_seconds = cache_check_seconds
+        self.caches: dict[str, object] = {}
+        self.sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, info={"kefu_database": self}
+        )
         self._write_lock = asyncio.Lock()
 
     @asynccontextmanager

@@ -12,7 +12,9 @@ shared by every process of a deployment:
   per request would queue behind its single writer for nothing.
 
 `KEFU_RATE_LIMIT_STORE` (memory / database / redis / off) overrides the choice; `off`
-exists for the benchmark that measures what the limiter costs.
+exists for the benchmark that measures what the limiter costs. `KEFU_RATE_LIMITS`
+changes single rules (`parse_limits`): a busy API inbox, say, needs more than
+`webhook_per_inbox`'s default.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
@@ -66,6 +69,34 @@ class RateLimits(msgspec.Struct, frozen=True, kw_only=True):
     # Every frame of one visitor socket, whatever it is (kept with the socket: a socket
     # lives in one process).
     frame_per_socket: Rule = Rule(burst=60, per_second=10.0)
+
+
+def parse_limits(text: str, base: RateLimits | None = None) -> RateLimits:
+    """`base` (the defaults) with the rules `text` names changed:
+    "webhook_per_inbox=20000/2000,message_per_ip=240/10" gives each named rule a burst
+    and tokens per second. An unknown name or a malformed rule is a ValueError naming
+    it, so a typo stops the server at start instead of leaving a default in force."""
+    limits = base or RateLimits()
+    names = set(limits.__struct_fields__)
+    changed: dict[str, Rule] = {}
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        name, _, value = (part.strip() for part in item.partition("="))
+        if name not in names:
+            raise ValueError(f"KEFU_RATE_LIMITS: unknown rule {name!r} (one of {sorted(names)})")
+        burst, slash, rate = value.partition("/")
+        try:
+            rule = Rule(burst=int(burst), per_second=float(rate))
+        except ValueError:
+            rule = None
+        if not slash or rule is None or rule.burst < 0 or not rule.per_second >= 0:
+            raise ValueError(
+                f"KEFU_RATE_LIMITS: {name} needs <burst>/<tokens per second>, e.g. 2000/200;"
+                f" got {value!r}"
+            )
+        changed[name] = rule
+    return msgspec.structs.replace(limits, **changed) if changed else limits
 
 
 class RateLimited(TooManyRequests):
@@ -184,7 +215,7 @@ class DatabaseLimiter:
     async def take(self, takes: Sequence[Take]) -> float:
         now = float(self.clock())
         wait = 0.0
-        async with self.db.transaction() as session:
+        async with self._statements() as execute:
             for key, rule in takes:
                 params = {
                     "key": key[:200],
@@ -192,13 +223,27 @@ class DatabaseLimiter:
                     "burst": float(rule.burst),
                     "rate": float(rule.per_second),
                 }
-                left = (await session.execute(self._upsert(), params)).scalar_one_or_none()
+                left = (await execute(self._upsert(), params)).scalar_one_or_none()
                 if left is None or rule.burst < 1:
                     wait = max(wait, _wait(0.0, rule))
         self._takes += 1
         if self._takes % self.CLEANUP_EVERY == 0:
             await self._forget(now - self.IDLE_SECONDS)
         return wait
+
+    @asynccontextmanager
+    async def _statements(self) -> AsyncIterator[Any]:
+        """Where the upserts run. On PostgreSQL each is its own autocommitted statement:
+        in one BEGIN ... COMMIT the bucket's row stays locked until a busy event loop
+        gets round to sending COMMIT, and every other take of that key (all webhooks of
+        one inbox) queues behind it. Each take was independent already, so nothing
+        else changes. SQLite keeps its one-writer transaction."""
+        if self.db.is_sqlite:
+            async with self.db.transaction() as session:
+                yield session.execute
+            return
+        async with self.db.engine.connect() as connection:
+            yield (await connection.execution_options(isolation_level="AUTOCOMMIT")).execute
 
     async def _forget(self, before: float) -> None:
         from kefu.ratelimit.tables import RateBucket

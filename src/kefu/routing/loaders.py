@@ -28,6 +28,7 @@ from kefu.db.tables import Contact, Conversation, GroupMember, SkillGroup, User
 from kefu.errors import Invalid
 from kefu.model import ConversationStatus, Presence
 from kefu.routing import acd
+from kefu.routing.cache import routing_of
 from kefu.routing.hours import Calendar
 from kefu.routing.rules import ContactProfile, RoutingFacts, Rule
 from kefu.routing.tables import BusinessCalendar, RoutingCursor, RoutingRule
@@ -122,15 +123,8 @@ def facts_of(conversation: Conversation, contact: Contact | None) -> RoutingFact
 async def policies_of(
     session: AsyncSession, workspace_id: uuid.UUID
 ) -> dict[uuid.UUID | None, acd.GroupPolicy]:
-    rows = await session.execute(
-        sa.select(SkillGroup.id, SkillGroup.strategy, SkillGroup.settings).where(
-            SkillGroup.workspace_id == workspace_id
-        )
-    )
-    return {
-        gid: acd.GroupPolicy.from_group(strategy, settings or {})
-        for gid, strategy, settings in rows
-    }
+    """Each skill group's policy (kept per process: `routing.cache`)."""
+    return dict((await routing_of(session, workspace_id)).policies)
 
 
 async def load_agents(

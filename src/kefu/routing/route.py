@@ -14,16 +14,15 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.conversations.events import log_event
-from kefu.db.tables import Contact, Conversation, Inbox, User
+from kefu.db.tables import Contact, Conversation, User
 from kefu.model import ChannelKind, ConversationStatus
 from kefu.routing import acd
+from kefu.routing.cache import routing_of
 from kefu.routing.loaders import (
     facts_of,
     last_agents,
     load_agents,
-    load_calendars,
     load_cursors,
-    load_rules,
     policies_of,
     save_cursors,
 )
@@ -43,19 +42,15 @@ async def decide(
     *,
     skip_bot: bool = False,
 ) -> Decision:
-    fallback_group = None
-    if inbox_id is not None:
-        fallback_group = await session.scalar(
-            sa.select(Inbox.default_group_id).where(
-                Inbox.id == inbox_id, Inbox.workspace_id == workspace_id
-            )
-        )
+    # Rules, calendars and default groups from this process's copy (routing.cache).
+    config = await routing_of(session, workspace_id)
+    fallback_group = config.default_groups.get(inbox_id) if inbox_id is not None else None
     fallback = Target(kind=TargetKind.group, group_id=fallback_group)
     return evaluate(
-        await load_rules(session, workspace_id),
+        config.rules,
         facts,
         now,
-        await load_calendars(session, workspace_id),
+        config.calendars,
         fallback,
         skip_kinds=frozenset({TargetKind.bot}) if skip_bot else frozenset(),
     )
@@ -128,9 +123,8 @@ async def route(
         if target.kind is TargetKind.agent:
             requested_agent = target.agent_id
             if group_id is None:
-                group_id = await session.scalar(
-                    sa.select(Inbox.default_group_id).where(Inbox.id == conversation.inbox_id)
-                )
+                config = await routing_of(session, workspace_id)
+                group_id = config.default_groups.get(conversation.inbox_id)
     conversation.group_id = group_id
     conversation.assignee_id = None
     conversation.status = ConversationStatus.queued

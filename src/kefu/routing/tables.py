@@ -14,7 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kefu.db.tables import Base
+from kefu.caching import watch
+from kefu.db.tables import Base, SkillGroup
 from kefu.model import new_id, utcnow
 
 
@@ -72,3 +73,9 @@ class RoutingCursor(Base):
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# speed: every process's copy of a workspace's routing configuration (routing.cache) is
+# dropped when one of these rows is written, whichever code path writes it.
+for _model in (RoutingRule, BusinessCalendar, SkillGroup):
+    watch(_model, "routing")
