@@ -31,6 +31,7 @@ FieldType = Literal[
     "calendar",
     "group",
     "email_inbox",
+    "voice_inbox",
     "list",
     "ivr",  # a voice inbox's IVR tree (kefu.ivr.menu.IvrTree), edited by its own editor
 ]

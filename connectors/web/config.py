@@ -155,6 +155,20 @@ class WebConfig(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
             section="behaviour",
         ),
     ] = None
+    voice_inbox_id: Annotated[
+        uuid.UUID | None,
+        describe(
+            Text("Calls from the widget go to", "窗口语音通话接入"),
+            help=Text(
+                "A voice inbox of this workspace. The widget shows a call button while "
+                "someone can take calls; its calls follow that inbox's IVR and queue.",
+                "本工作区的一个语音收件箱。有人能接听时，窗口显示通话按钮；"
+                "通话按该收件箱的语音导航和排队处理。",
+            ),
+            type="voice_inbox",
+            section="behaviour",
+        ),
+    ] = None
     reply_email_after_seconds: Annotated[
         int,
         describe(

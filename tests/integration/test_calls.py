@@ -804,3 +804,36 @@ async def test_two_processes_serving_the_queue_never_ring_an_agent_twice(
     assert sorted(ringing) == sorted([_id(workspace, "lina"), _id(workspace, "tom")])
     # Offering a call bumps its version, so an answer or timer that read it before fails.
     assert all(r.version == before[r.id] + 1 for r in rows if r.status == "ringing")
+
+
+async def test_an_admin_gives_the_widget_its_voice_inbox_and_only_a_voice_inbox(
+    client: httpx.AsyncClient,
+    kefu: Kefu,
+    workspace: Demo,
+    other_workspace: Demo,
+    inbox: uuid.UUID,
+    media: FakeVoice,
+) -> None:
+    admin = await login_headers(client, login_of(workspace, "admin"))
+    url = f"/api/v1/inboxes/{workspace.inbox_id}"
+    current = (await client.get(url, headers=admin)).json()["config"]
+    foreign = await _voice_inbox(kefu, other_workspace)
+    for wrong in (str(workspace.inbox_id), str(foreign), str(uuid.uuid4())):
+        refused = await client.patch(
+            url,
+            json={"config": {**current, "voice_inbox_id": wrong}},
+            headers={**admin, "Accept-Language": "zh-CN"},
+        )
+        assert refused.status_code == 422, refused.text
+        (error,) = refused.json()["errors"]
+        assert error["field"] == "config.voice_inbox_id"
+        assert "本工作区没有该语音收件箱" in error["message"]
+    saved = await client.patch(
+        url, json={"config": {**current, "voice_inbox_id": str(inbox)}}, headers=admin
+    )
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["config"]["voice_inbox_id"] == str(inbox)
+    # The setting is what the widget reads: a visitor now gets the call button's answer.
+    await _ready(kefu, workspace, "lina")
+    started = await client.post("/api/v1/widget/calls", headers=await _visitor(client, workspace))
+    assert started.status_code == 200, started.text

@@ -255,14 +255,19 @@ def settle(
 async def _check_references(
     session: AsyncSession, workspace_id: uuid.UUID, connector: Connector, public: Mapping[str, Any]
 ) -> None:
-    """Settings that name a calendar, a skill group or an e-mail inbox name one of this
-    workspace (an e-mail inbox: of kind e-mail, so replies can be sent from it)."""
+    """Settings that name a calendar, a skill group or another inbox name one of this
+    workspace (an e-mail inbox of kind e-mail, so replies can be sent from it; a voice
+    inbox of kind voice, so the widget's calls have a line)."""
     tables: dict[str, Any] = {
         "calendar": BusinessCalendar,
         "group": SkillGroup,
         "email_inbox": Inbox,
+        "voice_inbox": Inbox,
     }
-    kinds: dict[str, Any] = {"email_inbox": Inbox.kind == ChannelKind.email}
+    kinds: dict[str, Any] = {
+        "email_inbox": Inbox.kind == ChannelKind.email,
+        "voice_inbox": Inbox.kind == ChannelKind.voice,
+    }
     missing = {
         "calendar": (
             "“{label}”: no such calendar in this workspace.",
@@ -275,6 +280,10 @@ async def _check_references(
         "email_inbox": (
             "“{label}”: no such e-mail inbox in this workspace.",
             "“{label}”：本工作区没有该邮件收件箱。",
+        ),
+        "voice_inbox": (
+            "“{label}”: no such voice inbox in this workspace.",
+            "“{label}”：本工作区没有该语音收件箱。",
         ),
     }
     errors = []

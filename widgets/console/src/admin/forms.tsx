@@ -104,8 +104,9 @@ interface FieldProps {
   isSet?: boolean;
   calendars: Option[];
   groups: Option[];
-  /** The workspace's e-mail inboxes (a web inbox answers left messages through one). */
-  emailInboxes?: Option[];
+  /** The workspace's other inboxes, for settings that name one (a web inbox answers left
+   * messages through an e-mail inbox, and takes calls through a voice inbox). */
+  inboxes?: (Option & { kind: string })[];
   label: string;
 }
 
@@ -218,14 +219,17 @@ export function SchemaInput(props: FieldProps) {
       );
     }
     case "email_inbox":
+    case "voice_inbox": {
+      const kind = field.type === "email_inbox" ? "email" : "voice";
       return (
         <select aria-label={label} value={String(value ?? "")} onChange={(e) => onChange(e.currentTarget.value || null)}>
-          <option value="">{t("admin.no_email_inbox")}</option>
-          {(props.emailInboxes ?? []).map((o) => (
+          <option value="">{t(field.type === "email_inbox" ? "admin.no_email_inbox" : "admin.no_voice_inbox")}</option>
+          {(props.inboxes ?? []).filter((o) => o.kind === kind).map((o) => (
             <option value={o.value}>{o.label}</option>
           ))}
         </select>
       );
+    }
     case "list":
       return <ListInput {...props} />;
     default:

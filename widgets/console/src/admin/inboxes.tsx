@@ -195,7 +195,7 @@ function InboxForm({ inbox, channels, calendars, onSaved, onCancel }: {
                     onChange={(v) => setDraft({ ...draft, [f.name]: v })}
                     calendars={calendars}
                     groups={groupOptions}
-                    emailInboxes={inboxes.value.filter((i) => i.kind === "email").map((i) => ({ value: i.id, label: i.name }))}
+                    inboxes={inboxes.value.map((i) => ({ value: i.id, label: i.name, kind: i.kind }))}
                   />
                   {inbox && f.secret && f.generated && (
                     <button type="button" class="ghost small" onClick={() => void rotate(f)}>
