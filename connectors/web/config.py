@@ -155,6 +155,19 @@ class WebConfig(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
             section="behaviour",
         ),
     ] = None
+    reply_email_after_seconds: Annotated[
+        int,
+        describe(
+            Text("E-mail a reply not read after (seconds)", "回复多久未读即发邮件（秒）"),
+            help=Text(
+                "0: e-mail every reply at once.",
+                "0：每条回复立即发邮件。",
+            ),
+            section="behaviour",
+            ge=0,
+            le=86400,
+        ),
+    ] = 60
     voice_inbox_id: Annotated[
         uuid.UUID | None,
         describe(
@@ -169,19 +182,6 @@ class WebConfig(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
             section="behaviour",
         ),
     ] = None
-    reply_email_after_seconds: Annotated[
-        int,
-        describe(
-            Text("E-mail a reply not read after (seconds)", "回复多久未读即发邮件（秒）"),
-            help=Text(
-                "0: e-mail every reply at once.",
-                "0：每条回复立即发邮件。",
-            ),
-            section="behaviour",
-            ge=0,
-            le=86400,
-        ),
-    ] = 60
     leave_message_ticket: Annotated[
         bool,
         describe(

@@ -1,6 +1,6 @@
-"""An admin points a website widget at an e-mail inbox for its left messages and turns on
-web-form tickets, in the console's inbox form (zh-CN and en); the choice offers only the
-workspace's e-mail inboxes. Screenshots go to /tmp/shots/intake-console-*.png."""
+"""An admin points a website widget at an e-mail inbox for its left messages, at a voice
+inbox for its calls, and turns on web-form tickets, in the console's inbox form (zh-CN and
+en); each choice offers only the workspace's inboxes of that kind. Screenshots go to /tmp/shots/intake-console-*.png."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ WORDS = {
         "edit": "Edit: 演示商城网站 Demo shop website",
         "reply": "Answer left messages by e-mail from",
         "ticket": "A left message opens a ticket",
+        "voice": "Calls from the widget go to",
         "save": "Save",
         "saved": "Saved",
     },
@@ -36,6 +37,7 @@ WORDS = {
         "edit": "编辑: 演示商城网站 Demo shop website",
         "reply": "留言通过此邮箱回复",
         "ticket": "留言自动创建工单",
+        "voice": "窗口语音通话接入",
         "save": "保存",
         "saved": "已保存",
     },
@@ -67,6 +69,19 @@ async def test_the_widget_form_chooses_the_email_inbox_that_answers_left_message
             config={"address": "aftersales@example.com", "inbound_token": "t" * 32},
         ),
     )
+    voice = await create_inbox(
+        kefu,
+        workspace.workspace_id,
+        InboxCreate(
+            kind=ChannelKind.voice,
+            name="客服热线 Hotline",
+            config={
+                "livekit_url": "wss://media.example.com",
+                "api_key": "APIkefu",
+                "api_secret": "s" * 32,
+            },
+        ),
+    )
     page = await console_as(browser, live_server, workspace, "admin", locale, "/admin/inboxes")
     await page.get_by_role("button", name=words["edit"]).click()
     form = page.locator("form.inbox-form")
@@ -75,6 +90,10 @@ async def test_the_widget_form_chooses_the_email_inbox_that_answers_left_message
     await expect(choice.locator("option")).to_have_count(2, timeout=WAIT_MS)
     await expect(choice.locator("option").nth(1)).to_have_text("售后邮箱 After-sales mail")
     await choice.select_option(str(mail.id))
+    calls = form.get_by_label(words["voice"], exact=True)
+    await expect(calls.locator("option")).to_have_count(2, timeout=WAIT_MS)
+    await expect(calls.locator("option").nth(1)).to_have_text("客服热线 Hotline")
+    await calls.select_option(str(voice.id))
     await form.get_by_label(words["ticket"], exact=True).check()
     await choice.scroll_into_view_if_needed()
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -86,6 +105,7 @@ async def test_the_widget_form_chooses_the_email_inbox_that_answers_left_message
     web = (await client.get(f"/api/v1/inboxes/{workspace.inbox_id}", headers=admin)).json()
     assert web["config"]["reply_email_inbox_id"] == str(mail.id)
     assert web["config"]["leave_message_ticket"] is True
+    assert web["config"]["voice_inbox_id"] == str(voice.id)
 
 
 @pytest.mark.parametrize(
