@@ -59,6 +59,10 @@ class Kefu:
         self.inbox_cache: InboxCache | None = None  # channel_state.inboxes
         # One bot turn at a time per conversation (knowledge.bot).
         self.bot_locks: dict[uuid.UUID, asyncio.Lock] = {}
+        # Console sockets open per agent in this process, and the grace timers that take
+        # an agent offline when their last one closed (routing.presence).
+        self.agent_sockets: dict[uuid.UUID, int] = {}
+        self.presence_timers: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     def spawn(self, coro: Awaitable[None]) -> None:
@@ -73,7 +77,10 @@ class Kefu:
 
     async def drain(self, within: float | None = None) -> None:
         """Wait for spawned work (tests, shutdown); with `within`, what is still running
-        after that many seconds is cancelled (a bounded shutdown)."""
+        after that many seconds is cancelled (a bounded shutdown). Presence grace timers
+        still running are dropped: their agents are still inside the reload window."""
+        for timer in list(self.presence_timers.values()):
+            timer.cancel()
         if within is None:
             while self._tasks:
                 await asyncio.gather(*list(self._tasks), return_exceptions=True)

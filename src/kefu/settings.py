@@ -42,6 +42,9 @@ class Settings(msgspec.Struct, kw_only=True):
     # Run the background workers (outbox dispatcher, queue timer) in this process.
     run_dispatcher: bool = True
     queue_sweep_seconds: float = 5.0
+    # An agent whose last console socket closed goes offline after this long, unless a
+    # socket opens again (a page reload or a short network drop does not count).
+    presence_grace_seconds: Annotated[float, msgspec.Meta(ge=0)] = 30.0
     session_hours: float = 24.0 * 14
     # Inbound webhooks older than this are refused as replays.
     webhook_tolerance_seconds: int = 300

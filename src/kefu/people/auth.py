@@ -30,6 +30,7 @@ from kefu.errors import TooManyRequests, Unauthorized, UnsupportedType
 from kefu.i18n import Text
 from kefu.model import Role, utcnow
 from kefu.people import throttle
+from kefu.routing import presence as routing_presence
 from kefu.settings import Settings
 
 SESSION_COOKIE = "kefu_session"
@@ -173,8 +174,11 @@ async def login(
 
 
 async def logout(kefu: Kefu, user: AuthUser) -> None:
+    """End this session; an agent who signs out is offline (reports stop their online
+    time here, the queue stops offering them work)."""
     async with kefu.db.transaction() as session:
         await session.execute(sa.delete(AuthSession).where(AuthSession.id == user.session_id))
+    await routing_presence.go_offline(kefu, user.workspace_id, user.id)
 
 
 async def revoke_sessions(

@@ -188,7 +188,10 @@ async def change_own_password(
 async def sign_out_everywhere(kefu: Kefu, workspace_id: uuid.UUID, user_id: uuid.UUID) -> int:
     async with kefu.db.transaction() as session:
         user = await get_agent(session, workspace_id, user_id)
-        return await revoke_sessions(session, user.id)
+        ended = await revoke_sessions(session, user.id)
+    # Signed out everywhere is signed out: offline, like a sign-out of one's own.
+    await routing_presence.go_offline(kefu, workspace_id, user_id)
+    return ended
 
 
 async def _set_groups(

@@ -21,6 +21,7 @@ from kefu.db.tables import Conversation, GroupMember
 from kefu.model import Role
 from kefu.people.auth import AuthUser, authenticate
 from kefu.realtime.bus import workspace_channel
+from kefu.routing import presence
 
 
 class ClientFrame(msgspec.Struct, frozen=True, kw_only=True):
@@ -102,6 +103,14 @@ async def agent_socket(socket: WebSocket[Any, Any, Any]) -> None:
         return
     kefu: Kefu = socket.app.state.kefu
     await socket.accept()
+    presence.socket_opened(kefu, user.id)
+    try:
+        await _serve(kefu, socket, user)
+    finally:
+        presence.socket_closed(kefu, user.workspace_id, user.id)
+
+
+async def _serve(kefu: Kefu, socket: WebSocket[Any, Any, Any], user: AuthUser) -> None:
     scope = _Scope(kefu, user)
     plugin = kefu.events.plugin
     async with plugin.start_subscription([workspace_channel(user.workspace_id)]) as subscriber:

@@ -51,11 +51,13 @@ async def report(
             grouped.setdefault((period_of(day, group_by), ""), [])
             day += timedelta(days=1)
     series: list[dict[str, Any]] = []
+    periods: list[compute.State] = []
     backlog = (
         await rollup.backlog_before(session, workspace_id, start) if metric == "tickets" else 0
     )
     for (period, key), states in sorted(grouped.items()):
         merged = compute.merge(states)
+        periods.append(merged)
         row: dict[str, Any] = {"period": period}
         if by:
             row[str(by)] = key
@@ -64,7 +66,9 @@ async def report(
             backlog += int(merged.get("tickets_backlog_delta", 0))
             row["backlog"] = backlog
         series.append(row)
-    total_state = compute.merge(s for _d, _k, s in days)
+    # The periods' states hold every day once (counters are integers, so their sums
+    # are exact in any grouping): merging a dozen of them is cheaper than every day again.
+    total_state = compute.merge(periods)
     totals = view(total_state)
     if metric == "tickets" and not by:
         totals["backlog"] = backlog

@@ -28,6 +28,7 @@ from kefu.routing import hours
 from kefu.routing.tables import BusinessCalendar
 
 MARGIN = timedelta(minutes=2)
+_state_decoder = msgspec.json.Decoder(dict[str, Any])
 CHUNK = 500
 TICKET_TYPES = tuple(
     f"ticket.{t}" for t in ("created", "status", "assigned", "comment", "sla", "rated")
@@ -132,13 +133,31 @@ async def recompute_days(
             )
         )
     values = [
-        {"workspace_id": workspace_id, "day": d, "dim": dim, "key": key[:64], "state": state}
+        {
+            "workspace_id": workspace_id,
+            "day": d,
+            "dim": dim,
+            "key": key[:64],
+            "state": _durations_sorted(state),
+        }
         for (d, dim, key), state in cells.items()
         if d in days
     ]
     for chunk in _chunks(values):
         await session.execute(sa.insert(ReportDay), list(chunk))
     return len(values)
+
+
+def _durations_sorted(state: compute.State) -> compute.State:
+    """A day's duration lists stored in ascending order: a period's list is then a few
+    sorted runs end to end, which the percentile's sort merges in near-linear time
+    instead of sorting from scratch (the figures do not depend on the order)."""
+    return {
+        name: sorted(value)
+        if isinstance(value, list) and value and isinstance(value[0], int | float)
+        else value
+        for name, value in state.items()
+    }
 
 
 async def cells_for(
@@ -352,9 +371,11 @@ async def rebuild(
 async def load_days(
     session: AsyncSession, workspace_id: uuid.UUID, start: date, end: date, dim: str
 ) -> list[tuple[date, str, dict[str, Any]]]:
+    # The state is read as its JSON text and decoded by msgspec, several times faster
+    # than the driver's json.loads on a year of duration lists (the same values).
     rows = (
         await session.execute(
-            sa.select(ReportDay.day, ReportDay.key, ReportDay.state).where(
+            sa.select(ReportDay.day, ReportDay.key, sa.cast(ReportDay.state, sa.Text)).where(
                 ReportDay.workspace_id == workspace_id,
                 ReportDay.dim == dim,
                 ReportDay.day >= start,
@@ -362,7 +383,7 @@ async def load_days(
             )
         )
     ).all()
-    return [(d, k, s) for d, k, s in rows]
+    return [(d, k, _state_decoder.decode(s)) for d, k, s in rows]
 
 
 async def backlog_before(session: AsyncSession, workspace_id: uuid.UUID, start: date) -> int:
