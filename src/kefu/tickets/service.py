@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +22,7 @@ from kefu.conversations import actions
 from kefu.conversations.events import LoggedEvent, record
 from kefu.db.retry import retrying
 from kefu.db.scope import one_in_workspace
+from kefu.db.search import contains
 from kefu.db.tables import Contact, Conversation, Message, SkillGroup, User
 from kefu.errors import Conflict, FieldError, Invalid, KefuError
 from kefu.i18n import Text
@@ -444,6 +446,30 @@ def _uncursor(cursor: str) -> list[str]:
     return values
 
 
+NUMBER = re.compile(r"#?(?:(\d{4})-)?(\d{1,9})")
+
+
+def _matching(workspace_id: uuid.UUID, q: str) -> sa.ColumnElement[bool]:
+    """The search of the list and of the merge / link pickers. A number is matched
+    exactly through the (workspace_id, number) unique index: with a year, that one; a
+    bare `123` in each year the workspace has numbered tickets in. Anything else: the
+    title contains it (LIKE wildcards literal)."""
+    q = q.strip()
+    if "\x00" in q:
+        raise Invalid("bad search", errors=[FieldError("q", "no NUL characters")])
+    shaped = NUMBER.fullmatch(q)
+    if shaped is None:
+        return contains(Ticket.title, q)
+    year, sequence = shaped.groups()
+    suffix = f"-{int(sequence):06d}"
+    if year is not None:
+        return Ticket.number == year + suffix
+    years = sa.select(sa.cast(TicketCounter.year, sa.String) + suffix).where(
+        TicketCounter.workspace_id == workspace_id
+    )
+    return Ticket.number.in_(years)
+
+
 async def list_tickets(
     kefu: Kefu,
     user: AuthUser,
@@ -452,13 +478,15 @@ async def list_tickets(
     assignee: str | None = None,
     department: uuid.UUID | None = None,
     breaching_before: datetime | None = None,
+    q: str | None = None,
     cursor: str | None = None,
     limit: int = PAGE,
 ) -> TicketPage:
     """Newest first; with `breaching_before`, open tickets whose next SLA target is due
     before then, soonest first (the "breaching soon" view: one range scan of
     ix_tickets_sla_due). `status` is a kind or "active" (not resolved/closed);
-    `assignee` a user id, "me" or "none"."""
+    `assignee` a user id, "me" or "none"; `q` a ticket number (`#2026-000123`,
+    `2026-000123`, or `123` in any year) or else text the title contains."""
     if breaching_before is not None:
         if breaching_before.tzinfo is None:
             raise Invalid(
@@ -488,6 +516,8 @@ async def list_tickets(
             ) from exc
     if department is not None:
         query = query.where(Ticket.department_id == department)
+    if q is not None and q.strip():
+        query = query.where(_matching(user.workspace_id, q))
     after = _uncursor(cursor) if cursor else None
     try:
         if breaching_before is not None:
