@@ -591,3 +591,18 @@ async def test_search_by_number_or_title(
     for bad in ("a\x00b", "x" * 201):
         response = await client.get("/api/v1/tickets", params={"q": bad}, headers=headers)
         assert 400 <= response.status_code < 500, (bad, response.text)
+    # The list answers each ticket's conversations (one statement on both engines).
+    conversation_id = await conversation_of(kefu, workspace)
+    made = await client.post(
+        f"/api/v1/conversations/{conversation_id}/ticket", json={}, headers=headers
+    )
+    listed = await client.get(
+        "/api/v1/tickets", params={"q": made.json()["number"]}, headers=headers
+    )
+    assert [t["conversation_ids"] for t in listed.json()["items"]] == [[str(conversation_id)]]
+    assert all(
+        t["conversation_ids"] == []
+        for t in (
+            await client.get("/api/v1/tickets", params={"q": "refund"}, headers=headers)
+        ).json()["items"]
+    )

@@ -9,7 +9,7 @@ import logging
 import re
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 import sqlalchemy as sa
@@ -95,9 +95,69 @@ async def allocate_number(session: AsyncSession, workspace_id: uuid.UUID, now: d
 # views
 
 
+class Shown(Protocol):
+    """What a TicketOut is made of: a Ticket row, or a row of the list's LISTED columns."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def number(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def status_kind(self) -> str: ...
+    @property
+    def priority(self) -> str: ...
+    @property
+    def contact_id(self) -> uuid.UUID | None: ...
+    @property
+    def department_id(self) -> uuid.UUID | None: ...
+    @property
+    def assignee_id(self) -> uuid.UUID | None: ...
+    @property
+    def category(self) -> str | None: ...
+    @property
+    def tags(self) -> list[Any]: ...
+    @property
+    def channel(self) -> str | None: ...
+    @property
+    def due_at(self) -> datetime | None: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def sla_next_due_at(self) -> datetime | None: ...
+    @property
+    def sla_state(self) -> dict[str, Any]: ...
+    @property
+    def progress_nonce(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...
+    @property
+    def type(self) -> str | None: ...
+    @property
+    def custom(self) -> dict[str, Any]: ...
+    @property
+    def merged_into_id(self) -> uuid.UUID | None: ...
+    @property
+    def remind_at(self) -> datetime | None: ...
+
+
+# The list's columns: what `_out` reads, without the event-log copies (clock_log,
+# recent_changes) a page of 50 would otherwise fetch, decode and throw away.
+LISTED = tuple(
+    getattr(Ticket, name)
+    for name in Shown.__dict__
+    if not name.startswith("_") and isinstance(Shown.__dict__[name], property)
+)
+
+
 def _out(
     kefu: Kefu,
-    ticket: Ticket,
+    ticket: Shown,
     conversation_ids: list[uuid.UUID],
     comments: list[TicketComment] | None = None,
     now: datetime | None = None,
@@ -105,7 +165,7 @@ def _out(
 ) -> TicketOut:
     clocks = [
         ClockOut(target=c.target, state=c.state, due_at=c.due_at, remaining_s=c.remaining_s)
-        for c in sla.cached_clocks(ticket, now or utcnow())
+        for c in sla.clocks_of_state(ticket.sla_state, now or utcnow())
     ]
     return TicketOut(
         id=ticket.id,
@@ -123,7 +183,7 @@ def _out(
         due_at=ticket.due_at,
         version=ticket.version,
         sla_next_due_at=ticket.sla_next_due_at,
-        progress_url=progress.url(kefu.settings, ticket),
+        progress_url=progress.url_of(kefu.settings, ticket.id, ticket.progress_nonce),
         conversation_ids=conversation_ids,
         created_at=ticket.created_at,
         updated_at=ticket.updated_at,
@@ -470,6 +530,31 @@ def _matching(workspace_id: uuid.UUID, q: str) -> sa.ColumnElement[bool]:
     return Ticket.number.in_(years)
 
 
+def _linked(dialect: str) -> sa.Label[Any]:
+    """Each listed ticket's conversations in the same statement (a correlated aggregate over
+    the ticket_conversations primary key): one round trip for the page, not two."""
+    linked = TicketConversation.conversation_id
+    aggregate: sa.ColumnElement[Any] = (
+        sa.func.array_agg(linked) if dialect == "postgresql" else sa.func.group_concat(linked)
+    )
+    return (
+        sa.select(aggregate)
+        .where(TicketConversation.ticket_id == Ticket.id)
+        .correlate(Ticket)
+        .scalar_subquery()
+        .label("conversation_ids")
+    )
+
+
+def _ids(value: list[uuid.UUID] | str | None) -> list[uuid.UUID]:
+    """`_linked`'s column: PostgreSQL's array of UUIDs, or SQLite's comma-separated hex."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [uuid.UUID(part) for part in value.split(",")]
+    return [v if isinstance(v, uuid.UUID) else uuid.UUID(str(v)) for v in value]
+
+
 async def list_tickets(
     kefu: Kefu,
     user: AuthUser,
@@ -495,7 +580,7 @@ async def list_tickets(
             )
         # UTC before it reaches SQL: SQLite compares stored times as text.
         breaching_before = breaching_before.astimezone(UTC)
-    query = sa.select(Ticket).where(Ticket.workspace_id == user.workspace_id)
+    query = sa.select(*LISTED).where(Ticket.workspace_id == user.workspace_id)
     if status == "active":
         query = query.where(Ticket.status_kind.not_in(DONE_KINDS))
     elif status is not None:
@@ -540,18 +625,11 @@ async def list_tickets(
             query = query.order_by(Ticket.id.desc())
     except (ValueError, IndexError) as exc:
         raise Invalid("bad cursor", errors=[FieldError("cursor", "not a cursor")]) from exc
+    query = query.add_columns(_linked(kefu.db.engine.dialect.name))
     async with kefu.db.session() as session:
-        rows = list(await session.scalars(query.limit(limit + 1)))
-        links: dict[uuid.UUID, list[uuid.UUID]] = {}
-        if rows:
-            for ticket_id, conversation_id in await session.execute(
-                sa.select(TicketConversation.ticket_id, TicketConversation.conversation_id).where(
-                    TicketConversation.ticket_id.in_([r.id for r in rows[:limit]])
-                )
-            ):
-                links.setdefault(ticket_id, []).append(conversation_id)
+        rows = (await session.execute(query.limit(limit + 1))).all()
     now = utcnow()
-    items = [_out(kefu, r, links.get(r.id, []), now=now) for r in rows[:limit]]
+    items = [_out(kefu, r, _ids(r.conversation_ids), now=now) for r in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
         final = rows[limit - 1]
