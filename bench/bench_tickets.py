@@ -233,7 +233,7 @@ async def main() -> list[str]:
         lines.append("|---|---|---|---|")
         base = p95(plain)
         for label, samples in (
-            ("service.list_tickets(breaching_before) (ORM rows + clocks + links)", view),
+            ("service.list_tickets(breaching_before) (TicketOut columns + clocks + links)", view),
             ("plain indexed SELECT of the same 50 rows", plain),
         ):
             lines.append(

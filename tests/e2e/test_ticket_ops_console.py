@@ -40,6 +40,7 @@ W = {
         "save": "Save fields",
         "pick": "Another ticket…",
         "merge": "Merge it into this one",
+        "find": "Find by number or title",
         "merged_from": "merged from",
         "board": "Tickets breaching (within the hour)",
     },
@@ -58,6 +59,7 @@ W = {
         "save": "保存字段",
         "pick": "选择另一张工单…",
         "merge": "合并到本工单",
+        "find": "按编号或标题查找",
         "merged_from": "合并自",
         "board": "即将或已经超时的工单（一小时内）",
     },
@@ -149,7 +151,12 @@ def test_bulk_bar_shortcuts_watchers_fields_merge_and_the_board(
     assert patched.value.status == 200, patched.value.text()
     assert patched.value.json()["custom"] == {"order_no": "A-2026-77"}
     page.on("dialog", lambda d: d.accept())
-    page.get_by_label(w["pick"], exact=True).select_option(made[0]["id"])
+    # The picker's type-ahead: the number finds the one ticket and picks it.
+    with page.expect_response(lambda r: "q=" in r.url and "/api/v1/tickets" in r.url) as found:
+        page.get_by_label(w["find"], exact=True).fill(f"#{numbers[0]}")
+    assert [t["id"] for t in found.value.json()["items"]] == [made[0]["id"]]
+    expect(page.get_by_label(w["pick"], exact=True)).to_have_value(made[0]["id"])
+    page.locator(".tko-links").screenshot(path=str(SHOTS / f"ticket-picker-{locale}.png"))
     with page.expect_response(lambda r: r.url.endswith("/merge")) as merged:
         page.get_by_role("button", name=w["merge"], exact=True).click()
     assert merged.value.status == 200, merged.value.text()

@@ -20,7 +20,7 @@ from kefu.db.tables import ConversationEventRow, Message
 from kefu.demo import Demo
 from kefu.model import Identity, Inbound, utcnow
 from kefu.tickets.sweep import sweep_once
-from kefu.tickets.tables import SlaPolicy, Ticket, TicketComment
+from kefu.tickets.tables import SlaPolicy, Ticket, TicketComment, TicketCounter
 from tests.conftest import login_headers, login_of
 
 NUMBER = re.compile(r"^\d{4}-\d{6}$")
@@ -538,3 +538,71 @@ async def test_the_customer_rates_a_resolved_ticket_once(
     [rated] = await events(kefu, "ticket.rated")
     assert rated.data == {"ticket_id": ticket["id"], "number": ticket["number"], "score": 4}
     assert "4 of 5" in (await client.get(path + "?lang=en")).text
+
+
+@pytest.mark.engine_sensitive
+async def test_search_by_number_or_title(
+    client: httpx.AsyncClient, kefu: Kefu, workspace: Demo, other_workspace: Demo
+) -> None:
+    theirs = await new_ticket(client, await admin(client, other_workspace), title="100% refund")
+    headers = await admin(client, workspace)
+    first = await new_ticket(client, headers, title="Refund not received")
+    second = await new_ticket(client, headers, title="100% refund, please")
+    third = await new_ticket(client, headers, title="Invoice a_b missing")
+    # A ticket numbered last year: a bare number finds it in every year numbered.
+    async with kefu.db.transaction() as session:
+        await session.execute(
+            sa.insert(TicketCounter).values(workspace_id=workspace.workspace_id, year=2025, last=2)
+        )
+        await session.execute(
+            sa.update(Ticket)
+            .where(Ticket.id == uuid.UUID(third["id"]))
+            .values(number="2025-000002")
+        )
+
+    async def found(q: str) -> list[str]:
+        response = await client.get("/api/v1/tickets", params={"q": q}, headers=headers)
+        assert response.status_code == 200, response.text
+        return [t["id"] for t in response.json()["items"]]
+
+    assert await found(f"#{first['number']}") == [first["id"]]
+    assert await found(first["number"]) == [first["id"]]
+    assert await found(f"  {second['number']} ") == [second["id"]]
+    assert await found("1") == [first["id"]]
+    assert await found("2") == [third["id"], second["id"]]
+    assert await found("#2") == [third["id"], second["id"]]
+    assert await found("2025-2") == [third["id"]]
+    assert await found("1999-000001") == []
+    # Otherwise the title contains it, case-insensitively, wildcards literal.
+    assert await found("REFUND") == [second["id"], first["id"]]
+    assert await found("100%") == [second["id"]]
+    assert await found("a_b") == [third["id"]]
+    assert await found("%") == [second["id"]]
+    assert theirs["id"] not in await found("refund")
+    # Combined with a filter; an empty q is no filter.
+    await client.patch(
+        f"/api/v1/tickets/{first['id']}", json={"version": 1, "status": "resolved"}, headers=headers
+    )
+    active = await client.get(
+        "/api/v1/tickets", params={"q": "refund", "status": "active"}, headers=headers
+    )
+    assert [t["id"] for t in active.json()["items"]] == [second["id"]]
+    assert len(await found("  ")) == 3
+    for bad in ("a\x00b", "x" * 201):
+        response = await client.get("/api/v1/tickets", params={"q": bad}, headers=headers)
+        assert 400 <= response.status_code < 500, (bad, response.text)
+    # The list answers each ticket's conversations (one statement on both engines).
+    conversation_id = await conversation_of(kefu, workspace)
+    made = await client.post(
+        f"/api/v1/conversations/{conversation_id}/ticket", json={}, headers=headers
+    )
+    listed = await client.get(
+        "/api/v1/tickets", params={"q": made.json()["number"]}, headers=headers
+    )
+    assert [t["conversation_ids"] for t in listed.json()["items"]] == [[str(conversation_id)]]
+    assert all(
+        t["conversation_ids"] == []
+        for t in (
+            await client.get("/api/v1/tickets", params={"q": "refund"}, headers=headers)
+        ).json()["items"]
+    )

@@ -36,6 +36,7 @@ from kefu.tickets.schemas import (
 from kefu.tickets.tables import Ticket, TicketComment
 
 Filter = Annotated[str | None, Parameter(max_length=40)]
+Search = Annotated[str | None, Parameter(max_length=200)]
 Cursor = Annotated[str | None, Parameter(max_length=200)]
 Limit = Annotated[int, Parameter(ge=1, le=200)]
 Token = Annotated[str, Parameter(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -66,6 +67,7 @@ class TicketsController(Controller):
         assignee: Filter = None,
         department: uuid.UUID | None = None,
         breaching_before: datetime | None = None,
+        q: Search = None,
         cursor: Cursor = None,
         limit: Limit = service.PAGE,
     ) -> TicketPage:
@@ -76,6 +78,7 @@ class TicketsController(Controller):
             assignee=assignee,
             department=department,
             breaching_before=breaching_before,
+            q=q,
             cursor=cursor,
             limit=limit,
         )

@@ -21,8 +21,17 @@ ROWS = 20
 async def breaches(
     session: AsyncSession, workspace_id: uuid.UUID, now: datetime, limit: int = ROWS
 ) -> list[TicketBreach]:
-    rows = await session.scalars(
-        sa.select(Ticket)
+    # The seven columns the panel shows, not ORM rows with the JSON it never reads.
+    rows = await session.execute(
+        sa.select(
+            Ticket.id,
+            Ticket.number,
+            Ticket.title,
+            Ticket.priority,
+            Ticket.assignee_id,
+            Ticket.department_id,
+            Ticket.sla_next_due_at,
+        )
         .where(
             Ticket.workspace_id == workspace_id,
             Ticket.sla_next_due_at.is_not(None),

@@ -30,11 +30,19 @@ def _b64(raw: bytes) -> str:
 
 
 def token(settings: Settings, ticket: Ticket) -> str:
-    return _b64(ticket.id.bytes + _sig(settings.secret_key, ticket.id, ticket.progress_nonce))
+    return token_of(settings, ticket.id, ticket.progress_nonce)
+
+
+def token_of(settings: Settings, ticket_id: uuid.UUID, nonce: str) -> str:
+    return _b64(ticket_id.bytes + _sig(settings.secret_key, ticket_id, nonce))
 
 
 def url(settings: Settings, ticket: Ticket) -> str:
-    return f"{settings.public_url.rstrip('/')}/t/{token(settings, ticket)}"
+    return url_of(settings, ticket.id, ticket.progress_nonce)
+
+
+def url_of(settings: Settings, ticket_id: uuid.UUID, nonce: str) -> str:
+    return f"{settings.public_url.rstrip('/')}/t/{token_of(settings, ticket_id, nonce)}"
 
 
 def ticket_id_of(value: str) -> uuid.UUID | None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 import sqlalchemy as sa
@@ -21,6 +22,7 @@ from kefu.conversations import actions
 from kefu.conversations.events import LoggedEvent, record
 from kefu.db.retry import retrying
 from kefu.db.scope import one_in_workspace
+from kefu.db.search import contains
 from kefu.db.tables import Contact, Conversation, Message, SkillGroup, User
 from kefu.errors import Conflict, FieldError, Invalid, KefuError
 from kefu.i18n import Text
@@ -93,9 +95,69 @@ async def allocate_number(session: AsyncSession, workspace_id: uuid.UUID, now: d
 # views
 
 
+class Shown(Protocol):
+    """What a TicketOut is made of: a Ticket row, or a row of the list's LISTED columns."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def number(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def status_kind(self) -> str: ...
+    @property
+    def priority(self) -> str: ...
+    @property
+    def contact_id(self) -> uuid.UUID | None: ...
+    @property
+    def department_id(self) -> uuid.UUID | None: ...
+    @property
+    def assignee_id(self) -> uuid.UUID | None: ...
+    @property
+    def category(self) -> str | None: ...
+    @property
+    def tags(self) -> list[Any]: ...
+    @property
+    def channel(self) -> str | None: ...
+    @property
+    def due_at(self) -> datetime | None: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def sla_next_due_at(self) -> datetime | None: ...
+    @property
+    def sla_state(self) -> dict[str, Any]: ...
+    @property
+    def progress_nonce(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...
+    @property
+    def type(self) -> str | None: ...
+    @property
+    def custom(self) -> dict[str, Any]: ...
+    @property
+    def merged_into_id(self) -> uuid.UUID | None: ...
+    @property
+    def remind_at(self) -> datetime | None: ...
+
+
+# The list's columns: what `_out` reads, without the event-log copies (clock_log,
+# recent_changes) a page of 50 would otherwise fetch, decode and throw away.
+LISTED = tuple(
+    getattr(Ticket, name)
+    for name in Shown.__dict__
+    if not name.startswith("_") and isinstance(Shown.__dict__[name], property)
+)
+
+
 def _out(
     kefu: Kefu,
-    ticket: Ticket,
+    ticket: Shown,
     conversation_ids: list[uuid.UUID],
     comments: list[TicketComment] | None = None,
     now: datetime | None = None,
@@ -103,7 +165,7 @@ def _out(
 ) -> TicketOut:
     clocks = [
         ClockOut(target=c.target, state=c.state, due_at=c.due_at, remaining_s=c.remaining_s)
-        for c in sla.cached_clocks(ticket, now or utcnow())
+        for c in sla.clocks_of_state(ticket.sla_state, now or utcnow())
     ]
     return TicketOut(
         id=ticket.id,
@@ -121,7 +183,7 @@ def _out(
         due_at=ticket.due_at,
         version=ticket.version,
         sla_next_due_at=ticket.sla_next_due_at,
-        progress_url=progress.url(kefu.settings, ticket),
+        progress_url=progress.url_of(kefu.settings, ticket.id, ticket.progress_nonce),
         conversation_ids=conversation_ids,
         created_at=ticket.created_at,
         updated_at=ticket.updated_at,
@@ -444,6 +506,55 @@ def _uncursor(cursor: str) -> list[str]:
     return values
 
 
+NUMBER = re.compile(r"#?(?:(\d{4})-)?(\d{1,9})")
+
+
+def _matching(workspace_id: uuid.UUID, q: str) -> sa.ColumnElement[bool]:
+    """The search of the list and of the merge / link pickers. A number is matched
+    exactly through the (workspace_id, number) unique index: with a year, that one; a
+    bare `123` in each year the workspace has numbered tickets in. Anything else: the
+    title contains it (LIKE wildcards literal)."""
+    q = q.strip()
+    if "\x00" in q:
+        raise Invalid("bad search", errors=[FieldError("q", "no NUL characters")])
+    shaped = NUMBER.fullmatch(q)
+    if shaped is None:
+        return contains(Ticket.title, q)
+    year, sequence = shaped.groups()
+    suffix = f"-{int(sequence):06d}"
+    if year is not None:
+        return Ticket.number == year + suffix
+    years = sa.select(sa.cast(TicketCounter.year, sa.String) + suffix).where(
+        TicketCounter.workspace_id == workspace_id
+    )
+    return Ticket.number.in_(years)
+
+
+def _linked(dialect: str) -> sa.Label[Any]:
+    """Each listed ticket's conversations in the same statement (a correlated aggregate over
+    the ticket_conversations primary key): one round trip for the page, not two."""
+    linked = TicketConversation.conversation_id
+    aggregate: sa.ColumnElement[Any] = (
+        sa.func.array_agg(linked) if dialect == "postgresql" else sa.func.group_concat(linked)
+    )
+    return (
+        sa.select(aggregate)
+        .where(TicketConversation.ticket_id == Ticket.id)
+        .correlate(Ticket)
+        .scalar_subquery()
+        .label("conversation_ids")
+    )
+
+
+def _ids(value: list[uuid.UUID] | str | None) -> list[uuid.UUID]:
+    """`_linked`'s column: PostgreSQL's array of UUIDs, or SQLite's comma-separated hex."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [uuid.UUID(part) for part in value.split(",")]
+    return [v if isinstance(v, uuid.UUID) else uuid.UUID(str(v)) for v in value]
+
+
 async def list_tickets(
     kefu: Kefu,
     user: AuthUser,
@@ -452,13 +563,15 @@ async def list_tickets(
     assignee: str | None = None,
     department: uuid.UUID | None = None,
     breaching_before: datetime | None = None,
+    q: str | None = None,
     cursor: str | None = None,
     limit: int = PAGE,
 ) -> TicketPage:
     """Newest first; with `breaching_before`, open tickets whose next SLA target is due
     before then, soonest first (the "breaching soon" view: one range scan of
     ix_tickets_sla_due). `status` is a kind or "active" (not resolved/closed);
-    `assignee` a user id, "me" or "none"."""
+    `assignee` a user id, "me" or "none"; `q` a ticket number (`#2026-000123`,
+    `2026-000123`, or `123` in any year) or else text the title contains."""
     if breaching_before is not None:
         if breaching_before.tzinfo is None:
             raise Invalid(
@@ -467,7 +580,7 @@ async def list_tickets(
             )
         # UTC before it reaches SQL: SQLite compares stored times as text.
         breaching_before = breaching_before.astimezone(UTC)
-    query = sa.select(Ticket).where(Ticket.workspace_id == user.workspace_id)
+    query = sa.select(*LISTED).where(Ticket.workspace_id == user.workspace_id)
     if status == "active":
         query = query.where(Ticket.status_kind.not_in(DONE_KINDS))
     elif status is not None:
@@ -488,6 +601,8 @@ async def list_tickets(
             ) from exc
     if department is not None:
         query = query.where(Ticket.department_id == department)
+    if q is not None and q.strip():
+        query = query.where(_matching(user.workspace_id, q))
     after = _uncursor(cursor) if cursor else None
     try:
         if breaching_before is not None:
@@ -510,18 +625,11 @@ async def list_tickets(
             query = query.order_by(Ticket.id.desc())
     except (ValueError, IndexError) as exc:
         raise Invalid("bad cursor", errors=[FieldError("cursor", "not a cursor")]) from exc
+    query = query.add_columns(_linked(kefu.db.engine.dialect.name))
     async with kefu.db.session() as session:
-        rows = list(await session.scalars(query.limit(limit + 1)))
-        links: dict[uuid.UUID, list[uuid.UUID]] = {}
-        if rows:
-            for ticket_id, conversation_id in await session.execute(
-                sa.select(TicketConversation.ticket_id, TicketConversation.conversation_id).where(
-                    TicketConversation.ticket_id.in_([r.id for r in rows[:limit]])
-                )
-            ):
-                links.setdefault(ticket_id, []).append(conversation_id)
+        rows = (await session.execute(query.limit(limit + 1))).all()
     now = utcnow()
-    items = [_out(kefu, r, links.get(r.id, []), now=now) for r in rows[:limit]]
+    items = [_out(kefu, r, _ids(r.conversation_ids), now=now) for r in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
         final = rows[limit - 1]

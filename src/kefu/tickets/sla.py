@@ -169,8 +169,13 @@ async def refresh_full(
 def cached_clocks(ticket: Ticket, now: datetime) -> list[clock.Clock]:
     """The clocks as of the last refresh, with a running one past due shown breached and
     its time left counted to `now` (wall time: the view's "time left in words")."""
+    return clocks_of_state(ticket.sla_state, now)
+
+
+def clocks_of_state(sla_state: dict[str, Any] | None, now: datetime) -> list[clock.Clock]:
+    """`cached_clocks` from the `sla_state` column alone (the list reads columns, not rows)."""
     out: list[clock.Clock] = []
-    for raw in (ticket.sla_state or {}).get("clocks", []):
+    for raw in (sla_state or {}).get("clocks", []):
         c = msgspec.convert(raw, clock.Clock)
         if (
             c.state in (clock.State.running, clock.State.breached)

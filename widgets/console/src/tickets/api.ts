@@ -115,6 +115,14 @@ export function listTickets(v: TicketView): Promise<Page> {
   return get<Page>(`/api/v1/tickets${qs(params)}`);
 }
 
+/** The merge / link pickers' type-ahead: a number (`#2026-000123`, `2026-000123`, `123`)
+ * or text the title contains; empty: the newest. */
+export function searchTickets(q: string, limit = 20): Promise<Page> {
+  const params: Record<string, string> = { limit: String(limit) };
+  if (q.trim()) params.q = q.trim();
+  return get<Page>(`/api/v1/tickets${qs(params)}`);
+}
+
 export const getTicket = (id: string) => get<Ticket>(`/api/v1/tickets/${id}`);
 export const updateTicket = (id: string, body: Record<string, unknown>) =>
   patch<Ticket>(`/api/v1/tickets/${id}`, body);

@@ -14,9 +14,9 @@ import {
   addWatcher,
   bulkUpdate,
   linkTicket,
-  listTickets,
   mergeTicket,
   removeWatcher,
+  searchTickets,
   ticketFields,
   unlinkTicket,
 } from "./api";
@@ -318,17 +318,33 @@ export function Watchers({ tk, setTk }: { tk: Ticket; setTk: (t: Ticket) => void
 export function Links({ tk, setTk }: { tk: Ticket; setTk: (t: Ticket) => void }) {
   const [others, setOthers] = useState<Ticket[]>([]);
   const [other, setOther] = useState("");
+  const [query, setQuery] = useState("");
   useEffect(() => {
-    listTickets("all")
-      .then((p) => setOthers(p.items.filter((x) => x.id !== tk.id && !x.merged_into_id)))
-      .catch(() => setOthers([]));
-  }, [tk.id]);
+    // Type-ahead: the server searches by number or title; a later answer replaces an
+    // earlier one only if the query is still the same.
+    let current = true;
+    const timer = setTimeout(() => {
+      searchTickets(query)
+        .then((p) => {
+          if (!current) return;
+          const found = p.items.filter((x) => x.id !== tk.id && !x.merged_into_id);
+          setOthers(found);
+          setOther(found.length === 1 ? found[0].id : "");
+        })
+        .catch(() => current && setOthers([]));
+    }, query ? 200 : 0);
+    return () => {
+      current = false;
+      clearTimeout(timer);
+    };
+  }, [tk.id, tk.links.length, query]);
   const picked = others.find((x) => x.id === other);
   const merge = async () => {
     if (!picked || !confirm(t("tko.merge_confirm", { number: picked.number }))) return;
     try {
       setTk(await mergeTicket(tk.id, picked.id));
       setOther("");
+      setQuery("");
     } catch (e) {
       reportError(e);
     }
@@ -361,8 +377,16 @@ export function Links({ tk, setTk }: { tk: Ticket; setTk: (t: Ticket) => void })
       )}
       {!tk.merged_into_id && (
         <div class="tko-inline">
+          <input
+            type="search"
+            aria-label={t("tko.find")}
+            placeholder={t("tko.find")}
+            maxLength={200}
+            value={query}
+            onInput={(e) => setQuery((e.target as HTMLInputElement).value)}
+          />{" "}
           <select aria-label={t("tko.pick")} value={other} onChange={(e) => setOther((e.target as HTMLSelectElement).value)}>
-            <option value="">{t("tko.pick")}</option>
+            <option value="">{others.length ? t("tko.pick") : t("tko.none_found")}</option>
             {others.map((x) => (
               <option value={x.id}>
                 #{x.number} {x.title}
@@ -372,7 +396,15 @@ export function Links({ tk, setTk }: { tk: Ticket; setTk: (t: Ticket) => void })
           <button
             type="button"
             disabled={!picked}
-            onClick={() => picked && linkTicket(tk.id, picked.id).then(setTk).catch(reportError)}
+            onClick={() =>
+              picked &&
+              linkTicket(tk.id, picked.id)
+                .then((t) => {
+                  setTk(t);
+                  setQuery("");
+                })
+                .catch(reportError)
+            }
           >
             {t("tko.link")}
           </button>{" "}
