@@ -202,6 +202,13 @@ class WidgetCallsController(Controller):
         )
         return WidgetCall(call=view, prompt=prompt)
 
+    @get("/{call_id:uuid}")
+    async def get_own(self, kefu: Kefu, caller: Caller, call_id: uuid.UUID) -> WidgetCall:
+        """The call window asks while the caller waits: status, place in the queue and
+        the estimated wait."""
+        await _own_call(kefu, caller, call_id)
+        return WidgetCall(call=await service.get_view(kefu, caller.inbox.workspace_id, call_id))
+
     @post("/{call_id:uuid}/hangup", status_code=200)
     async def hangup(self, kefu: Kefu, caller: Caller, call_id: uuid.UUID) -> WidgetCall:
         await _own_call(kefu, caller, call_id)
