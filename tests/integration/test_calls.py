@@ -916,3 +916,50 @@ async def test_the_widget_reads_its_place_in_the_queue(
     assert (
         await client.get(f"/api/v1/widget/calls/{call['id']}", headers=stranger)
     ).status_code == 404
+
+
+# ---------------------------------------------------------------------------
+# supervisors listen in
+
+
+async def test_a_supervisor_listens_in_unheard_and_audited(
+    client: httpx.AsyncClient,
+    kefu: Kefu,
+    workspace: Demo,
+    inbox: uuid.UUID,
+    media: FakeVoice,
+    staff: dict[str, dict[str, str]],
+) -> None:
+    await _ready(kefu, workspace, "lina")
+    call_id = await _dial(kefu, inbox)
+    early = await client.post(f"/api/v1/calls/{call_id}/listen", headers=staff["supervisor"])
+    assert early.status_code == 409  # ringing: nothing to listen to yet
+    await service.answer(kefu, workspace.workspace_id, _id(workspace, "lina"), call_id)
+    agent = await client.post(f"/api/v1/calls/{call_id}/listen", headers=staff["tom"])
+    assert agent.status_code == 403
+    heard = await client.post(f"/api/v1/calls/{call_id}/listen", headers=staff["supervisor"])
+    assert heard.status_code == 200, heard.text
+    row = await _row(kefu, call_id)
+    supervisor = _id(workspace, "supervisor")
+    assert heard.json()["room"] == row.room
+    assert media.listen_only == [f"listener-{supervisor}"]
+    assert {"room": row.room, "identity": f"listener-{supervisor}"} in media.tokens
+    # The listener leaving the room changes nothing about the call.
+    await service.handle_media_event(
+        kefu,
+        MediaEvent(
+            kind="participant_left",
+            event_id="ev-listener",
+            room=row.room,
+            at=utcnow(),
+            participant=f"listener-{supervisor}",
+        ),
+    )
+    assert (await _row(kefu, call_id)).status == "connected"
+    other = await client.post(f"/api/v1/calls/{uuid.uuid4()}/listen", headers=staff["supervisor"])
+    assert other.status_code == 404
+    audit = await client.get(
+        "/api/v1/audit?action=call.listen",
+        headers=await login_headers(client, login_of(workspace, "admin")),
+    )
+    assert [e["object_id"] for e in audit.json()["items"]] == [str(call_id)]

@@ -34,7 +34,7 @@ from kefu.conversations.actions import actor_of
 from kefu.db.tables import User
 from kefu.errors import NotFound
 from kefu.model import ChannelKind, MessageView
-from kefu.people.auth import STAFF, AuthUser, require_role
+from kefu.people.auth import MANAGERS, STAFF, AuthUser, require_role
 
 Status = Annotated[
     str | None,
@@ -135,6 +135,11 @@ class CallsController(Controller):
         self, kefu: Kefu, user: AuthUser, call_id: uuid.UUID, data: ConferenceIn
     ) -> CallView:
         return await service.conference(kefu, user.workspace_id, user.id, call_id, data.number)
+
+    @post("/calls/{call_id:uuid}/listen", status_code=200, guards=[require_role(*MANAGERS)])
+    async def listen(self, kefu: Kefu, user: AuthUser, call_id: uuid.UUID) -> Joined:
+        """Supervisors and admins listen in, unheard and unseen by caller and agent."""
+        return await service.listen(kefu, user.workspace_id, user.id, call_id)
 
     @post("/calls/{call_id:uuid}/dtmf", status_code=200)
     async def dtmf(self, kefu: Kefu, user: AuthUser, call_id: uuid.UUID, data: DigitIn) -> CallView:

@@ -1295,6 +1295,37 @@ async def conference(
     return view
 
 
+def listener_identity(user_id: uuid.UUID) -> str:
+    """A supervisor listening in: not `agent-`, so leaving the room never moves the call."""
+    return f"listener-{user_id}"
+
+
+async def listen(
+    kefu: Kefu, workspace_id: uuid.UUID, user_id: uuid.UUID, call_id: uuid.UUID
+) -> Joined:
+    """A supervisor's way into a talking call: a token that may only subscribe (no
+    microphone, no data) and is hidden from the room's other participants."""
+    view = await get_view(kefu, workspace_id, call_id)
+    if view.status not in TALKING:
+        raise Conflict(strings.NOT_NOW.format(status=view.status))
+    inbox = await _inbox(kefu, view.inbox_id)
+    try:
+        media = gateway(kefu)
+        return Joined(
+            livekit_url=media.server_url(inbox),
+            token=media.token(
+                inbox,
+                room=view.room,
+                identity=listener_identity(user_id),
+                name="supervisor",
+                can_publish=False,
+            ),
+            room=view.room,
+        )
+    except MediaUnavailable:
+        raise Unavailable(strings.MEDIA_DOWN, "media_unavailable") from None
+
+
 async def get_view(kefu: Kefu, workspace_id: uuid.UUID, call_id: uuid.UUID) -> CallView:
     async with kefu.db.session() as session:
         call = await session.scalar(
