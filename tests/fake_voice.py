@@ -39,6 +39,7 @@ class FakeVoice:
         self.stopped: list[str] = []
         self.dialled: list[tuple[str, str]] = []
         self.tokens: list[dict[str, Any]] = []
+        self.listen_only: list[str] = []  # identities given tokens that cannot publish
 
     def _check(self) -> None:
         if self.down:
@@ -72,6 +73,8 @@ class FakeVoice:
     ) -> str:
         self._check()
         self.tokens.append({"room": room, "identity": identity})
+        if not can_publish:
+            self.listen_only.append(identity)
         return f"token:{room}:{identity}"
 
     async def create_room(self, inbox: InboxView, room: str, *, empty_timeout_s: int) -> None:

@@ -498,3 +498,51 @@ async def test_a_recorded_call_plays_from_the_timeline(
     player = page.locator(f'li[data-call="{call["id"]}"] audio')
     await expect(player).to_have_attribute("src", f"{live_server}{recording}", timeout=WAIT_MS)
     await shot(page, f"recording-{locale}")
+
+
+LISTEN = {
+    "en": {"listen": "Listen", "listening": "Listening", "stop": "Stop listening"},
+    "zh-CN": {"listen": "监听", "listening": "监听中", "stop": "停止监听"},
+}
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+async def test_a_supervisor_listens_in_from_the_board(
+    browser: Browser,
+    live_server: str,
+    client: httpx.AsyncClient,
+    kefu: Kefu,
+    workspace: Demo,
+    livekit: tuple[LiveKitStandIn, str],
+    locale: str,
+) -> None:
+    said = LISTEN[locale]
+    standin, url = livekit
+    await voice_inbox(client, workspace, standin, url)
+    await service.set_phone_state(
+        kefu, workspace.workspace_id, user_id(workspace, "lina"), "ready", None
+    )
+    await sip_caller(client, standin)
+    lina = await login_headers(client, login_of(workspace, "lina"))
+    call = await only_call(client, lina)
+    assert (await client.post(f"/api/v1/calls/{call['id']}/answer", headers=lina)).is_success
+    page = await console_as(
+        browser, live_server, workspace, "supervisor", locale, "/board", init_script=FAKE_MEDIA
+    )
+    tile = page.get_by_test_id("board-calls")
+    await expect(tile.get_by_test_id("calls-talking")).to_have_text("1", timeout=WAIT_MS)
+    row = tile.get_by_test_id("talking-calls").locator(f"li[data-call='{call['id']}']")
+    await row.get_by_role("button", name=said["listen"]).click()
+    await expect(row.get_by_role("status")).to_have_text(said["listening"], timeout=WAIT_MS)
+    assert await mic_requests(page) == 0  # listening never asks for the microphone
+    (room,) = await rooms(page)
+    assert room["micKind"] is None
+    claims = api.TokenVerifier(standin.api_key, standin.api_secret).verify(room["token"])
+    assert claims.identity == f"listener-{user_id(workspace, 'supervisor')}"
+    assert claims.video is not None and claims.video.room == call["room"]
+    assert claims.video.can_publish is False and claims.video.hidden is True
+    await shot(page, f"board-listen-{locale}")
+    await row.get_by_role("button", name=said["stop"]).click()
+    await expect(row.get_by_role("button", name=said["listen"])).to_be_visible()
+    (room,) = await rooms(page)
+    assert room["disconnected"] is True

@@ -25,6 +25,7 @@ from kefu.connectors.voice.standin import LiveKitStandIn, create_standin
 from kefu.context import Kefu
 from kefu.db.tables import Inbox
 from kefu.demo import Demo
+from kefu.model import ContactFacts, Identity
 from tests.conftest import login_headers, login_of
 from tests.e2e.browsers import async_chromium
 from tests.e2e.fake_media import FAKE_MEDIA, MEDIA_ARGS, mic_requests, rooms
@@ -293,3 +294,51 @@ async def test_no_call_button_without_a_voice_inbox(
         timeout=WAIT_MS
     )
     await expect(page.get_by_role("button", name=SAID["en"]["call"])).to_be_hidden()
+
+
+PLACE = {
+    "en": (
+        "You are number 2 in the queue, about 2 min",
+        "You are number 1 in the queue, about 1 min",
+    ),
+    "zh-CN": ("您目前排在第 2 位，预计等待约 2 分钟", "您目前排在第 1 位，预计等待约 1 分钟"),
+}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+async def test_a_waiting_caller_sees_their_place_and_the_wait(
+    browser: Browser,
+    server: Server,
+    client: httpx.AsyncClient,
+    kefu: Kefu,
+    workspace: Demo,
+    livekit: tuple[LiveKitStandIn, str],
+    locale: str,
+) -> None:
+    voice = await voice_line(client, kefu, workspace, livekit)
+    await agent_online(client, workspace)
+    # Li Na has the phone on but is not ready: calls wait. A phone caller is ahead.
+    await service.set_phone_state(
+        kefu, workspace.workspace_id, user_id(workspace, "lina"), "not_ready", None
+    )
+    ahead = await service.start_call(
+        kefu,
+        voice,
+        identity=Identity(kind="phone", value="+8613800000009"),
+        contact=ContactFacts(phone="+8613800000009"),
+        source="sip",
+        caller_identity="sip-+8613800000009",
+        caller_number="+8613800000009",
+        room=f"sip-room-{uuid.uuid4().hex[:8]}",
+    )
+    page = await caller_page(browser, server, workspace, locale)
+    await page.get_by_role("button", name=SAID[locale]["call"]).click()
+    place = page.locator(".call-queue")
+    second, first = PLACE[locale]
+    await expect(place).to_have_text(second, timeout=WAIT_MS)
+    await shot(page, f"widget-call-queued-{locale}")
+    # The caller ahead hangs up: the window, asking every few seconds, moves up.
+    await service.caller_hung_up(kefu, ahead.call.id)
+    await expect(place).to_have_text(first, timeout=WAIT_MS)
+    await page.get_by_role("button", name=SAID[locale]["hangup"]).click()
+    await expect(place).to_be_hidden(timeout=WAIT_MS)

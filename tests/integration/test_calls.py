@@ -837,3 +837,129 @@ async def test_an_admin_gives_the_widget_its_voice_inbox_and_only_a_voice_inbox(
     await _ready(kefu, workspace, "lina")
     started = await client.post("/api/v1/widget/calls", headers=await _visitor(client, workspace))
     assert started.status_code == 200, started.text
+
+
+# ---------------------------------------------------------------------------
+# place in the queue and estimated wait (kefu.calls.waiting)
+
+
+async def _in_wrap_up(kefu: Kefu, demo: Demo, *names: str) -> None:
+    """Phones on but not taking a call now: they count as agents, nothing rings."""
+    async with kefu.db.transaction() as session:
+        for name in names:
+            session.add(
+                AgentPhone(
+                    user_id=_id(demo, name),
+                    workspace_id=demo.workspace_id,
+                    state="wrap_up",
+                    wrap_until=_later(3600),
+                )
+            )
+
+
+async def test_a_queued_call_carries_its_position_and_estimated_wait(
+    client: httpx.AsyncClient, kefu: Kefu, workspace: Demo, inbox: uuid.UUID
+) -> None:
+    first, second, third = [await _dial(kefu, inbox, f"+86138000000{n:02d}") for n in (1, 2, 3)]
+    views = [
+        await service.get_view(kefu, workspace.workspace_id, c) for c in (first, second, third)
+    ]
+    # No answered call yet: 60 s a place, one agent assumed.
+    assert [(v.position, v.estimated_wait_s) for v in views] == [(1, 60), (2, 120), (3, 180)]
+    # Two agents on the phone, and the group's answered calls of the last day waited
+    # 90 s on average (one answered two days ago does not count).
+    await _in_wrap_up(kefu, workspace, "lina", "tom")
+    old = [await _dial(kefu, inbox, f"+86139000000{n:02d}") for n in (1, 2)]
+    async with kefu.db.transaction() as session:
+        for call_id, wait, ago in ((first, 80, 0), (old[0], 100, 0), (old[1], 5000, 2)):
+            row = await session.get(Call, call_id)
+            assert row is not None
+            row.status, row.wait_s = "ended", wait
+            row.answered_at = utcnow() - timedelta(days=ago)
+    view = await service.get_view(kefu, workspace.workspace_id, second)
+    assert (view.position, view.estimated_wait_s) == (1, 45)  # ceil(1 × 90 / 2)
+    view = await service.get_view(kefu, workspace.workspace_id, third)
+    assert (view.position, view.estimated_wait_s) == (2, 90)
+    # A front-of-queue call (an agent dropped it) is ahead of everyone.
+    async with kefu.db.transaction() as session:
+        row = await session.get(Call, third)
+        assert row is not None
+        row.priority = service.FRONT
+    assert (await service.get_view(kefu, workspace.workspace_id, second)).position == 2
+    # Off the queue: no position.
+    ended = await service.get_view(kefu, workspace.workspace_id, first)
+    assert ended.position is None and ended.estimated_wait_s is None
+    listed = (
+        await client.get(
+            "/api/v1/calls?status=queued",
+            headers=await login_headers(client, login_of(workspace, "supervisor")),
+        )
+    ).json()["items"]
+    assert {(c["id"], c["position"]) for c in listed} == {(str(third), 1), (str(second), 2)}
+
+
+async def test_the_widget_reads_its_place_in_the_queue(
+    client: httpx.AsyncClient, kefu: Kefu, workspace: Demo, inbox: uuid.UUID
+) -> None:
+    await _link_widget(kefu, workspace, inbox)
+    await _in_wrap_up(kefu, workspace, "lina")  # signed in, not free: the call waits
+    await _dial(kefu, inbox)
+    visitor = await _visitor(client, workspace)
+    started = await client.post("/api/v1/widget/calls", headers=visitor)
+    assert started.status_code == 200, started.text
+    call = started.json()["call"]
+    assert call["status"] == "queued" and call["position"] == 2
+    read = await client.get(f"/api/v1/widget/calls/{call['id']}", headers=visitor)
+    assert read.status_code == 200
+    assert read.json()["call"]["position"] == 2 and read.json()["call"]["estimated_wait_s"] == 120
+    stranger = await _visitor(client, workspace)
+    assert (
+        await client.get(f"/api/v1/widget/calls/{call['id']}", headers=stranger)
+    ).status_code == 404
+
+
+# ---------------------------------------------------------------------------
+# supervisors listen in
+
+
+async def test_a_supervisor_listens_in_unheard_and_audited(
+    client: httpx.AsyncClient,
+    kefu: Kefu,
+    workspace: Demo,
+    inbox: uuid.UUID,
+    media: FakeVoice,
+    staff: dict[str, dict[str, str]],
+) -> None:
+    await _ready(kefu, workspace, "lina")
+    call_id = await _dial(kefu, inbox)
+    early = await client.post(f"/api/v1/calls/{call_id}/listen", headers=staff["supervisor"])
+    assert early.status_code == 409  # ringing: nothing to listen to yet
+    await service.answer(kefu, workspace.workspace_id, _id(workspace, "lina"), call_id)
+    agent = await client.post(f"/api/v1/calls/{call_id}/listen", headers=staff["tom"])
+    assert agent.status_code == 403
+    heard = await client.post(f"/api/v1/calls/{call_id}/listen", headers=staff["supervisor"])
+    assert heard.status_code == 200, heard.text
+    row = await _row(kefu, call_id)
+    supervisor = _id(workspace, "supervisor")
+    assert heard.json()["room"] == row.room
+    assert media.listen_only == [f"listener-{supervisor}"]
+    assert {"room": row.room, "identity": f"listener-{supervisor}"} in media.tokens
+    # The listener leaving the room changes nothing about the call.
+    await service.handle_media_event(
+        kefu,
+        MediaEvent(
+            kind="participant_left",
+            event_id="ev-listener",
+            room=row.room,
+            at=utcnow(),
+            participant=f"listener-{supervisor}",
+        ),
+    )
+    assert (await _row(kefu, call_id)).status == "connected"
+    other = await client.post(f"/api/v1/calls/{uuid.uuid4()}/listen", headers=staff["supervisor"])
+    assert other.status_code == 404
+    audit = await client.get(
+        "/api/v1/audit?action=call.listen",
+        headers=await login_headers(client, login_of(workspace, "admin")),
+    )
+    assert [e["object_id"] for e in audit.json()["items"]] == [str(call_id)]

@@ -5,7 +5,7 @@
 import { Room, RoomEvent, Track } from "livekit-client";
 import type { CallMedia } from "./media";
 
-export async function connectRoom(url: string, token: string, microphone: MediaStreamTrack): Promise<CallMedia> {
+export async function connectRoom(url: string, token: string, microphone: MediaStreamTrack | null): Promise<CallMedia> {
   const room = new Room({ adaptiveStream: false, dynacast: false });
   const players: HTMLMediaElement[] = [];
   let ended: (() => void) | null = null;
@@ -24,9 +24,12 @@ export async function connectRoom(url: string, token: string, microphone: MediaS
     ended?.();
   });
   await room.connect(url, token, { autoSubscribe: true });
-  const published = await room.localParticipant.publishTrack(microphone, { source: Track.Source.Microphone });
+  const published = microphone
+    ? await room.localParticipant.publishTrack(microphone, { source: Track.Source.Microphone })
+    : null;
   return {
     async setMuted(muted) {
+      if (!published) return;
       if (muted) await published.mute();
       else await published.unmute();
     },

@@ -14,7 +14,8 @@ export interface CallMedia {
 }
 
 export interface MediaConnector {
-  connectRoom(url: string, token: string, microphone: MediaStreamTrack): Promise<CallMedia>;
+  /** `microphone` null: listen only (a supervisor's token cannot publish anyway). */
+  connectRoom(url: string, token: string, microphone: MediaStreamTrack | null): Promise<CallMedia>;
 }
 
 declare global {

@@ -245,6 +245,9 @@ AUDITED: dict[tuple[str, str], Audited] = {
     ("POST", "/api/v1/calls/{call_id}/conference"): _a(
         "call.conference", "call", "Brought a number into a call", "将外部号码加入了通话"
     ),
+    ("POST", "/api/v1/calls/{call_id}/listen"): _a(
+        "call.listen", "call", "Listened in on a call", "监听了通话"
+    ),
     # reports
     ("PUT", "/api/v1/reports/settings"): _a(
         "reports.settings", "workspace", "Changed the report settings", "修改了报表设置"

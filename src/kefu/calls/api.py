@@ -34,7 +34,7 @@ from kefu.conversations.actions import actor_of
 from kefu.db.tables import User
 from kefu.errors import NotFound
 from kefu.model import ChannelKind, MessageView
-from kefu.people.auth import STAFF, AuthUser, require_role
+from kefu.people.auth import MANAGERS, STAFF, AuthUser, require_role
 
 Status = Annotated[
     str | None,
@@ -136,6 +136,11 @@ class CallsController(Controller):
     ) -> CallView:
         return await service.conference(kefu, user.workspace_id, user.id, call_id, data.number)
 
+    @post("/calls/{call_id:uuid}/listen", status_code=200, guards=[require_role(*MANAGERS)])
+    async def listen(self, kefu: Kefu, user: AuthUser, call_id: uuid.UUID) -> Joined:
+        """Supervisors and admins listen in, unheard and unseen by caller and agent."""
+        return await service.listen(kefu, user.workspace_id, user.id, call_id)
+
     @post("/calls/{call_id:uuid}/dtmf", status_code=200)
     async def dtmf(self, kefu: Kefu, user: AuthUser, call_id: uuid.UUID, data: DigitIn) -> CallView:
         view, _ = await service.press(kefu, call_id, data.digit, workspace_id=user.workspace_id)
@@ -201,6 +206,13 @@ class WidgetCallsController(Controller):
             kefu, call_id, data.digit, workspace_id=caller.inbox.workspace_id
         )
         return WidgetCall(call=view, prompt=prompt)
+
+    @get("/{call_id:uuid}")
+    async def get_own(self, kefu: Kefu, caller: Caller, call_id: uuid.UUID) -> WidgetCall:
+        """The call window asks while the caller waits: status, place in the queue and
+        the estimated wait."""
+        await _own_call(kefu, caller, call_id)
+        return WidgetCall(call=await service.get_view(kefu, caller.inbox.workspace_id, call_id))
 
     @post("/{call_id:uuid}/hangup", status_code=200)
     async def hangup(self, kefu: Kefu, caller: Caller, call_id: uuid.UUID) -> WidgetCall:

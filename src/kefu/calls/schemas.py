@@ -61,6 +61,10 @@ class CallView(msgspec.Struct, frozen=True, kw_only=True):
     duration_s: int | None = None
     hangup_cause: str | None = None
     consult_agent_id: uuid.UUID | None = None
+    # While queued: the place in the group's queue (1 = next) and the estimated wait
+    # (kefu.calls.waiting says the formula); None otherwise.
+    position: int | None = None
+    estimated_wait_s: int | None = None
     created_at: datetime
 
 

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from kefu.calls import machine, strings
+from kefu.calls import machine, strings, waiting
 from kefu.calls.machine import CallFacts, CallStatus, Emitted, IllegalTransition
 from kefu.calls.media import CallPolicy, MediaEvent, MediaGateway, MediaUnavailable
 from kefu.calls.schemas import CallContact, CallView, Joined, PhoneView, Prompt
@@ -294,7 +294,11 @@ async def views_of(session: AsyncSession, calls: Sequence[Call]) -> list[CallVie
     if contact_ids:
         rows = await session.scalars(sa.select(Contact).where(Contact.id.in_(contact_ids)))
         contacts = {c.id: c for c in rows}
-    return [view_of(c, contacts.get(c.contact_id) if c.contact_id else None) for c in calls]
+    standing = await waiting.standing(session, calls)
+    return [
+        view_of(c, contacts.get(c.contact_id) if c.contact_id else None, standing.get(c.id))
+        for c in calls
+    ]
 
 
 def media_url(location: str | None) -> str | None:
@@ -307,7 +311,9 @@ def media_url(location: str | None) -> str | None:
     return "/api/v1/media/" + location
 
 
-def view_of(call: Call, contact: Contact | None) -> CallView:
+def view_of(
+    call: Call, contact: Contact | None, standing: tuple[int, int] | None = None
+) -> CallView:
     duration: int | None
     if call.voicemail_location:
         duration = call.voicemail_duration_s
@@ -342,6 +348,8 @@ def view_of(call: Call, contact: Contact | None) -> CallView:
         duration_s=duration,
         hangup_cause=call.hangup_cause,
         consult_agent_id=_uid((call.consult or {}).get("agent_id")),
+        position=standing[0] if standing else None,
+        estimated_wait_s=standing[1] if standing else None,
         created_at=call.created_at,
     )
 
@@ -1285,6 +1293,37 @@ async def conference(
     except MediaUnavailable:
         raise Unavailable(strings.MEDIA_DOWN, "media_unavailable") from None
     return view
+
+
+def listener_identity(user_id: uuid.UUID) -> str:
+    """A supervisor listening in: not `agent-`, so leaving the room never moves the call."""
+    return f"listener-{user_id}"
+
+
+async def listen(
+    kefu: Kefu, workspace_id: uuid.UUID, user_id: uuid.UUID, call_id: uuid.UUID
+) -> Joined:
+    """A supervisor's way into a talking call: a token that may only subscribe (no
+    microphone, no data) and is hidden from the room's other participants."""
+    view = await get_view(kefu, workspace_id, call_id)
+    if view.status not in TALKING:
+        raise Conflict(strings.NOT_NOW.format(status=view.status))
+    inbox = await _inbox(kefu, view.inbox_id)
+    try:
+        media = gateway(kefu)
+        return Joined(
+            livekit_url=media.server_url(inbox),
+            token=media.token(
+                inbox,
+                room=view.room,
+                identity=listener_identity(user_id),
+                name="supervisor",
+                can_publish=False,
+            ),
+            room=view.room,
+        )
+    except MediaUnavailable:
+        raise Unavailable(strings.MEDIA_DOWN, "media_unavailable") from None
 
 
 async def get_view(kefu: Kefu, workspace_id: uuid.UUID, call_id: uuid.UUID) -> CallView:

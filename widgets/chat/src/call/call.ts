@@ -16,7 +16,13 @@ const KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
 export interface CallView {
   id: string;
   status: string;
+  // While queued: the place in the queue (1 = next) and the estimated wait.
+  position?: number | null;
+  estimated_wait_s?: number | null;
 }
+
+// How often the call window asks for its place while the caller waits.
+const QUEUE_POLL_MS = 5000;
 
 interface Started {
   call: CallView;
@@ -74,10 +80,12 @@ export class CallControl {
   private muted = false;
   private connectedAt = 0;
   private ticker: number | undefined;
+  private poller: number | undefined;
   private reason = "";
   private prompt = "";
   private els: {
     status: HTMLParagraphElement;
+    queue: HTMLParagraphElement;
     timer: HTMLSpanElement;
     prompt: HTMLParagraphElement;
     controls: HTMLDivElement;
@@ -97,6 +105,7 @@ export class CallControl {
     this.button.querySelector("svg")!.setAttribute("width", "20");
     this.button.addEventListener("click", () => void this.start());
     const status = h("p", { class: "call-status", role: "status", "aria-live": "polite" });
+    const queue = h("p", { class: "call-queue", "aria-live": "polite", hidden: true });
     const timer = h("span", { class: "call-timer", "aria-label": "" });
     const prompt = h("p", { class: "call-prompt", "aria-live": "polite" });
     const mute = h("button", { type: "button", "aria-pressed": "false" });
@@ -112,8 +121,8 @@ export class CallControl {
     const chat = h("button", { type: "button", class: "primary" });
     const message = h("button", { type: "button", class: "secondary" });
     const fallback = h("div", { class: "call-fallback", hidden: true }, chat, message);
-    this.sheet = h("div", { class: "call-sheet", role: "region", hidden: true }, status, timer, prompt, controls, keypad, fallback);
-    this.els = { status, timer, prompt, controls, mute, keypadToggle, keypad, hangup, fallback, chat, message };
+    this.sheet = h("div", { class: "call-sheet", role: "region", hidden: true }, status, queue, timer, prompt, controls, keypad, fallback);
+    this.els = { status, queue, timer, prompt, controls, mute, keypadToggle, keypad, hangup, fallback, chat, message };
     mute.addEventListener("click", () => void this.toggleMute());
     keypadToggle.addEventListener("click", () => {
       keypad.hidden = !keypad.hidden;
@@ -243,6 +252,40 @@ export class CallControl {
     else if (next) this.setState(next);
   }
 
+  /** While the caller waits, ask now and then for the call (place, estimate, status). */
+  private poll(): void {
+    const waiting = this.state === "queued" || this.state === "ringing";
+    if (!waiting || !this.call) {
+      window.clearInterval(this.poller);
+      this.poller = undefined;
+      return;
+    }
+    if (this.poller !== undefined) return;
+    this.poller = window.setInterval(() => void this.refresh(), QUEUE_POLL_MS);
+  }
+
+  private async refresh(): Promise<void> {
+    const call = this.call;
+    if (!call) return;
+    try {
+      const out = await this.host.api.call<{ call: CallView }>("GET", `/calls/${encodeURIComponent(call.id)}`);
+      if (this.call?.id !== call.id) return;
+      this.call = out.call;
+      this.follow(out.call.status);
+      this.render();
+    } catch {
+      // Asked again at the next tick.
+    }
+  }
+
+  private queueText(): string {
+    const call = this.call;
+    if (this.state !== "queued" || !call?.position) return "";
+    if (call.estimated_wait_s == null) return fill(this.s.queuePlace, { n: call.position });
+    const minutes = Math.max(1, Math.ceil(call.estimated_wait_s / 60));
+    return fill(this.s.queuePlaceWait, { n: call.position, m: minutes });
+  }
+
   private async press(key: string): Promise<void> {
     if (!this.call) return;
     try {
@@ -285,6 +328,8 @@ export class CallControl {
     this.mic = null;
     this.muted = false;
     window.clearInterval(this.ticker);
+    window.clearInterval(this.poller);
+    this.poller = undefined;
     if (media) void media.disconnect().catch(() => undefined);
   }
 
@@ -304,6 +349,7 @@ export class CallControl {
       this.ticker = window.setInterval(() => this.render(), 1000);
     }
     this.render();
+    this.poll();
     if (before !== state) this.host.emit("call", { state, call_id: this.call?.id ?? null });
   }
 
@@ -327,6 +373,9 @@ export class CallControl {
     this.els.status.textContent = text[this.state];
     this.els.status.setAttribute("role", this.state === "unavailable" || this.state === "mic_denied" ? "alert" : "status");
     this.sheet.dataset.state = this.state;
+    const queue = this.queueText();
+    this.els.queue.textContent = queue;
+    this.els.queue.hidden = !queue;
     this.els.timer.hidden = this.state !== "connected" && this.state !== "held";
     this.els.timer.textContent = this.connectedAt ? clock((Date.now() - this.connectedAt) / 1000) : "";
     this.els.prompt.hidden = !this.prompt || !live;

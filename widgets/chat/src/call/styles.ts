@@ -6,6 +6,7 @@ header button.call-button svg { width: 20px; height: 20px; fill: currentColor; }
 .call-sheet[data-state="connected"] { background: #f0fff4; }
 .call-status { margin: 0; font-weight: 600; }
 .call-sheet[data-state="unavailable"] .call-status, .call-sheet[data-state="mic_denied"] .call-status { color: #9a3412; font-weight: 500; }
+.call-queue { margin: 0; color: #0969da; font-size: 14px; }
 .call-timer { font-variant-numeric: tabular-nums; color: #59636e; font-size: 13px; }
 .call-prompt { margin: 0; padding: 8px 10px; background: #f6f8fa; border-radius: 8px; font-size: 13px; }
 .call-controls { display: flex; gap: 8px; }

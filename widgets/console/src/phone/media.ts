@@ -8,7 +8,7 @@ import type { CallMedia } from "../../../shared/media";
 
 export type { CallMedia };
 
-export async function connectRoom(url: string, token: string, microphone: MediaStreamTrack): Promise<CallMedia> {
+export async function connectRoom(url: string, token: string, microphone: MediaStreamTrack | null): Promise<CallMedia> {
   const fake = window.__kefuFakeMedia;
   if (fake) return fake.connectRoom(url, token, microphone);
   const real = await import("../../../shared/livekit");

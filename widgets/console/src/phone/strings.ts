@@ -99,6 +99,12 @@ export const phoneEn = {
   "phone.board.talking": "Talking",
   "phone.board.held": "On hold",
   "phone.board.longest": "Longest wait",
+  "phone.board.talking_calls": "Talking now",
+  "phone.board.listen": "Listen",
+  "phone.board.listen_to": "Listen in on the call with {who}",
+  "phone.board.listening": "Listening",
+  "phone.board.stop": "Stop listening",
+  "phone.board.listen_failed": "Could not listen in: {reason}",
 };
 
 export const phoneZh: Record<keyof typeof phoneEn, string> = {
@@ -199,4 +205,10 @@ export const phoneZh: Record<keyof typeof phoneEn, string> = {
   "phone.board.talking": "通话中",
   "phone.board.held": "保持中",
   "phone.board.longest": "最长等待",
+  "phone.board.talking_calls": "正在通话",
+  "phone.board.listen": "监听",
+  "phone.board.listen_to": "监听与 {who} 的通话",
+  "phone.board.listening": "监听中",
+  "phone.board.stop": "停止监听",
+  "phone.board.listen_failed": "无法监听：{reason}",
 };
