@@ -8,6 +8,7 @@ Screenshots in zh-CN and en go to /tmp/shots/voice/."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -122,6 +123,18 @@ W = {
 }
 
 
+async def phone_state_is(client: httpx.AsyncClient, headers: dict[str, str], state: str) -> None:
+    """The server's phone state reaches `state`: the console's select shows a choice
+    before its save has answered, so the server is asked until it agrees (or time runs out)."""
+    seen = None
+    for _ in range(WAIT_MS // 50):
+        seen = (await client.get("/api/v1/phone/me", headers=headers)).json()["state"]
+        if seen == state:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"phone state stayed {seen!r}, expected {state!r}")
+
+
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
     async with async_chromium(console=True, extra_args=tuple(MEDIA_ARGS)) as launched:
@@ -227,7 +240,7 @@ async def test_an_agent_takes_a_phone_call_from_the_toast_to_wrap_up(
     phone = page.get_by_role("combobox", name=w["phone"], exact=True)
     await phone.select_option(label=w["ready"])
     await expect(phone).to_have_value("ready", timeout=WAIT_MS)
-    assert (await client.get("/api/v1/phone/me", headers=lina)).json()["state"] == "ready"
+    await phone_state_is(client, lina, "ready")
 
     # The caller dials in and presses 1 in the IVR (what the SIP worker hands core).
     await sip_caller(client, standin)
@@ -294,7 +307,7 @@ async def test_an_agent_takes_a_phone_call_from_the_toast_to_wrap_up(
     await expect(wrap).to_contain_text(w["wrap"], timeout=WAIT_MS)
     (room,) = await rooms(page)
     assert room["disconnected"] is True and room["micLive"] == "ended"
-    assert (await client.get("/api/v1/phone/me", headers=lina)).json()["state"] == "wrap_up"
+    await phone_state_is(client, lina, "wrap_up")
     # The call is on the conversation's timeline with its duration.
     item = page.locator(f'li[data-call="{call["id"]}"]')
     await expect(item).to_be_visible(timeout=WAIT_MS)
@@ -304,7 +317,7 @@ async def test_an_agent_takes_a_phone_call_from_the_toast_to_wrap_up(
 
     await page.get_by_role("button", name=w["next"]).click()
     await expect(wrap).to_be_hidden(timeout=WAIT_MS)
-    assert (await client.get("/api/v1/phone/me", headers=lina)).json()["state"] == "ready"
+    await phone_state_is(client, lina, "ready")
     await expect(item).to_contain_text(w["st_ended"], timeout=WAIT_MS)
     assert (await only_call(client, admin))["status"] == "ended"
 
@@ -411,6 +424,7 @@ async def answered_call(
     phone = page.get_by_role("combobox", name=W[locale]["phone"], exact=True)
     await phone.select_option(label=W[locale]["ready"])
     await expect(phone).to_have_value("ready", timeout=WAIT_MS)
+    await phone_state_is(client, await login_headers(client, login_of(demo, "lina")), "ready")
     await sip_caller(client, standin)
     await page.get_by_role("alertdialog").get_by_role("button", name=W[locale]["answer"]).click()
     await expect(page.get_by_test_id("call-status")).to_contain_text(
