@@ -56,6 +56,12 @@ function Editor({ start, onDone }: { start: Schedule; onDone: () => void }) {
   const [s, setS] = useState<Schedule>(start);
   const errors = useErrors();
   const mail = inboxes.value.filter((i) => i.kind === "email");
+  // A new schedule sends through the first e-mail inbox, also when the inbox list
+  // arrives after the form opened (it loads with the directory).
+  const firstMail = mail[0]?.id;
+  useEffect(() => {
+    if (!s.id && !s.inbox_id && firstMail) setS((now) => ({ ...now, inbox_id: firstMail }));
+  }, [firstMail]);
   const people = agents.value.filter((a) => (a.role === "supervisor" || a.role === "admin") && a.active !== false);
   const save = async (e: Event) => {
     e.preventDefault();
