@@ -129,8 +129,9 @@ def test_bulk_bar_shortcuts_watchers_fields_merge_and_the_board(
     expect(page.locator("tr.tko-cursor")).to_have_count(1)
     first = page.locator("tr.tko-cursor").inner_text()
     page.keyboard.press("j")
+    # The cursor moves on a re-render: wait for it, then read where it is.
+    expect(page.locator("tr.tko-cursor")).not_to_have_text(first)
     second = page.locator("tr.tko-cursor").inner_text()
-    assert first != second
     page.keyboard.press("Enter")
     heading = page.locator("#tk-title")
     expect(heading).to_be_visible()
