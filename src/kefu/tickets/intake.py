@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.context import Kefu
 from kefu.conversations import actions
+from kefu.conversations.locks import lock_in_order
 from kefu.db.retry import retrying
 from kefu.db.tables import Contact, Conversation, SkillGroup
 from kefu.errors import KefuError
@@ -86,7 +87,7 @@ async def open_ticket(
             assert conversation is not None
             # Two deliveries of one mail must not open two tickets: the conversation row
             # is the lock (after its contact, the one lock order).
-            await actions.lock_in_order(session, conversation)
+            await lock_in_order(session, conversation)
             contact = await session.get(Contact, conversation.contact_id)
             # Text.render takes any zh-* tag as Chinese.
             locale = (

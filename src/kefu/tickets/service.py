@@ -223,6 +223,14 @@ async def _conversation_ids(session: AsyncSession, ticket_id: uuid.UUID) -> list
 # the event log
 
 
+def assignment_of(ticket: Ticket) -> dict[str, Any]:
+    """The data of a `ticket.assigned` event: who and which department hold it now."""
+    return {
+        "agent_id": str(ticket.assignee_id) if ticket.assignee_id else None,
+        "department_id": str(ticket.department_id) if ticket.department_id else None,
+    }
+
+
 def log_change(
     session: AsyncSession,
     ticket: Ticket,
@@ -371,10 +379,7 @@ async def _create(
             session,
             ticket,
             "ticket.assigned",
-            {
-                "agent_id": str(ticket.assignee_id) if ticket.assignee_id else None,
-                "department_id": str(ticket.department_id) if ticket.department_id else None,
-            },
+            assignment_of(ticket),
             actor_kind=actor_kind,
             actor_id=actor_id,
             conversation_id=conversation_id,
@@ -764,10 +769,7 @@ async def apply_locked(
             session,
             ticket,
             "ticket.assigned",
-            {
-                "agent_id": str(ticket.assignee_id) if ticket.assignee_id else None,
-                "department_id": str(ticket.department_id) if ticket.department_id else None,
-            },
+            assignment_of(ticket),
             at=now,
             **common,
         )

@@ -22,7 +22,7 @@ from kefu.db.tables import User
 from kefu.model import Role, utcnow
 from kefu.tickets import live, sla
 from kefu.tickets.schemas import PRIORITY_ORDER, ActionKind, Priority, SlaAction, SlaActions
-from kefu.tickets.service import WAITING_KINDS, _bump, log_change
+from kefu.tickets.service import WAITING_KINDS, _bump, assignment_of, log_change
 from kefu.tickets.tables import SlaPolicy, Ticket, TicketWatcher
 
 log = logging.getLogger(__name__)
@@ -128,11 +128,7 @@ async def escalate(
                 session,
                 ticket,
                 "ticket.assigned",
-                {
-                    "agent_id": str(ticket.assignee_id) if ticket.assignee_id else None,
-                    "department_id": str(ticket.department_id) if ticket.department_id else None,
-                    "reason": reason,
-                },
+                {**assignment_of(ticket), "reason": reason},
                 **_system(now),
             )
             if ticket.assignee_id is not None:
