@@ -20,8 +20,8 @@ from sqlalchemy.exc import DBAPIError
 
 import kefu.knowledge.tables  # noqa: F401  (registers the bot tables)
 from kefu.context import Kefu
-from kefu.conversations.actions import lock_in_order
 from kefu.conversations.ingest import ingest
+from kefu.conversations.locks import lock_in_order
 from kefu.db import retry
 from kefu.db.tables import Contact, Conversation
 from kefu.demo import Demo

@@ -23,6 +23,7 @@ from kefu.conversations.events import (
     message_event,
     message_view,
 )
+from kefu.conversations.locks import lock_in_order
 from kefu.conversations.mentions import record_mentions
 from kefu.conversations.messages import add_message, next_message
 from kefu.conversations.optout import has_opt_out, refuse_if_opted_out
@@ -104,22 +105,6 @@ async def load_conversation(
     if lock:
         await lock_in_order(session, conversation)
     return conversation
-
-
-async def lock_in_order(session: AsyncSession, conversation: Conversation) -> None:
-    """Lock the conversation's contact, then the conversation, and reload it as locked.
-    (SQLite has one writer at a time; the statements run and lock nothing.)"""
-    await session.execute(
-        sa.select(Contact.id)
-        .where(Contact.id == conversation.contact_id)
-        .with_for_update(key_share=True)
-    )
-    await session.execute(
-        sa.select(Conversation)
-        .where(Conversation.id == conversation.id)
-        .with_for_update(key_share=True)
-        .execution_options(populate_existing=True)
-    )
 
 
 async def _out(session: AsyncSession, conversation: Conversation) -> ConversationOut:

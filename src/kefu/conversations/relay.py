@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kefu.channel_state.inboxes import active_inbox
 from kefu.context import Kefu
 from kefu.conversations.events import conversation_event, log_event, message_event
+from kefu.conversations.locks import lock_in_order
 from kefu.conversations.messages import IngestResult, Stored, add_message, append_inbound
 from kefu.db.tables import Contact, ContactIdentity, Conversation, Message, OutboxJob
 from kefu.i18n import Text
@@ -204,18 +205,7 @@ async def append_answer(
     now = utcnow()
     conversation = await session.get(Conversation, inbound.continues)
     assert conversation is not None and conversation.workspace_id == inbox_workspace
-    # The one lock order: the contact, then the conversation.
-    await session.execute(
-        sa.select(Contact.id)
-        .where(Contact.id == conversation.contact_id)
-        .with_for_update(key_share=True)
-    )
-    await session.execute(
-        sa.select(Conversation)
-        .where(Conversation.id == conversation.id)
-        .with_for_update(key_share=True)
-        .execution_options(populate_existing=True)
-    )
+    await lock_in_order(session, conversation)
     contact = await session.get(Contact, conversation.contact_id)
     assert contact is not None
     if inbound.channel_message_id:
